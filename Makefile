@@ -1,0 +1,48 @@
+# Two commands on a fresh machine with Python 3.11 and make:
+#   make demo   set up .venv, install orgtrust-lint, lint the shipped fixtures/
+#   make test   set up .venv with the test extras, run the whole test suite
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+
+.PHONY: demo test install lint format bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+# Dependencies are installed once per pyproject.toml change; the package itself is
+# reinstalled (non-editable, as users get it) on every run so tests exercise the wheel.
+$(VENV)/.deps-stamp: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet '.[test]'
+	touch $@
+
+install: $(VENV)/.deps-stamp
+	$(BIN)/python -m pip install --quiet --no-deps --force-reinstall .
+
+demo: install
+	@echo "== orgtrust-lint rules =="
+	@$(BIN)/orgtrust-lint rules
+	@echo
+	@echo "== orgtrust-lint check fixtures/ (exit code 1 means findings were reported) =="
+	@$(BIN)/orgtrust-lint check fixtures/ ; test $$? -eq 1
+	@echo
+	@echo "== the same, as JSON (first finding) =="
+	@$(BIN)/orgtrust-lint check fixtures/terraform/org-typos --format json | head -n 20 ; true
+	@echo
+	@echo "== orgtrust-lint explain OT101 =="
+	@$(BIN)/orgtrust-lint explain OT101
+
+test: install
+	$(BIN)/pytest
+
+lint: install
+	$(BIN)/ruff check orgtrust_lint tests bench
+	$(BIN)/ruff format --check orgtrust_lint tests bench
+
+format: install
+	$(BIN)/ruff format orgtrust_lint tests bench
+	$(BIN)/ruff check --fix orgtrust_lint tests bench
+
+clean:
+	rm -rf $(VENV) build dist *.egg-info .pytest_cache .ruff_cache

@@ -1,0 +1,3 @@
+"""orgtrust-lint: keep AWS Organizations trusted access safe."""
+
+__version__ = "0.1.0"

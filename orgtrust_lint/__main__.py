@@ -1,0 +1,3 @@
+from orgtrust_lint.cli import main
+
+main()

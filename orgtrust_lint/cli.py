@@ -1,0 +1,217 @@
+"""Command line: check, rules, explain, services. The only module that knows argv and exit codes.
+
+Exit codes: 0 nothing at or above --fail-on, 1 findings at or above it, 2 usage or
+environment error (one line on stderr, never a traceback).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import textwrap
+from typing import NoReturn
+
+from orgtrust_lint import __version__
+
+EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+
+
+class UsageError(Exception):
+    pass
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:  # one line, not argparse's usage block
+        raise UsageError(f"{message} (see '{self.prog} --help')")
+
+
+def _codes(value: str) -> list[str]:
+    return [code for code in value.split(",") if code.strip()]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="orgtrust-lint", description="Lint AWS Organizations trusted access in IaC.")
+    parser.add_argument("--version", action="version", version=f"orgtrust-lint {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    check = commands.add_parser("check", help="lint Terraform files (default: the current directory)")
+    check.add_argument("paths", nargs="*", metavar="PATH")
+    check.add_argument("--format", choices=("text", "json"), default="text")
+    check.add_argument(
+        "--select", type=_codes, action="extend", metavar="CODES", help="only these rules (prefixes work: OT1)"
+    )
+    check.add_argument("--ignore", type=_codes, action="extend", metavar="CODES", help="skip these rules, e.g. OT105")
+    check.add_argument(
+        "--fail-on", choices=("error", "warning", "info"), help="lowest severity that fails the run (default: error)"
+    )
+    check.add_argument("--config", metavar="FILE", help="use this configuration file instead of searching for one")
+
+    commands.add_parser("rules", help="list all rules")
+    explain = commands.add_parser("explain", help="show a rule's full documentation")
+    explain.add_argument("code", metavar="CODE")
+    services = commands.add_parser("services", help="list the trusted-access principal catalog")
+    services.add_argument("principal", nargs="?", help="show every catalog fact about one principal")
+    return parser
+
+
+def _use_color() -> bool:
+    return sys.stdout.isatty() and "NO_COLOR" not in os.environ and os.environ.get("TERM") != "dumb"
+
+
+def _check(args: argparse.Namespace) -> int:
+    from orgtrust_lint.config import load_config, parse_codes
+    from orgtrust_lint.facts import Severity
+    from orgtrust_lint.lint import check
+    from orgtrust_lint.report import Summary
+
+    config = load_config(args.paths, args.config)
+    config = config.override(
+        select=parse_codes(tuple(args.select), "--select") if args.select else None,
+        ignore=(*config.ignore, *parse_codes(tuple(args.ignore), "--ignore")) if args.ignore else None,
+        fail_on=Severity(args.fail_on) if args.fail_on else None,
+    )
+    result = check(args.paths, config)
+    summary = Summary.of(len(result.files), result.findings, len(result.suppressed))
+    if args.format == "json":
+        from orgtrust_lint.report import json as json_report
+
+        sys.stdout.write(json_report.render(result.findings, summary, __version__))
+    else:
+        from orgtrust_lint.report import text
+
+        sys.stdout.write(text.render(result.findings, summary, color=_use_color()))
+    failing = any(f.severity.rank >= config.fail_on.rank for f in result.findings)
+    return EXIT_FINDINGS if failing else EXIT_OK
+
+
+def _rules() -> int:
+    from orgtrust_lint.engine import load_rules
+
+    rules = load_rules()
+    width = max(len(r.name) for r in rules)
+    for rule in rules:
+        print(f"{rule.id}  {rule.name:<{width}}  {rule.severity.value:<7}  {rule.summary}")
+    return EXIT_OK
+
+
+def _indent(text: str) -> str:
+    return textwrap.indent(text.rstrip("\n"), "    ")
+
+
+def _wrap(text: str) -> str:
+    return textwrap.fill(" ".join(text.split()), width=100)
+
+
+def _explain(code: str) -> int:
+    from orgtrust_lint.engine import load_rules
+
+    rules = {r.id: r for r in load_rules()}
+    rule = rules.get(code.upper())
+    if rule is None:
+        raise UsageError(f"unknown rule '{code}' (see 'orgtrust-lint rules')")
+    sections = [
+        f"{rule.id} {rule.name} (default severity: {rule.severity.value})",
+        _wrap(rule.summary),
+        "What it does\n" + _wrap(rule.what),
+        "Why is this bad?\n" + _wrap(rule.why),
+        "Example\n" + _indent(rule.bad_example),
+        "Use instead\n" + _indent(rule.good_example),
+        "References\n" + "\n".join(f"- {title}: {url}" for title, url in rule.references),
+    ]
+    print("\n\n".join(sections))
+    return EXIT_OK
+
+
+def _services(principal: str | None) -> int:
+    from orgtrust_lint.catalog import Catalog
+
+    catalog = Catalog.load()
+    entries = list(catalog.entries.values())
+    if principal:
+        entry = catalog.entry(principal)
+        if entry is None:
+            hint = catalog.suggestions(principal)
+            more = f"; did you mean '{hint[0]}'?" if hint else ""
+            raise UsageError(f"'{principal}' is not in the catalog{more}")
+        print(_service_details(entry))
+        return EXIT_OK
+    width = max(len(e["principal"]) for e in entries)
+    print(f"{'PRINCIPAL':<{width}}  {'ENABLE FROM':<15}  {'DELEG. ADMIN':<12}  SERVICE")
+    for entry in sorted(entries, key=lambda e: e["principal"]):
+        status = " (disputed)" if entry["status"] == "disputed" else ""
+        print(
+            f"{entry['principal']:<{width}}  {entry['enable']['recommended_from']:<15}  "
+            f"{entry['delegated_admin']['supported']:<12}  {entry['service']}{status}"
+        )
+    print(
+        f"\n{len(entries)} principals, catalog version {catalog.version}. "
+        "Details and sources: orgtrust-lint services PRINCIPAL"
+    )
+    return EXIT_OK
+
+
+def _service_details(entry: dict) -> str:
+    delegated = entry["delegated_admin"]
+    disable = entry["on_disable"]
+    lines = [
+        f"{entry['principal']}: {entry['service']} ({entry['status']})",
+        f"  service-linked roles: {', '.join(entry['service_linked_roles']) or 'none documented'}",
+        f"  enable from: {entry['enable']['recommended_from']} - {entry['enable']['note']}",
+        f"  delegated administrator: {delegated['supported']}"
+        + (f" ({delegated['principal']})" if delegated.get("principal") else "")
+        + (f" - {delegated['note']}" if delegated.get("note") else ""),
+        f"  disabling from Organizations: {disable.get('summary') or 'not documented'}",
+    ]
+    if entry.get("dispute"):
+        lines.append(f"  disputed: {entry['dispute']}")
+    for fact in entry.get("disputed_facts", []):
+        lines.append(f"  disputed {fact['fact']}: {fact['note']}")
+    for integration in entry.get("integrations", []):
+        when = integration.get("when") or {}
+        condition = " when " + ", ".join(f"{k}={v}" for k, v in when.items()) if when else ""
+        inferred = " (inferred, not checked)" if integration.get("inferred") else ""
+        lines.append(f"  relied on by {integration['format']} {integration['resource']}{condition}{inferred}")
+    lines.append("  sources:")
+    lines.extend(f"    {url}" for url in entry["sources"])
+    return "\n".join(lines)
+
+
+def run(argv: list[str]) -> int:
+    from orgtrust_lint.config import ConfigError
+    from orgtrust_lint.discover import DiscoveryError
+    from orgtrust_lint.schema_check import DataFileError
+
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+        if args.command == "check":
+            return _check(args)
+        if args.command == "rules":
+            return _rules()
+        if args.command == "explain":
+            return _explain(args.code)
+        if args.command == "services":
+            return _services(args.principal)
+        parser.print_help()
+        return EXIT_ERROR
+    except (UsageError, ConfigError, DiscoveryError, DataFileError) as exc:
+        print(f"orgtrust-lint: error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+
+
+def main() -> NoReturn:
+    try:
+        code = run(sys.argv[1:])
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # Output piped into `head` and closed early: not an error of ours.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        code = EXIT_OK
+    except KeyboardInterrupt:
+        code = 130
+    except Exception as exc:
+        print(f"orgtrust-lint: internal error: {type(exc).__name__}: {exc} (please report this)", file=sys.stderr)
+        code = EXIT_ERROR
+    sys.exit(code)

@@ -1,0 +1,176 @@
+"""Load the declarative rules (rules/*.yaml, schema-checked) and evaluate them over facts."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from orgtrust_lint.catalog import Catalog, load_yaml
+from orgtrust_lint.facts import Facts, Finding, Location, PrincipalRef, Severity
+from orgtrust_lint.predicates import PREDICATES, Context
+from orgtrust_lint.schema_check import DataFileError, validate_cached
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    name: str
+    severity: Severity
+    summary: str
+    what: str
+    why: str
+    bad_example: str
+    good_example: str
+    references: tuple[tuple[str, str], ...]
+    tags: tuple[str, ...]
+    match: dict[str, Any]
+    message: str
+
+    @classmethod
+    def from_data(cls, data: dict[str, Any]) -> Rule:
+        return cls(
+            id=data["id"],
+            name=data["name"],
+            severity=Severity(data["severity"]),
+            summary=data["summary"],
+            what=data["description"]["what"],
+            why=data["description"]["why"],
+            bad_example=data["examples"]["bad"],
+            good_example=data["examples"]["good"],
+            references=tuple((r["title"], r["url"]) for r in data["references"]),
+            tags=tuple(data["tags"]),
+            match=data["match"],
+            message=data["message"],
+        )
+
+
+def _rules_directory() -> Any:
+    try:
+        return resources.files("orgtrust_lint.rules")
+    except ModuleNotFoundError:
+        # Imported straight from a source checkout (cwd on sys.path): the wheel's
+        # orgtrust_lint/rules is the repository's top-level rules/ directory.
+        return Path(__file__).resolve().parent.parent / "rules"
+
+
+def _rule_files() -> list[tuple[str, bytes]]:
+    return sorted(
+        (entry.name, entry.read_bytes()) for entry in _rules_directory().iterdir() if entry.name.endswith(".yaml")
+    )
+
+
+def rule_schema() -> dict[str, Any]:
+    text = resources.files("orgtrust_lint.data").joinpath("rule.schema.json").read_text(encoding="utf-8")
+    return json.loads(text)
+
+
+def load_rules() -> list[Rule]:
+    """All shipped rules, validated against the rule schema; raise DataFileError if one is bad."""
+    schema = rule_schema()
+    rules = []
+    for filename, raw in _rule_files():
+        data = load_yaml(raw)
+        validate_cached(raw, data, schema, f"rule file {filename}")
+        if f"{data['id']}.yaml" != filename:
+            raise DataFileError(f"rule file {filename} holds rule {data['id']}")
+        for condition in _conditions(data["match"]):
+            if "predicate" in condition and condition["predicate"] not in PREDICATES:
+                raise DataFileError(f"rule file {filename} uses unknown predicate {condition['predicate']!r}")
+        rules.append(Rule.from_data(data))
+    return rules
+
+
+def _conditions(match: dict[str, Any]) -> list[dict[str, Any]]:
+    return [*match.get("where", []), *(o["when"] for o in match.get("severity_overrides", []))]
+
+
+def _field(fact: Any, name: str) -> Any:
+    value = getattr(fact, name)
+    return value.value if hasattr(value, "value") and not isinstance(value, str) else value
+
+
+def _check(condition: dict[str, Any], fact: Any, ctx: Context) -> dict[str, Any] | None:
+    if "predicate" in condition:
+        return PREDICATES[condition["predicate"]](fact, ctx)
+    value = _field(fact, condition["field"])
+    if "equals" in condition:
+        return {} if value == condition["equals"] else None
+    if "not_equals" in condition:
+        return {} if value != condition["not_equals"] else None
+    if "in" in condition:
+        return {} if value in condition["in"] else None
+    return {} if value not in condition["not_in"] else None
+
+
+class _Fields(dict):
+    def __missing__(self, key: str) -> str:
+        return ""
+
+
+def _message_fields(fact: Any) -> dict[str, Any]:
+    fields = {}
+    for f in dataclasses.fields(fact):
+        value = getattr(fact, f.name)
+        fields[f.name] = value.value if hasattr(value, "value") and not isinstance(value, str) else value
+    return fields
+
+
+def evaluate_rule(rule: Rule, facts: Facts, ctx: Context) -> list[Finding]:
+    match = rule.match
+    findings = []
+    for fact in facts.of_kind(match["fact"]):
+        extras: dict[str, Any] = {}
+        for condition in match.get("where", []):
+            result = _check(condition, fact, ctx)
+            if result is None:
+                break
+            extras.update(result)
+        else:
+            severity = rule.severity
+            for override in match.get("severity_overrides", []):
+                if _check(override["when"], fact, ctx) is not None:
+                    severity = Severity(override["severity"])
+                    break
+            fields = _Fields(_message_fields(fact))
+            fields.update(extras)
+            location: Location = getattr(fact, match.get("at", "location"))
+            principal = fact.value if isinstance(fact, PrincipalRef) else getattr(fact, "principal", None)
+            findings.append(
+                Finding(
+                    rule=rule.id,
+                    name=rule.name,
+                    severity=severity,
+                    location=location,
+                    message=rule.message.format_map(fields),
+                    principal=principal,
+                    suggestion=extras.get("suggestion"),
+                    also_at=fact.via if isinstance(fact, PrincipalRef) else (),
+                )
+            )
+    return findings
+
+
+def rule_selected(rule_id: str, select: tuple[str, ...], ignore: tuple[str, ...]) -> bool:
+    """Codes select by prefix, like ruff: OT1 selects OT101..OT106; ignore wins over select."""
+    if select and not any(rule_id.startswith(code) for code in select):
+        return False
+    return not any(rule_id.startswith(code) for code in ignore)
+
+
+def evaluate(
+    rules: list[Rule],
+    facts: Facts,
+    catalog: Catalog,
+    select: tuple[str, ...] = (),
+    ignore: tuple[str, ...] = (),
+) -> list[Finding]:
+    ctx = Context(facts, catalog)
+    findings: list[Finding] = []
+    for rule in rules:
+        if rule_selected(rule.id, select, ignore):
+            findings.extend(evaluate_rule(rule, facts, ctx))
+    return sorted(findings, key=lambda f: (f.location, f.rule))

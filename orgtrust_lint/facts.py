@@ -1,0 +1,226 @@
+"""The typed model every stage shares.
+
+Parsers turn files into these facts; rules read only facts; reporters read only findings.
+Every fact carries the location of the text a user would edit.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+
+
+class Severity(str, Enum):
+    ERROR = "error"
+    WARNING = "warning"
+    INFO = "info"
+
+    @property
+    def rank(self) -> int:
+        return {"info": 0, "warning": 1, "error": 2}[self.value]
+
+
+@dataclass(frozen=True, order=True)
+class Location:
+    path: str
+    line: int
+    column: int
+    end_line: int
+    end_column: int
+
+    @classmethod
+    def point(cls, path: str, line: int, column: int = 1) -> Location:
+        return cls(path, line, column, line, column)
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}:{self.column}"
+
+
+class Position(str, Enum):
+    """Where a service principal is written; OT101 is strict in some positions only."""
+
+    ORGANIZATION_LIST = "organization_list"
+    SERVICE_ACCESS_RESOURCE = "service_access_resource"
+    DELEGATED_ADMINISTRATOR = "delegated_administrator"
+    SERVICE_LINKED_ROLE = "service_linked_role"
+    CONDITION_VALUE = "condition_value"
+
+    @property
+    def is_trusted_access(self) -> bool:
+        return self is not Position.SERVICE_LINKED_ROLE
+
+    @property
+    def enables_trusted_access(self) -> bool:
+        return self in (Position.ORGANIZATION_LIST, Position.SERVICE_ACCESS_RESOURCE)
+
+
+@dataclass(frozen=True)
+class PrincipalRef:
+    """One service principal string in a principal position."""
+
+    value: str
+    position: Position
+    location: Location  # the literal itself (list element, variable default, tfvars line)
+    resource: str  # address of the resource that uses it, e.g. aws_organizations_organization.org
+    group: str  # identifies the list it belongs to, for duplicate detection
+    via: tuple[Location, ...] = ()  # use sites when reached through var.x / local.x
+    origin: str = "literal"  # how the value was reached, for messages
+    deduplicated: bool = False  # passed through distinct()/toset(), so repeats are intended
+
+    @property
+    def kind(self) -> str:
+        return "principal"
+
+
+@dataclass(frozen=True)
+class UnresolvedValue:
+    """A principal list or policy whose value cannot be known statically."""
+
+    expression: str
+    location: Location
+    resource: str
+    attribute: str
+    reason: str
+
+    @property
+    def kind(self) -> str:
+        return "unresolved"
+
+
+@dataclass(frozen=True)
+class Organization:
+    """An organization resource and what it declares about trusted access."""
+
+    address: str
+    location: Location
+    feature_set: str  # "ALL" when not written (the provider's default)
+    feature_set_location: Location
+    declares_principals: bool  # aws_service_access_principals is written
+    principals_resolved: bool  # and its whole value is statically known
+    principal_count: int
+    principals_location: Location | None
+
+    @property
+    def kind(self) -> str:
+        return "organization"
+
+
+@dataclass(frozen=True)
+class ServiceAccessResource:
+    """A standalone resource that enables one principal (aws_organizations_aws_service_access)."""
+
+    address: str
+    location: Location
+    principal: str | None  # None when unresolved
+
+    @property
+    def kind(self) -> str:
+        return "service_access"
+
+
+@dataclass(frozen=True)
+class Resource:
+    """Any IaC resource, reduced to what integration matching needs.
+
+    ``attributes`` holds statically known scalar values (lower-cased strings and booleans) and
+    ``blocks`` the names of nested blocks or object-valued properties that are present.
+    """
+
+    format: str  # terraform | cloudformation
+    type: str
+    address: str
+    location: Location
+    attributes: dict[str, str | bool] = field(default_factory=dict)
+    blocks: frozenset[str] = frozenset()
+
+    @property
+    def kind(self) -> str:
+        return "resource"
+
+
+@dataclass(frozen=True)
+class Integration:
+    """A resource that relies on a principal's trusted access being enabled."""
+
+    principal: str
+    resource_type: str
+    address: str
+    location: Location
+    self_enabling: bool
+    reason: str  # why it relies on the principal, for messages
+
+    @property
+    def kind(self) -> str:
+        return "integration"
+
+
+@dataclass(frozen=True)
+class ParseError:
+    path: str
+    message: str
+    location: Location
+
+    @property
+    def kind(self) -> str:
+        return "parse_error"
+
+
+@dataclass(frozen=True)
+class Suppression:
+    """An inline ``orgtrust-lint: ignore[...]`` comment, already resolved to the lines it covers."""
+
+    path: str
+    codes: frozenset[str]  # empty means every rule
+    first_line: int
+    last_line: int
+    reason: str
+
+
+@dataclass
+class Facts:
+    """Everything extracted from one run's files."""
+
+    files: list[str] = field(default_factory=list)
+    principals: list[PrincipalRef] = field(default_factory=list)
+    unresolved: list[UnresolvedValue] = field(default_factory=list)
+    organizations: list[Organization] = field(default_factory=list)
+    service_access: list[ServiceAccessResource] = field(default_factory=list)
+    resources: list[Resource] = field(default_factory=list)
+    integrations: list[Integration] = field(default_factory=list)
+    parse_errors: list[ParseError] = field(default_factory=list)
+    suppressions: list[Suppression] = field(default_factory=list)
+
+    def extend(self, other: Facts) -> None:
+        self.files.extend(other.files)
+        self.principals.extend(other.principals)
+        self.unresolved.extend(other.unresolved)
+        self.organizations.extend(other.organizations)
+        self.service_access.extend(other.service_access)
+        self.resources.extend(other.resources)
+        self.integrations.extend(other.integrations)
+        self.parse_errors.extend(other.parse_errors)
+        self.suppressions.extend(other.suppressions)
+
+    def of_kind(self, kind: str) -> list:
+        return {
+            "principal": self.principals,
+            "unresolved": self.unresolved,
+            "organization": self.organizations,
+            "service_access": self.service_access,
+            "resource": self.resources,
+            "integration": self.integrations,
+            "parse_error": self.parse_errors,
+        }[kind]
+
+
+@dataclass(frozen=True)
+class Finding:
+    rule: str
+    name: str
+    severity: Severity
+    location: Location
+    message: str
+    principal: str | None = None
+    suggestion: str | None = None
+    # Other places where an inline ignore also applies (the use site of a variable, say).
+    also_at: tuple[Location, ...] = ()

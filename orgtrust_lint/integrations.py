@@ -1,0 +1,69 @@
+"""Resources -> integrations that rely on trusted access, as the catalog documents them.
+
+Format-agnostic: parsers report resources with their scalar attributes and nested blocks;
+the catalog says which resource types (under which conditions) rely on which principal.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from orgtrust_lint.catalog import Catalog, IntegrationSpec
+from orgtrust_lint.facts import Facts, Integration, Position, Resource
+
+
+def _as_bool(value: str | bool) -> bool | None:
+    if isinstance(value, bool):
+        return value
+    return {"true": True, "false": False}.get(value.strip().lower())
+
+
+def _equal(actual: str | bool, expected: Any) -> bool:
+    if isinstance(expected, bool):
+        return _as_bool(actual) is expected
+    return isinstance(actual, str) and actual.strip().lower() == str(expected).lower()
+
+
+def _condition_holds(resource: Resource, when: dict[str, Any]) -> tuple[bool, str]:
+    if not when:
+        return True, f"every {resource.type} does"
+    if "block" in when:
+        name = when["block"]
+        present = name in resource.blocks or resource.attributes.get(name) is True
+        return present, f"it has an {name} block"
+    name = when["attribute"]
+    if name not in resource.attributes:
+        return False, ""
+    actual = resource.attributes[name]
+    if "equals" in when:
+        return _equal(actual, when["equals"]), f"{name} = {actual}"
+    return any(_equal(actual, option) for option in when["in"]), f"{name} = {actual}"
+
+
+def derive_integrations(facts: Facts, catalog: Catalog) -> list[Integration]:
+    by_type: dict[tuple[str, str], list[IntegrationSpec]] = {}
+    for spec in catalog.integration_specs:
+        by_type.setdefault((spec.format, spec.resource), []).append(spec)
+    found: list[Integration] = []
+    for resource in facts.resources:
+        for spec in by_type.get((resource.format, resource.type), []):
+            holds, reason = _condition_holds(resource, spec.when)
+            if holds:
+                found.append(
+                    Integration(
+                        spec.principal, resource.type, resource.address, resource.location, spec.self_enabling, reason
+                    )
+                )
+    for ref in facts.principals:
+        if ref.position is Position.DELEGATED_ADMINISTRATOR:
+            found.append(
+                Integration(
+                    ref.value,
+                    "delegated administrator",
+                    ref.resource,
+                    ref.location,
+                    False,
+                    "a delegated administrator can only be registered while trusted access is enabled",
+                )
+            )
+    return found

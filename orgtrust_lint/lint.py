@@ -1,0 +1,51 @@
+"""One lint run: discover -> parse -> derive integrations -> evaluate rules -> suppress.
+
+This is the public API behind ``orgtrust-lint check``; it never prints and never exits.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from orgtrust_lint.catalog import Catalog
+from orgtrust_lint.config import Config
+from orgtrust_lint.discover import discover
+from orgtrust_lint.engine import Rule, evaluate, load_rules
+from orgtrust_lint.facts import Facts, Finding, Suppression
+from orgtrust_lint.integrations import derive_integrations
+from orgtrust_lint.parse.terraform import extract_terraform
+from orgtrust_lint.suppress import apply_suppressions
+
+
+@dataclass
+class CheckResult:
+    files: list[str]
+    findings: list[Finding]
+    suppressed: list[tuple[Finding, Suppression]] = field(default_factory=list)
+
+
+def extract(paths: list[str], config: Config) -> tuple[Facts, set[str] | None]:
+    discovered = discover(paths, config.exclude)
+    facts = extract_terraform(discovered.terraform)
+    return facts, discovered.explicit
+
+
+def check(
+    paths: list[str],
+    config: Config | None = None,
+    rules: list[Rule] | None = None,
+    catalog: Catalog | None = None,
+) -> CheckResult:
+    config = config or Config()
+    catalog = catalog or Catalog.load(config.extra_principals)
+    rules = rules if rules is not None else load_rules()
+    facts, explicit = extract(paths, config)
+    facts.integrations.extend(derive_integrations(facts, catalog))
+    findings = evaluate(rules, facts, catalog, config.select, config.ignore)
+    if explicit is not None:
+        findings = [f for f in findings if f.location.path in explicit or any(a.path in explicit for a in f.also_at)]
+        files = sorted(explicit)
+    else:
+        files = facts.files
+    reported, suppressed = apply_suppressions(findings, facts.suppressions)
+    return CheckResult(files, reported, suppressed)

@@ -1,0 +1,556 @@
+"""Terraform (HCL and JSON syntax) -> facts.
+
+Files are parsed one by one, then grouped by directory (a Terraform module) so that
+``var.x`` and ``local.x`` resolve against that module's variables, locals and tfvars.
+Every resolved principal keeps the location of the literal that produced it.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+
+from orgtrust_lint.facts import (
+    Facts,
+    Location,
+    Organization,
+    ParseError,
+    Position,
+    PrincipalRef,
+    Resource,
+    ServiceAccessResource,
+    UnresolvedValue,
+)
+from orgtrust_lint.parse.comments import scan_suppressions
+from orgtrust_lint.parse.hcl_ast import (
+    Attribute,
+    Block,
+    Call,
+    Expr,
+    HclDocument,
+    HclSyntaxError,
+    Literal,
+    ObjectExpr,
+    Reference,
+    Template,
+    TupleExpr,
+    parse_hcl,
+    parse_hcl_expression,
+)
+from orgtrust_lint.parse.located_json import JsonNode, JsonSyntaxError, loads_located
+
+ORGANIZATION = "aws_organizations_organization"
+SERVICE_ACCESS = "aws_organizations_aws_service_access"
+DELEGATED_ADMIN = "aws_organizations_delegated_administrator"
+SERVICE_LINKED_ROLE = "aws_iam_service_linked_role"
+
+SUFFIXES = (".tf", ".tf.json", ".tfvars", ".tfvars.json")
+
+
+def is_terraform_file(path: str) -> bool:
+    return path.endswith(SUFFIXES)
+
+
+def _is_tfvars(path: str) -> bool:
+    return path.endswith((".tfvars", ".tfvars.json"))
+
+
+def _is_auto_tfvars(path: str) -> bool:
+    name = os.path.basename(path)
+    return name in ("terraform.tfvars", "terraform.tfvars.json") or name.endswith((".auto.tfvars", ".auto.tfvars.json"))
+
+
+# --------------------------------------------------------------------------------------
+# Terraform JSON syntax -> the same located tree as HCL
+# --------------------------------------------------------------------------------------
+
+_INTERPOLATION = re.compile(r"(?<!\$)\$\{")
+
+
+def _json_string_expr(path: str, node: JsonNode) -> Expr:
+    text: str = node.value
+    raw = repr(text)
+    if not _INTERPOLATION.search(text):
+        return Literal(node.location, raw, text.replace("$${", "${"))
+    parts: list[str | Expr] = []
+    cursor = 0
+    while True:
+        match = _INTERPOLATION.search(text, cursor)
+        if not match:
+            break
+        depth, end = 1, match.end()
+        while end < len(text) and depth:
+            depth += {"{": 1, "}": -1}.get(text[end], 0)
+            end += 1
+        if depth:
+            return Literal(node.location, raw, text)  # unbalanced: Terraform would reject it too
+        if match.start() > cursor:
+            parts.append(text[cursor : match.start()])
+        try:
+            parts.append(parse_hcl_expression(path, text[match.end() : end - 1], node.location))
+        except HclSyntaxError:
+            return Literal(node.location, raw, text)
+        cursor = end
+    if cursor < len(text):
+        parts.append(text[cursor:])
+    if len(parts) == 1 and not isinstance(parts[0], str):
+        return parts[0]
+    return Template(node.location, raw, tuple(parts))
+
+
+def _json_expr(path: str, node: JsonNode) -> Expr:
+    value = node.value
+    if isinstance(value, str):
+        return _json_string_expr(path, node)
+    if isinstance(value, list):
+        return TupleExpr(node.location, "[...]", tuple(_json_expr(path, item) for item in value))
+    if isinstance(value, dict):
+        items = tuple((key, _json_expr(path, item)) for key, item in value.items())
+        return ObjectExpr(node.location, "{...}", items)
+    return Literal(node.location, repr(value), value)
+
+
+def _json_body(path: str, block_type: str, labels: tuple[str, ...], node: JsonNode) -> Block:
+    block = Block(block_type, labels, node.location)
+    if not isinstance(node.value, dict):
+        return block
+    for key, child in node.value.items():
+        location = child.key_location or child.location
+        block.attributes[key] = Attribute(key, _json_expr(path, child), location)
+        nested = child.value if isinstance(child.value, list) else [child]
+        for item in nested:
+            if isinstance(item.value, dict):
+                block.blocks.append(_json_body(path, key, (), item))
+    return block
+
+
+def _json_document(path: str, root: JsonNode) -> HclDocument:
+    blocks: list[Block] = []
+    attributes: dict[str, Attribute] = {}
+    if not isinstance(root.value, dict):
+        raise JsonSyntaxError("a Terraform JSON file must hold an object", 1, 1)
+    if _is_tfvars(path):
+        for key, child in root.value.items():
+            attributes[key] = Attribute(key, _json_expr(path, child), child.key_location or child.location)
+        return HclDocument(path, blocks, attributes)
+    label_depth = {"resource": 2, "data": 2, "variable": 1, "module": 1, "output": 1, "locals": 0}
+    for block_type, section in root.value.items():
+        depth = label_depth.get(block_type)
+        if depth is None:
+            continue
+        for body in section.value if isinstance(section.value, list) else [section]:
+            blocks.extend(_json_labelled(path, block_type, (), depth, body))
+    return HclDocument(path, blocks, attributes)
+
+
+def _json_labelled(path: str, block_type: str, labels: tuple[str, ...], depth: int, node: JsonNode) -> Iterator[Block]:
+    if depth == 0:
+        for item in node.value if isinstance(node.value, list) else [node]:
+            yield _json_body(path, block_type, labels, item)
+        return
+    if isinstance(node.value, dict):
+        for label, child in node.value.items():
+            yield from _json_labelled(path, block_type, (*labels, label), depth - 1, child)
+
+
+def parse_file(path: str, text: str) -> HclDocument:
+    """Parse one Terraform file (HCL or JSON syntax)."""
+    if path.endswith(".json"):
+        return _json_document(path, loads_located(path, text))
+    return parse_hcl(path, text.removeprefix("\ufeff"))
+
+
+# --------------------------------------------------------------------------------------
+# Value resolution
+# --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Str:
+    value: str
+    location: Location
+    origin: str
+    via: tuple[Location, ...]
+
+
+@dataclass(frozen=True)
+class Unknown:
+    expression: str
+    location: Location
+    reason: str
+
+
+@dataclass(frozen=True)
+class Seq:
+    items: tuple[Value, ...]
+    deduplicated: bool = False
+
+
+class _Null:
+    pass
+
+
+NULL = _Null()
+Value = Str | Unknown | Seq | _Null
+
+
+@dataclass
+class ModuleScope:
+    directory: str
+    documents: list[HclDocument] = field(default_factory=list)
+    variables: dict[str, Block] = field(default_factory=dict)
+    locals: dict[str, Attribute] = field(default_factory=dict)
+    tfvars: dict[str, tuple[Attribute, str]] = field(default_factory=dict)  # auto-loaded values
+    alternative_tfvars: list[tuple[str, dict[str, Attribute]]] = field(default_factory=list)
+
+
+def _flatten(value: Value) -> Iterator[Str | Unknown]:
+    if isinstance(value, Seq):
+        for item in value.items:
+            yield from _flatten(item)
+    elif isinstance(value, (Str, Unknown)):
+        yield value
+
+
+class Resolver:
+    """Evaluates the static subset of Terraform expressions: literals, var, local, list functions."""
+
+    def __init__(self, scope: ModuleScope, overrides: dict[str, tuple[Attribute, str]]) -> None:
+        self.scope = scope
+        self.overrides = overrides
+        self.variables_used: set[str] = set()
+
+    def resolve(self, expr: Expr, via: tuple[Location, ...] = (), origin: str = "literal") -> Value:
+        return self._resolve(expr, via, origin, frozenset())
+
+    def _resolve(self, expr: Expr, via: tuple[Location, ...], origin: str, active: frozenset[str]) -> Value:
+        if isinstance(expr, Literal):
+            if expr.value is None:
+                return NULL
+            if isinstance(expr.value, bool):
+                return Str("true" if expr.value else "false", expr.location, origin, via)
+            return Str(str(expr.value), expr.location, origin, via)
+        if isinstance(expr, Template):
+            return self._template(expr, via, origin, active)
+        if isinstance(expr, TupleExpr):
+            return Seq(tuple(self._resolve(item, via, origin, active) for item in expr.items))
+        if isinstance(expr, Reference):
+            return self._reference(expr, via, active)
+        if isinstance(expr, Call):
+            return self._call(expr, via, origin, active)
+        return Unknown(expr.text, expr.location, "the expression cannot be evaluated statically")
+
+    def _template(self, expr: Template, via: tuple[Location, ...], origin: str, active: frozenset[str]) -> Value:
+        if len(expr.parts) == 1 and not isinstance(expr.parts[0], str):
+            return self._resolve(expr.parts[0], via, origin, active)
+        text = []
+        for part in expr.parts:
+            if isinstance(part, str):
+                text.append(part)
+                continue
+            value = self._resolve(part, via, origin, active)
+            if isinstance(value, Unknown):
+                return value
+            if not isinstance(value, Str):
+                return Unknown(expr.text, expr.location, "a template interpolates a non-string value")
+            text.append(value.value)
+        return Str("".join(text), expr.location, origin, via)
+
+    def _reference(self, expr: Reference, via: tuple[Location, ...], active: frozenset[str]) -> Value:
+        parts = expr.parts
+        here = (*via, expr.location)
+        if len(parts) == 2 and parts[0] == "var":
+            name = parts[1]
+            self.variables_used.add(name)
+            key = f"var.{name}"
+            if key in active:
+                return Unknown(expr.text, expr.location, f"{key} refers to itself")
+            if name in self.overrides:
+                attribute, filename = self.overrides[name]
+                return self._resolve(attribute.value, here, f"var.{name} set in {filename}", active | {key})
+            declaration = self.scope.variables.get(name)
+            if declaration is None:
+                return Unknown(expr.text, expr.location, f"variable {name!r} is not declared in this module")
+            default = declaration.attributes.get("default")
+            if default is None:
+                return Unknown(
+                    expr.text,
+                    expr.location,
+                    f"var.{name} has no default and is not set in terraform.tfvars or *.auto.tfvars",
+                )
+            return self._resolve(default.value, here, f"default of var.{name}", active | {key})
+        if len(parts) == 2 and parts[0] == "local":
+            key = f"local.{parts[1]}"
+            attribute = self.scope.locals.get(parts[1])
+            if attribute is None:
+                return Unknown(expr.text, expr.location, f"{key} is not defined in this module")
+            if key in active:
+                return Unknown(expr.text, expr.location, f"{key} refers to itself")
+            return self._resolve(attribute.value, here, key, active | {key})
+        return Unknown(expr.text, expr.location, "it refers to a value known only at apply time")
+
+    def _call(self, expr: Call, via: tuple[Location, ...], origin: str, active: frozenset[str]) -> Value:
+        args = [self._resolve(arg, via, origin, active) for arg in expr.args]
+        name = expr.name
+        if name in ("concat", "flatten", "distinct", "toset", "sort", "tolist") and expr.expand_final:
+            return Unknown(expr.text, expr.location, "argument expansion (...) is not evaluated")
+        if name == "concat":
+            items: list[Value] = []
+            for arg in args:
+                if isinstance(arg, Seq):
+                    items.extend(arg.items)
+                elif isinstance(arg, Unknown):
+                    items.append(arg)
+                elif isinstance(arg, Str):
+                    return Unknown(expr.text, expr.location, "concat() takes lists, not a string")
+            return Seq(tuple(items), any(isinstance(a, Seq) and a.deduplicated for a in args))
+        if len(args) != 1:
+            return Unknown(expr.text, expr.location, f"function {name}() is not evaluated statically")
+        (arg,) = args
+        if name in ("tolist", "toset", "distinct", "sort", "flatten"):
+            if isinstance(arg, Unknown):
+                return arg
+            if not isinstance(arg, Seq):
+                return Unknown(expr.text, expr.location, f"{name}() needs a list")
+        else:
+            return Unknown(expr.text, expr.location, f"function {name}() is not evaluated statically")
+        if name == "tolist":
+            return arg
+        if name == "flatten":
+            return Seq(tuple(_flatten(arg)), arg.deduplicated)
+        if name == "sort":
+            known = sorted((i for i in arg.items if isinstance(i, Str)), key=lambda s: s.value)
+            return Seq((*known, *(i for i in arg.items if not isinstance(i, Str))), arg.deduplicated)
+        seen: set[str] = set()
+        unique: list[Value] = []
+        for item in arg.items:
+            if isinstance(item, Str):
+                if item.value in seen:
+                    continue
+                seen.add(item.value)
+            unique.append(item)
+        return Seq(tuple(unique), True)
+
+
+# --------------------------------------------------------------------------------------
+# Module scopes and fact extraction
+# --------------------------------------------------------------------------------------
+
+
+def _spans(document: HclDocument) -> dict[int, int]:
+    spans: dict[int, int] = {}
+
+    def visit(block: Block) -> None:
+        spans[block.location.line] = max(spans.get(block.location.line, 0), block.location.end_line)
+        for attribute in block.attributes.values():
+            line = attribute.location.line
+            spans[line] = max(spans.get(line, 0), attribute.location.end_line)
+        for child in block.blocks:
+            visit(child)
+
+    for block in document.blocks:
+        visit(block)
+    for attribute in document.attributes.values():
+        spans[attribute.location.line] = attribute.location.end_line
+    return spans
+
+
+def _build_scope(directory: str, documents: list[HclDocument]) -> ModuleScope:
+    scope = ModuleScope(directory)
+    auto: list[HclDocument] = []
+    for document in documents:
+        if _is_tfvars(document.path):
+            if _is_auto_tfvars(document.path):
+                auto.append(document)
+            else:
+                scope.alternative_tfvars.append((document.path, document.attributes))
+            continue
+        scope.documents.append(document)
+        for block in document.blocks:
+            if block.type == "variable" and block.labels:
+                scope.variables[block.labels[0]] = block
+            elif block.type == "locals":
+                scope.locals.update(block.attributes)
+
+    def precedence(document: HclDocument) -> tuple[int, str]:
+        name = os.path.basename(document.path)
+        return (0 if name.startswith("terraform.tfvars") else 1, name)
+
+    for document in sorted(auto, key=precedence):
+        for name, attribute in document.attributes.items():
+            scope.tfvars[name] = (attribute, os.path.basename(document.path))
+    return scope
+
+
+@dataclass
+class _Extractor:
+    scope: ModuleScope
+    facts: Facts
+    seen_unresolved: set[tuple[Location, str]] = field(default_factory=set)
+
+    def resolutions(self, expr: Expr, via: tuple[Location, ...]) -> Iterator[tuple[Value, str]]:
+        """The value under auto-loaded tfvars, then under each alternative *.tfvars file that matters."""
+        primary = Resolver(self.scope, self.scope.tfvars)
+        yield primary.resolve(expr, via), ""
+        for path, attributes in self.scope.alternative_tfvars:
+            relevant = {name: attr for name, attr in attributes.items() if name in primary.variables_used}
+            if relevant:
+                overrides = dict(self.scope.tfvars)
+                overrides.update({name: (attr, os.path.basename(path)) for name, attr in relevant.items()})
+                yield Resolver(self.scope, overrides).resolve(expr, via), f"@{os.path.basename(path)}"
+
+    def unresolved(self, item: Unknown, address: str, attribute: str) -> None:
+        key = (item.location, item.expression)
+        if key in self.seen_unresolved:
+            return
+        self.seen_unresolved.add(key)
+        self.facts.unresolved.append(UnresolvedValue(item.expression, item.location, address, attribute, item.reason))
+
+    def principal_values(self, attribute: Attribute, address: str, position: Position, group: str) -> tuple[int, bool]:
+        """Record every principal an attribute can hold; return (count, fully resolved)."""
+        count, resolved = 0, True
+        seen_refs: set[tuple[str, Location]] = set()
+        for value, variant in self.resolutions(attribute.value, ()):
+            items = list(_flatten(value))
+            deduplicated = isinstance(value, Seq) and value.deduplicated
+            for item in items:
+                if isinstance(item, Unknown):
+                    resolved = False
+                    self.unresolved(item, address, attribute.name)
+                    continue
+                if (item.value, item.location) in seen_refs:
+                    continue
+                seen_refs.add((item.value, item.location))
+                if not variant:
+                    count += 1
+                self.facts.principals.append(
+                    PrincipalRef(
+                        value=item.value,
+                        position=position,
+                        location=item.location,
+                        resource=address,
+                        group=group + variant,
+                        via=tuple(v for v in item.via if v != item.location),
+                        origin=item.origin,
+                        deduplicated=deduplicated,
+                    )
+                )
+        return count, resolved
+
+    def scalar(self, attribute: Attribute | None) -> Str | Unknown | None:
+        if attribute is None:
+            return None
+        value = Resolver(self.scope, self.scope.tfvars).resolve(attribute.value)
+        if isinstance(value, (Str, Unknown)):
+            return value
+        return Unknown(attribute.value.text, attribute.value.location, "a single string was expected")
+
+    def resource(self, block: Block) -> None:
+        resource_type, name = block.labels[0], block.labels[1]
+        address = f"{resource_type}.{name}"
+        self.facts.resources.append(self.generic_resource(block, address))
+        if resource_type == ORGANIZATION:
+            self.organization(block, address)
+        elif resource_type == SERVICE_ACCESS:
+            self.single_principal(block, address, "service_principal", Position.SERVICE_ACCESS_RESOURCE)
+        elif resource_type == DELEGATED_ADMIN:
+            self.single_principal(block, address, "service_principal", Position.DELEGATED_ADMINISTRATOR)
+        elif resource_type == SERVICE_LINKED_ROLE:
+            self.single_principal(block, address, "aws_service_name", Position.SERVICE_LINKED_ROLE)
+
+    def generic_resource(self, block: Block, address: str) -> Resource:
+        attributes: dict[str, str | bool] = {}
+        for attribute_name, attribute in block.attributes.items():
+            value = attribute.value
+            if isinstance(value, (Literal, Reference, Template)):
+                resolved = self.scalar(attribute)
+                if isinstance(resolved, Str):
+                    attributes[attribute_name] = resolved.value
+            if isinstance(value, ObjectExpr):
+                attributes.setdefault(attribute_name, True)
+        blocks = {b.labels[0] if b.type == "dynamic" and b.labels else b.type for b in block.blocks}
+        return Resource("terraform", block.labels[0], address, block.location, attributes, frozenset(blocks))
+
+    def organization(self, block: Block, address: str) -> None:
+        principals = block.attributes.get("aws_service_access_principals")
+        count, resolved = 0, True
+        if principals is not None:
+            group = f"{self.scope.directory}:{address}"
+            count, resolved = self.principal_values(principals, address, Position.ORGANIZATION_LIST, group)
+        feature = block.attributes.get("feature_set")
+        feature_value = self.scalar(feature)
+        if isinstance(feature_value, Unknown):
+            self.unresolved(feature_value, address, "feature_set")
+        self.facts.organizations.append(
+            Organization(
+                address=address,
+                location=block.location,
+                feature_set=feature_value.value
+                if isinstance(feature_value, Str)
+                else ("ALL" if feature is None else "?"),
+                feature_set_location=(feature_value.location if isinstance(feature_value, Str) else block.location),
+                declares_principals=principals is not None,
+                principals_resolved=resolved,
+                principal_count=count,
+                principals_location=principals.location if principals else None,
+            )
+        )
+
+    def single_principal(self, block: Block, address: str, attribute_name: str, position: Position) -> None:
+        attribute = block.attributes.get(attribute_name)
+        if attribute is None:
+            return
+        group = f"{position.value}:{address}"
+        if position is Position.SERVICE_ACCESS_RESOURCE:
+            group = position.value  # two standalone resources for one principal fight each other
+        self.principal_values(attribute, address, position, group)
+        value = self.scalar(attribute)
+        if position is Position.SERVICE_ACCESS_RESOURCE:
+            principal = value.value if isinstance(value, Str) else None
+            self.facts.service_access.append(ServiceAccessResource(address, block.location, principal))
+
+
+def _read(path: str) -> str:
+    with open(path, "rb") as handle:
+        data = handle.read()
+    return data.decode("utf-8")
+
+
+def parse_documents(paths: Iterable[str], facts: Facts) -> list[HclDocument]:
+    documents: list[HclDocument] = []
+    for path in paths:
+        try:
+            text = _read(path)
+            document = parse_file(path, text)
+        except (HclSyntaxError, JsonSyntaxError) as exc:
+            facts.parse_errors.append(ParseError(path, str(exc), Location.point(path, exc.line, exc.column)))
+            continue
+        except UnicodeDecodeError as exc:
+            facts.parse_errors.append(ParseError(path, f"not UTF-8 text (byte {exc.start})", Location.point(path, 1)))
+            continue
+        except OSError as exc:
+            facts.parse_errors.append(ParseError(path, f"cannot read file: {exc.strerror}", Location.point(path, 1)))
+            continue
+        documents.append(document)
+        facts.suppressions.extend(scan_suppressions(path, text, _spans(document)))
+    return documents
+
+
+def extract_terraform(paths: Iterable[str]) -> Facts:
+    """Parse Terraform files and extract facts, resolving values per module directory."""
+    facts = Facts()
+    by_directory: dict[str, list[str]] = {}
+    for path in paths:
+        by_directory.setdefault(os.path.dirname(path) or ".", []).append(path)
+    for directory, directory_paths in sorted(by_directory.items()):
+        documents = parse_documents(sorted(directory_paths), facts)
+        facts.files.extend(sorted(directory_paths))
+        scope = _build_scope(directory, documents)
+        extractor = _Extractor(scope, facts)
+        for document in scope.documents:
+            for block in document.blocks:
+                if block.type == "resource" and len(block.labels) == 2:
+                    extractor.resource(block)
+    return facts

@@ -1,0 +1,46 @@
+"""The stable, versioned JSON output (see SPEC.md, "JSON output")."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from orgtrust_lint.facts import Finding
+from orgtrust_lint.report import Summary
+
+FORMAT_VERSION = 1
+
+
+def finding_to_dict(finding: Finding) -> dict[str, Any]:
+    item: dict[str, Any] = {
+        "rule": finding.rule,
+        "name": finding.name,
+        "severity": finding.severity.value,
+        "path": finding.location.path,
+        "line": finding.location.line,
+        "column": finding.location.column,
+        "end_line": finding.location.end_line,
+        "end_column": finding.location.end_column,
+        "message": finding.message,
+    }
+    if finding.principal is not None:
+        item["principal"] = finding.principal
+    if finding.suggestion is not None:
+        item["suggestion"] = finding.suggestion
+    return item
+
+
+def render(findings: list[Finding], summary: Summary, tool_version: str) -> str:
+    document = {
+        "version": FORMAT_VERSION,
+        "tool": {"name": "orgtrust-lint", "version": tool_version},
+        "findings": [finding_to_dict(f) for f in findings],
+        "summary": {
+            "files": summary.files,
+            "findings": summary.findings,
+            "errors": summary.errors,
+            "warnings": summary.warnings,
+            "infos": summary.infos,
+        },
+    }
+    return json.dumps(document, indent=2) + "\n"

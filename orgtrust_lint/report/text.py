@@ -1,0 +1,34 @@
+"""Human-readable output in the style of ruff: ``path:line:col: CODE message``."""
+
+from __future__ import annotations
+
+from orgtrust_lint.facts import Finding
+from orgtrust_lint.report import Summary
+
+_COLORS = {"error": "\033[31m", "warning": "\033[33m", "info": "\033[36m"}
+_BOLD, _RESET = "\033[1m", "\033[0m"
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}{'' if count == 1 else 's'}"
+
+
+def render(findings: list[Finding], summary: Summary, color: bool = False) -> str:
+    lines = []
+    for finding in findings:
+        where = f"{finding.location.path}:{finding.location.line}:{finding.location.column}:"
+        code = f"{finding.rule} [{finding.severity.value}]"
+        if color:
+            where = f"{_BOLD}{where}{_RESET}"
+            code = f"{_COLORS[finding.severity.value]}{code}{_RESET}"
+        lines.append(f"{where} {code} {finding.message}")
+    files = _plural(summary.files, "file")
+    suppressed = f"; {summary.suppressed} suppressed" if summary.suppressed else ""
+    if summary.findings:
+        lines.append(
+            f"Found {_plural(summary.findings, 'problem')} ({_plural(summary.errors, 'error')}, "
+            f"{_plural(summary.warnings, 'warning')}, {summary.infos} info) in {files}{suppressed}."
+        )
+    else:
+        lines.append(f"All checks passed ({files}{suppressed}).")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,24 @@
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+FIXTURES = REPO / "fixtures"
+
+
+@pytest.fixture
+def in_repo_root(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Run with the repository as working directory, so paths read as users see them."""
+    monkeypatch.chdir(REPO)
+
+
+@pytest.fixture(autouse=True)
+def isolated_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Keep validation markers out of the developer's real cache directory."""
+    cache = tmp_path_factory.getbasetemp() / "orgtrust-cache"
+    monkeypatch.setenv("ORGTRUST_LINT_CACHE_DIR", str(cache))
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    os.environ.pop("AWS_ENDPOINT_URL", None)

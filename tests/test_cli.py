@@ -1,0 +1,198 @@
+"""The command line as users meet it: output format, exit codes, one-line errors."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from orgtrust_lint.cli import run
+
+REPO = Path(__file__).resolve().parent.parent
+TYPOS = "fixtures/terraform/org-typos"
+
+
+def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = run(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def _write(directory: Path, name: str, text: str) -> Path:
+    path = directory / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    return path
+
+
+ORG_WITH_TYPO = """resource "aws_organizations_organization" "org" {
+  aws_service_access_principals = [
+    "sso.amazonaws.com",
+    "config.amazonaw.com",
+  ]
+}
+"""
+
+
+def test_text_output_reads_like_ruff(capsys: pytest.CaptureFixture[str], in_repo_root: None) -> None:
+    code, out, err = _run(capsys, "check", TYPOS)
+    assert code == 1
+    assert err == ""
+    lines = out.splitlines()
+    assert (
+        f"{TYPOS}/main.tf:7:5: OT101 [error] 'config.amazonaw.com' is not a known trusted-access "
+        "service principal; did you mean 'config.amazonaws.com'?"
+    ) in lines
+    assert lines[-1].startswith("Found ") and "in 1 file" in lines[-1]
+
+
+def test_json_output_follows_the_spec(capsys: pytest.CaptureFixture[str], in_repo_root: None) -> None:
+    code, out, _ = _run(capsys, "check", TYPOS, "--format", "json")
+    document = json.loads(out)
+    assert code == 1
+    assert document["version"] == 1
+    assert document["tool"]["name"] == "orgtrust-lint"
+    typo = next(f for f in document["findings"] if f["principal"] == "config.amazonaw.com")
+    assert typo == {
+        "rule": "OT101",
+        "name": "unknown-service-principal",
+        "severity": "error",
+        "path": f"{TYPOS}/main.tf",
+        "line": 7,
+        "column": 5,
+        "end_line": 7,
+        "end_column": 26,
+        "message": typo["message"],
+        "principal": "config.amazonaw.com",
+        "suggestion": "config.amazonaws.com",
+    }
+    summary = document["summary"]
+    assert summary["files"] == 1
+    assert summary["findings"] == len(document["findings"])
+    assert summary["errors"] + summary["warnings"] + summary["infos"] == summary["findings"]
+
+
+def test_clean_repository_exits_zero(capsys: pytest.CaptureFixture[str], in_repo_root: None) -> None:
+    code, out, _ = _run(capsys, "check", "fixtures/terraform/clean")
+    assert code == 0
+    assert out.strip() == "All checks passed (1 file)."
+
+
+def test_fail_on_decides_the_exit_code(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    _write(
+        tmp_path,
+        "main.tf",
+        ORG_WITH_TYPO.replace('"config.amazonaw.com"', '"ipam.amazonaws.com"'),
+    )
+    code, out, _ = _run(capsys, "check", str(tmp_path))
+    assert "OT105 [warning]" in out
+    assert code == 0  # a warning does not fail the default --fail-on error
+    assert _run(capsys, "check", str(tmp_path), "--fail-on", "warning")[0] == 1
+
+
+def test_select_and_ignore_filter_rules(capsys: pytest.CaptureFixture[str], in_repo_root: None) -> None:
+    _, only_103, _ = _run(capsys, "check", TYPOS, "--select", "OT103", "--format", "json")
+    assert {f["rule"] for f in json.loads(only_103)["findings"]} == {"OT103"}
+    _, without_1xx, _ = _run(capsys, "check", TYPOS, "--ignore", "OT10", "--format", "json")
+    assert json.loads(without_1xx)["findings"] == []
+
+
+def test_ignored_rules_from_config_file(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    _write(tmp_path, "main.tf", ORG_WITH_TYPO)
+    _write(tmp_path, "pyproject.toml", '[tool.orgtrust-lint]\nignore = ["OT101"]\n')
+    code, out, _ = _run(capsys, "check", str(tmp_path))
+    assert code == 0
+    assert "OT101" not in out
+
+
+def test_extra_principals_from_config_are_known(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    _write(tmp_path, "main.tf", ORG_WITH_TYPO.replace("config.amazonaw.com", "preview.example-svc.amazonaws.com"))
+    assert "OT101" in _run(capsys, "check", str(tmp_path))[1]
+    _write(tmp_path, ".orgtrust-lint.yaml", "extra-principals: [preview.example-svc.amazonaws.com]\n")
+    code, out, _ = _run(capsys, "check", str(tmp_path))
+    assert code == 0, out
+
+
+@pytest.mark.parametrize(
+    ("argv", "fragment"),
+    [
+        (["check", "--format", "xml"], "invalid choice: 'xml'"),
+        (["check", "no/such/dir"], "no/such/dir: no such file or directory"),
+        (["check", "--select", "XY1"], "'XY1' is not a rule code"),
+        (["explain", "OT999"], "unknown rule 'OT999'"),
+        (["services", "config.amazonaw.com"], "did you mean 'config.amazonaws.com'"),
+        (["frobnicate"], "invalid choice: 'frobnicate'"),
+    ],
+)
+def test_usage_errors_are_one_line_and_exit_2(
+    capsys: pytest.CaptureFixture[str], in_repo_root: None, argv: list[str], fragment: str
+) -> None:
+    code, out, err = _run(capsys, *argv)
+    assert code == 2
+    assert out == ""
+    assert len(err.strip().splitlines()) == 1, err
+    assert fragment in err
+    assert err.startswith("orgtrust-lint: error: ")
+
+
+def test_bad_config_is_one_line_exit_2(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    _write(tmp_path, "main.tf", ORG_WITH_TYPO)
+    _write(tmp_path, ".orgtrust-lint.yaml", "ignore: [OT101]\nfail_on: sometimes\n")
+    code, _, err = _run(capsys, "check", str(tmp_path))
+    assert code == 2
+    assert "'fail-on' must be error, warning or info" in err
+    _write(tmp_path, ".orgtrust-lint.yaml", "select: [OT101]\nunknown_key: 1\n")
+    code, _, err = _run(capsys, "check", str(tmp_path))
+    assert code == 2 and "unknown setting 'unknown-key'" in err
+    _write(tmp_path, ".orgtrust-lint.yaml", "select: [OT101\n")
+    code, _, err = _run(capsys, "check", str(tmp_path))
+    assert code == 2 and "not valid YAML" in err and len(err.splitlines()) == 1
+
+
+def test_rules_lists_every_rule(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = _run(capsys, "rules")
+    assert code == 0
+    ids = [line.split()[0] for line in out.splitlines()]
+    assert ids == sorted(ids)
+    assert {"OT001", "OT002", "OT101", "OT102", "OT103", "OT104", "OT105", "OT106", "OT301"} <= set(ids)
+
+
+def test_explain_prints_every_rule_in_full(capsys: pytest.CaptureFixture[str]) -> None:
+    from orgtrust_lint.engine import load_rules
+
+    for rule in load_rules():
+        code, out, _ = _run(capsys, "explain", rule.id.lower())
+        assert code == 0
+        assert out.startswith(f"{rule.id} {rule.name} (default severity: {rule.severity.value})")
+        for heading in ("What it does", "Why is this bad?", "Example", "Use instead", "References"):
+            assert f"\n{heading}\n" in out, (rule.id, heading)
+        assert rule.bad_example.strip().splitlines()[0].strip() in out
+        assert all(url in out for _, url in rule.references)
+
+
+def test_services_prints_the_catalog(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = _run(capsys, "services")
+    assert code == 0
+    assert "sso.amazonaws.com" in out and "IAM Identity Center" in out
+    assert len([line for line in out.splitlines() if ".amazon" in line]) >= 50
+    code, details, _ = _run(capsys, "services", "sso.amazonaws.com")
+    assert code == 0
+    assert "https://docs.aws.amazon.com/" in details
+    assert "disabling from Organizations:" in details
+
+
+def test_installed_console_script_runs_from_anywhere(tmp_path: Path) -> None:
+    """The entry point works outside the checkout: rules and catalog ship inside the package."""
+    script = shutil.which("orgtrust-lint", path=os.path.dirname(sys.executable))
+    assert script, "the orgtrust-lint console script is not installed next to this Python"
+    _write(tmp_path, "org/main.tf", ORG_WITH_TYPO)
+    env = {**os.environ, "NO_COLOR": "1"}
+    result = subprocess.run([script, "check", "org"], cwd=tmp_path, capture_output=True, text=True, env=env, timeout=60)
+    assert result.returncode == 1, result.stderr
+    assert "org/main.tf:4:5: OT101 [error]" in result.stdout
+    assert result.stderr == ""

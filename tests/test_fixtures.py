@@ -1,0 +1,108 @@
+"""Every fixture says what it expects; this test walks them all.
+
+Like semgrep's rule tests: a comment ``# ruleid: OT101`` says the next line of code must carry
+that finding, ``# ok: OT101`` that it must not; a comment at the end of a line speaks for that
+line. Terraform JSON has no comments, so ``FILE.expected`` lists ``LINE RULE`` pairs instead.
+Every finding in a fixture must be expected: an unannotated finding fails the test too.
+Each fixture directory is linted on its own, with the configuration found for it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from orgtrust_lint.config import load_config
+from orgtrust_lint.lint import check
+
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
+
+ANNOTATION = re.compile(r"(?:#|//)\s*(ruleid|ok):\s*(OT\d{3}(?:\s*,\s*OT\d{3})*)")
+
+
+def _annotations(path: Path) -> tuple[Counter, set[tuple[int, str]]]:
+    expected: Counter = Counter()
+    ok: set[tuple[int, str]] = set()
+    sidecar = path.with_name(path.name + ".expected")
+    if sidecar.exists():
+        for line in sidecar.read_text().splitlines():
+            if line.strip() and not line.startswith("#"):
+                number, rule = line.split()
+                expected[(int(number), rule)] += 1
+        return expected, ok
+    lines = path.read_text().splitlines()
+    for index, line in enumerate(lines):
+        match = ANNOTATION.search(line)
+        if not match:
+            continue
+        rules = [r.strip() for r in match.group(2).split(",")]
+        if line[: match.start()].strip():
+            target = index + 1
+        else:
+            target = next(
+                n + 1
+                for n in range(index + 1, len(lines))
+                if lines[n].strip() and not lines[n].strip().startswith(("#", "//"))
+            )
+        for rule in rules:
+            if match.group(1) == "ruleid":
+                expected[(target, rule)] += 1
+            else:
+                ok.add((target, rule))
+    return expected, ok
+
+
+def _fixture_directories() -> list[Path]:
+    files = [p for p in FIXTURES.rglob("*") if p.is_file() and p.suffix in (".tf", ".tfvars", ".json")]
+    return sorted({p.parent for p in files})
+
+
+@pytest.mark.parametrize("directory", _fixture_directories(), ids=lambda d: str(d.relative_to(FIXTURES)))
+def test_fixture_findings_match_annotations(directory: Path, in_repo_root: None) -> None:
+    relative = directory.relative_to(FIXTURES.parent)
+    config = load_config([str(relative)])
+    files = sorted(p for p in directory.iterdir() if p.is_file() and not p.name.startswith("."))
+    result = check([str(relative)], config)
+    found = Counter((f.location.path, f.location.line, f.rule) for f in result.findings)
+    expected: Counter = Counter()
+    forbidden: set[tuple[str, int, str]] = set()
+    for path in files:
+        if path.suffix == ".expected":
+            continue
+        display = str(path.relative_to(FIXTURES.parent))
+        wanted, ok = _annotations(path)
+        for (line, rule), count in wanted.items():
+            expected[(display, line, rule)] += count
+        forbidden.update((display, line, rule) for line, rule in ok)
+    in_directory = Counter({k: v for k, v in found.items() if Path(k[0]).parent == relative})
+    missing = {k: v for k, v in expected.items() if in_directory[k] < v}
+    unexpected = {k: v for k, v in in_directory.items() if expected[k] < v}
+    fired_ok = sorted(k for k in forbidden if in_directory[k])
+    messages = {(f.location.path, f.location.line, f.rule): f.message for f in result.findings}
+    assert not missing, f"expected findings not reported: {sorted(missing)}"
+    assert not unexpected, "unannotated findings: " + "; ".join(f"{k}: {messages[k]}" for k in sorted(unexpected))
+    assert not fired_ok, f"'ok:' lines that fired: {fired_ok}"
+
+
+def test_every_rule_has_a_true_positive_and_a_near_miss_in_the_fixtures() -> None:
+    positives: set[str] = set()
+    near_misses: set[str] = set()
+    for path in FIXTURES.rglob("*"):
+        if not path.is_file() or path.name.startswith("."):
+            continue
+        if path.suffix == ".expected":
+            positives.update(line.split()[1] for line in path.read_text().splitlines() if line[:1].isdigit())
+            continue
+        for kind, rules in ANNOTATION.findall(path.read_text(errors="replace")):
+            target = positives if kind == "ruleid" else near_misses
+            target.update(r.strip() for r in rules.split(","))
+    from orgtrust_lint.engine import load_rules
+
+    rule_ids = {rule.id for rule in load_rules()}
+    assert rule_ids - positives == set(), "rules without a true positive fixture"
+    # A parse error and an unresolvable value have no meaningful "near miss" in a fixture
+    # (a file that parses and a literal that resolves are every other fixture).
+    assert rule_ids - near_misses - {"OT001", "OT002"} == set(), "rules without a near-miss fixture"
