@@ -141,7 +141,7 @@ def _services(principal: str | None) -> int:
     for entry in sorted(entries, key=lambda e: e["principal"]):
         status = " (disputed)" if entry["status"] == "disputed" else ""
         print(
-            f"{entry['principal']:<{width}}  {entry['enable']['recommended_from']:<15}  "
+            f"{entry['principal']:<{width}}  {entry['enable']['recommended_from'] or 'unknown':<15}  "
             f"{entry['delegated_admin']['supported']:<12}  {entry['service']}{status}"
         )
     print(
@@ -157,7 +157,7 @@ def _service_details(entry: dict) -> str:
     lines = [
         f"{entry['principal']}: {entry['service']} ({entry['status']})",
         f"  service-linked roles: {', '.join(entry['service_linked_roles']) or 'none documented'}",
-        f"  enable from: {entry['enable']['recommended_from']} - {entry['enable']['note']}",
+        f"  enable from: {entry['enable']['recommended_from'] or 'not documented'} - {entry['enable']['note']}",
         f"  delegated administrator: {delegated['supported']}"
         + (f" ({delegated['principal']})" if delegated.get("principal") else "")
         + (f" - {delegated['note']}" if delegated.get("note") else ""),

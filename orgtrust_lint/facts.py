@@ -99,6 +99,7 @@ class Organization:
     principals_resolved: bool  # and its whole value is statically known
     principal_count: int
     principals_location: Location | None
+    scope: str  # the unit applied together (a Terraform module directory)
 
     @property
     def kind(self) -> str:
@@ -112,6 +113,7 @@ class ServiceAccessResource:
     address: str
     location: Location
     principal: str | None  # None when unresolved
+    scope: str  # the unit applied together (a Terraform module directory)
 
     @property
     def kind(self) -> str:

@@ -179,7 +179,7 @@ def principals_without_all_features(org: Organization, ctx: Context) -> Extras |
 @predicate
 def mixed_with_principal_list(resource: ServiceAccessResource, ctx: Context) -> Extras | None:
     for org in ctx.facts.organizations:
-        if org.declares_principals:
+        if org.declares_principals and org.scope == resource.scope:
             return {"organization": org.address, "organization_location": str(org.principals_location)}
     return None
 

@@ -495,6 +495,7 @@ class _Extractor:
                 principals_resolved=resolved,
                 principal_count=count,
                 principals_location=principals.location if principals else None,
+                scope=self.scope.directory,
             )
         )
 
@@ -504,12 +505,15 @@ class _Extractor:
             return
         group = f"{position.value}:{address}"
         if position is Position.SERVICE_ACCESS_RESOURCE:
-            group = position.value  # two standalone resources for one principal fight each other
+            # Two standalone resources for one principal in one configuration fight each other.
+            group = f"{self.scope.directory}:{position.value}"
         self.principal_values(attribute, address, position, group)
         value = self.scalar(attribute)
         if position is Position.SERVICE_ACCESS_RESOURCE:
             principal = value.value if isinstance(value, Str) else None
-            self.facts.service_access.append(ServiceAccessResource(address, block.location, principal))
+            self.facts.service_access.append(
+                ServiceAccessResource(address, block.location, principal, self.scope.directory)
+            )
 
 
 def _read(path: str) -> str:

@@ -1,0 +1,53 @@
+"""Rule files are data: each validates against the rule schema and loads into the engine."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+import pytest
+
+from orgtrust_lint.catalog import load_yaml
+from orgtrust_lint.engine import _rule_files, load_rules, rule_schema
+from orgtrust_lint.predicates import PREDICATES
+from orgtrust_lint.schema_check import DataFileError, validate
+
+RULE_FILES = _rule_files()
+
+
+@pytest.mark.parametrize(("filename", "raw"), RULE_FILES, ids=[name for name, _ in RULE_FILES])
+def test_rule_file_validates_against_the_schema(filename: str, raw: bytes) -> None:
+    data = load_yaml(raw)
+    validate(data, rule_schema(), filename)
+    assert filename == f"{data['id']}.yaml"
+
+
+def test_rules_ship_as_one_file_per_rule_at_the_top_of_the_repository() -> None:
+    top = Path(__file__).resolve().parent.parent / "rules"
+    assert sorted(p.name for p in top.glob("*.yaml")) == [name for name, _ in RULE_FILES]
+
+
+def test_rule_ids_and_names_are_unique_and_predicates_exist() -> None:
+    rules = load_rules()
+    assert len({r.id for r in rules}) == len(rules)
+    assert len({r.name for r in rules}) == len(rules)
+    for rule in rules:
+        for condition in rule.match.get("where", []):
+            assert "predicate" not in condition or condition["predicate"] in PREDICATES
+
+
+@pytest.mark.parametrize(
+    "mutation",
+    [
+        lambda d: d.pop("references"),
+        lambda d: d.update(severity="fatal"),
+        lambda d: d["match"].update(fact="policy-ish"),
+        lambda d: d.update(id="X101"),
+        lambda d: d["match"].setdefault("where", []).append({"field": "position"}),
+    ],
+)
+def test_schema_rejects_broken_rules(mutation) -> None:
+    data = copy.deepcopy(load_yaml(RULE_FILES[0][1]))
+    mutation(data)
+    with pytest.raises(DataFileError):
+        validate(data, rule_schema(), "broken rule")
