@@ -196,3 +196,37 @@ def test_installed_console_script_runs_from_anywhere(tmp_path: Path) -> None:
     assert result.returncode == 1, result.stderr
     assert "org/main.tf:4:5: OT101 [error]" in result.stdout
     assert result.stderr == ""
+
+
+def _fixture_files() -> list[str]:
+    return sorted(str(p.relative_to(REPO)) for p in (REPO / "fixtures").rglob("*") if p.is_file())
+
+
+@pytest.mark.parametrize("path", _fixture_files())
+def test_no_fixture_file_makes_the_cli_fail(capsys: pytest.CaptureFixture[str], in_repo_root: None, path: str) -> None:
+    """Each fixture on its own, as pre-commit passes files: findings or not, never an error."""
+    code, out, err = _run(capsys, "check", path)
+    assert code in (0, 1), err
+    assert err == ""
+    assert out.rstrip().splitlines()[-1].startswith(("Found ", "All checks passed"))
+
+
+def test_suppressed_findings_are_counted_not_shown(capsys: pytest.CaptureFixture[str], in_repo_root: None) -> None:
+    code, out, _ = _run(capsys, "check", "fixtures/terraform/suppressed")
+    assert code == 1
+    assert "preview-service" not in out and "Config.amazonaws.com" not in out and "not-a-service" not in out
+    assert "guarduty.amazonaws.com" in out
+    assert out.splitlines()[-1].endswith("; 4 suppressed.")
+
+
+def test_malformed_file_reports_its_line_and_the_rest_is_linted(
+    capsys: pytest.CaptureFixture[str], in_repo_root: None
+) -> None:
+    code, out, err = _run(capsys, "check", "fixtures/terraform/malformed")
+    assert code == 1 and err == ""
+    assert (
+        "fixtures/terraform/malformed/broken.tf:7:5: OT001 [error] cannot parse this file: unexpected 'feature_set'"
+        in out
+    )
+    assert "fixtures/terraform/malformed/sibling.tf:4:22: OT101" in out
+    assert "fixtures/terraform/malformed/other-module/main.tf:4:23: OT101" in out
