@@ -27,6 +27,9 @@ demo: install
 	@echo "== orgtrust-lint check fixtures/ (exit code 1 means findings were reported) =="
 	@$(BIN)/orgtrust-lint check fixtures/ ; test $$? -eq 1
 	@echo
+	@echo "== one configuration on its own: integrations that rely on trusted access (OT301) =="
+	@$(BIN)/orgtrust-lint check fixtures/terraform/integrations ; test $$? -eq 1
+	@echo
 	@echo "== the same, as JSON (first finding) =="
 	@$(BIN)/orgtrust-lint check fixtures/terraform/org-typos --format json | head -n 20 ; true
 	@echo
