@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 from dataclasses import dataclass
+from enum import Enum
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -88,9 +89,13 @@ def _conditions(match: dict[str, Any]) -> list[dict[str, Any]]:
     return [*match.get("where", []), *(o["when"] for o in match.get("severity_overrides", []))]
 
 
+def _plain(value: Any) -> Any:
+    """Enum members (Position, Severity) compare and print as their string values."""
+    return value.value if isinstance(value, Enum) else value
+
+
 def _field(fact: Any, name: str) -> Any:
-    value = getattr(fact, name)
-    return value.value if hasattr(value, "value") and not isinstance(value, str) else value
+    return _plain(getattr(fact, name))
 
 
 def _check(condition: dict[str, Any], fact: Any, ctx: Context) -> dict[str, Any] | None:
@@ -112,11 +117,7 @@ class _Fields(dict):
 
 
 def _message_fields(fact: Any) -> dict[str, Any]:
-    fields = {}
-    for f in dataclasses.fields(fact):
-        value = getattr(fact, f.name)
-        fields[f.name] = value.value if hasattr(value, "value") and not isinstance(value, str) else value
-    return fields
+    return {f.name: _plain(getattr(fact, f.name)) for f in dataclasses.fields(fact)}
 
 
 def evaluate_rule(rule: Rule, facts: Facts, ctx: Context) -> list[Finding]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
@@ -36,7 +36,6 @@ def predicate(function: Predicate) -> Predicate:
 class Context:
     facts: Facts
     catalog: Catalog
-    _memo: dict[str, Any] = field(default_factory=dict)
 
     @cached_property
     def first_occurrence(self) -> dict[tuple[str, str], PrincipalRef]:
