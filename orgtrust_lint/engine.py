@@ -73,8 +73,15 @@ def load_rules() -> list[Rule]:
     """All shipped rules, validated against the rule schema; raise DataFileError if one is bad."""
     schema = rule_schema()
     rules = []
+    import yaml
+
     for filename, raw in _rule_files():
-        data = load_yaml(raw)
+        try:
+            data = load_yaml(raw)
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            where = f" at line {mark.line + 1}" if mark else ""
+            raise DataFileError(f"rule file {filename} is not valid YAML{where}") from None
         validate_cached(raw, data, schema, f"rule file {filename}")
         if f"{data['id']}.yaml" != filename:
             raise DataFileError(f"rule file {filename} holds rule {data['id']}")
@@ -138,7 +145,7 @@ def evaluate_rule(rule: Rule, facts: Facts, ctx: Context) -> list[Finding]:
                     break
             fields = _Fields(_message_fields(fact))
             fields.update(extras)
-            location: Location = getattr(fact, match.get("at", "location"))
+            location: Location = extras.pop("_location", None) or getattr(fact, match.get("at", "location"))
             principal = fact.value if isinstance(fact, PrincipalRef) else getattr(fact, "principal", None)
             findings.append(
                 Finding(

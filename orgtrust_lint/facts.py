@@ -157,6 +157,35 @@ class Integration:
 
 
 @dataclass(frozen=True)
+class ConditionClause:
+    """One ``operator: {key: values}`` entry of a statement's Condition."""
+
+    operator: str  # as written, e.g. StringLike, ForAnyValue:StringEquals, StringNotEqualsIfExists
+    key: str
+    values: tuple[str, ...]
+    location: Location
+    values_known: bool = True
+
+
+@dataclass(frozen=True)
+class PolicyStatement:
+    """One IAM policy statement, whatever syntax it was written in."""
+
+    effect: str  # "Allow" or "Deny" as written
+    actions: tuple[tuple[str, Location], ...]  # Action entries; empty when NotAction is used
+    not_actions: tuple[tuple[str, Location], ...] | None  # None when the statement uses Action
+    conditions: tuple[ConditionClause, ...]
+    location: Location
+    resource: str  # address of the resource or data source holding the policy
+    actions_known: bool = True  # False when some action could not be resolved
+    grants: bool = True  # False for service control policies, whose Allow filters and grants nothing
+
+    @property
+    def kind(self) -> str:
+        return "statement"
+
+
+@dataclass(frozen=True)
 class ParseError:
     path: str
     message: str
@@ -189,6 +218,7 @@ class Facts:
     service_access: list[ServiceAccessResource] = field(default_factory=list)
     resources: list[Resource] = field(default_factory=list)
     integrations: list[Integration] = field(default_factory=list)
+    statements: list[PolicyStatement] = field(default_factory=list)
     parse_errors: list[ParseError] = field(default_factory=list)
     suppressions: list[Suppression] = field(default_factory=list)
 
@@ -200,6 +230,7 @@ class Facts:
         self.service_access.extend(other.service_access)
         self.resources.extend(other.resources)
         self.integrations.extend(other.integrations)
+        self.statements.extend(other.statements)
         self.parse_errors.extend(other.parse_errors)
         self.suppressions.extend(other.suppressions)
 
@@ -211,6 +242,7 @@ class Facts:
             "service_access": self.service_access,
             "resource": self.resources,
             "integration": self.integrations,
+            "statement": self.statements,
             "parse_error": self.parse_errors,
         }[kind]
 

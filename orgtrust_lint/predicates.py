@@ -14,10 +14,12 @@ from typing import Any
 
 from orgtrust_lint.catalog import AWS_DOMAINS, Catalog
 from orgtrust_lint.facts import (
+    ConditionClause,
     Facts,
     Integration,
     Location,
     Organization,
+    PolicyStatement,
     PrincipalRef,
     ServiceAccessResource,
 )
@@ -204,3 +206,111 @@ def principal_not_enabled(integration: Integration, ctx: Context) -> Extras | No
     if entry and entry["on_disable"].get("summary"):
         consequence += f". Without it: {entry['on_disable']['summary'].rstrip('.')}"
     return {"declared_in": declared_in, "consequence": consequence}
+
+
+# ---- IAM statements ---------------------------------------------------------------------
+
+# The four actions that change trusted access or delegated administration.
+TRUSTED_ACCESS_ACTIONS = (
+    "organizations:EnableAWSServiceAccess",
+    "organizations:DisableAWSServiceAccess",
+    "organizations:RegisterDelegatedAdministrator",
+    "organizations:DeregisterDelegatedAdministrator",
+)
+# Actions whose requests carry organizations:ServicePrincipal, per the Service Authorization
+# Reference for AWS Organizations (cited in rules/OT204.yaml). Every other action never does.
+ACTIONS_WITH_SERVICE_PRINCIPAL_KEY = frozenset(
+    a.lower() for a in (*TRUSTED_ACCESS_ACTIONS, "organizations:ListDelegatedAdministrators")
+)
+SERVICE_PRINCIPAL_KEY = "organizations:serviceprincipal"
+
+
+def _action_matches(pattern: str, action: str) -> bool:
+    """IAM action matching: case-insensitive, * and ? wildcards, service prefix included."""
+    regex = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern.lower())
+    return re.fullmatch(regex, action.lower()) is not None
+
+
+def granted_trusted_access_actions(statement: PolicyStatement) -> list[str]:
+    """The trusted-access actions an Allow statement grants (directly, by wildcard or NotAction)."""
+    if statement.effect.lower() != "allow" or not statement.grants:
+        return []
+    if statement.not_actions is not None:
+        if not statement.actions_known:
+            return []  # an unknown exclusion might exclude them all: no guess
+        return [a for a in TRUSTED_ACCESS_ACTIONS if not any(_action_matches(p, a) for p, _ in statement.not_actions)]
+    return [a for a in TRUSTED_ACCESS_ACTIONS if any(_action_matches(p, a) for p, _ in statement.actions)]
+
+
+def _service_principal_clauses(statement: PolicyStatement) -> list[ConditionClause]:
+    return [c for c in statement.conditions if c.key.lower() == SERVICE_PRINCIPAL_KEY]
+
+
+def _short(actions: list[str]) -> str:
+    return ", ".join(a.split(":", 1)[1] for a in actions)
+
+
+@predicate
+def grants_trusted_access_without_condition(statement: PolicyStatement, ctx: Context) -> Extras | None:
+    actions = granted_trusted_access_actions(statement)
+    if not actions or _service_principal_clauses(statement):
+        return None
+    return {"actions": _short(actions)}
+
+
+def _wildcard_only(value: str) -> bool:
+    """A pattern that matches every service principal: '*', '*.amazonaws.com', '*.com', ..."""
+    if "*" not in value:
+        return False
+    literal = value.replace("*", "").replace("?", "")
+    return literal == "" or ".amazonaws.com".endswith(literal) or literal in (".", ".com", "com")
+
+
+def _why_ineffective(clause: ConditionClause) -> str | None:
+    operator = clause.operator.lower()
+    qualifier, _, base = operator.rpartition(":")
+    if qualifier in ("forallvalues", "foranyvalue"):
+        return (
+            f"'{clause.operator}' is a set operator on the single-valued key organizations:ServicePrincipal; "
+            f"use '{clause.operator.split(':', 1)[1]}'"
+        )
+    if "not" in base.removesuffix("ifexists").removeprefix("string"):
+        return f"'{clause.operator}' in an Allow grants every service principal except the ones listed"
+    if base.startswith("stringlike") and any(_wildcard_only(v) for v in clause.values):
+        wildcard = next(v for v in clause.values if _wildcard_only(v))
+        return f"the value '{wildcard}' matches every service principal"
+    return None
+
+
+@predicate
+def ineffective_service_principal_condition(statement: PolicyStatement, ctx: Context) -> Extras | None:
+    actions = granted_trusted_access_actions(statement)
+    if not actions:
+        return None
+    for clause in _service_principal_clauses(statement):
+        problem = _why_ineffective(clause)
+        if problem:
+            return {"actions": _short(actions), "problem": problem, "_location": clause.location}
+    return None
+
+
+@predicate
+def service_principal_condition_on_unsupported_actions(statement: PolicyStatement, ctx: Context) -> Extras | None:
+    if statement.effect.lower() != "allow" or not statement.grants or statement.not_actions is not None:
+        return None
+    clauses = [c for c in _service_principal_clauses(statement) if not c.operator.lower().endswith("ifexists")]
+    if not clauses:
+        return None
+    unsupported = [
+        (pattern, location)
+        for pattern, location in statement.actions
+        if not any(_action_matches(pattern, a) for a in ACTIONS_WITH_SERVICE_PRINCIPAL_KEY)
+    ]
+    if not unsupported:
+        return None
+    return {
+        "unsupported": ", ".join(p for p, _ in unsupported),
+        "carry": "carries" if len(unsupported) == 1 else "carry",
+        "operator": clauses[0].operator,
+        "_location": unsupported[0][1],
+    }

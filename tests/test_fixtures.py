@@ -2,7 +2,8 @@
 
 Like semgrep's rule tests: a comment ``# ruleid: OT101`` says the next line of code must carry
 that finding, ``# ok: OT101`` that it must not; a comment at the end of a line speaks for that
-line. Terraform JSON has no comments, so ``FILE.expected`` lists ``LINE RULE`` pairs instead.
+line. Terraform JSON and heredoc bodies cannot hold comments, so ``FILE.expected`` lists
+``LINE RULE`` pairs for them.
 Every finding in a fixture must be expected: an unannotated finding fails the test too.
 Each fixture directory is linted on its own, with the configuration found for it.
 """
@@ -27,12 +28,11 @@ def _annotations(path: Path) -> tuple[Counter, set[tuple[int, str]]]:
     expected: Counter = Counter()
     ok: set[tuple[int, str]] = set()
     sidecar = path.with_name(path.name + ".expected")
-    if sidecar.exists():
+    if sidecar.exists():  # for lines that cannot carry a comment (JSON, heredoc bodies)
         for line in sidecar.read_text().splitlines():
             if line.strip() and not line.startswith("#"):
                 number, rule = line.split()
                 expected[(int(number), rule)] += 1
-        return expected, ok
     lines = path.read_text().splitlines()
     for index, line in enumerate(lines):
         match = ANNOTATION.search(line)

@@ -115,14 +115,17 @@ def unescape(raw: str) -> str:
     return _ESCAPE_RE.sub(replace, raw).replace("$${", "${").replace("%%{", "%{")
 
 
+def heredoc_indent(token: str) -> int:
+    """How many leading columns ``<<-`` strips from every body line (0 for ``<<``)."""
+    if not token.startswith("<<-"):
+        return 0
+    body = token.split("\n")[1:-2]
+    return min((len(line) - len(line.lstrip()) for line in body if line.strip()), default=0)
+
+
 def heredoc_body(token: str) -> str:
-    trim = token.startswith("<<-")
-    lines = token.split("\n")
-    body = lines[1:-2]  # drop the opening marker line, the closing marker and the final ""
-    if trim:
-        indents = [len(line) - len(line.lstrip()) for line in body if line.strip()]
-        cut = min(indents, default=0)
-        body = [line[cut:] for line in body]
+    cut = heredoc_indent(token)
+    body = [line[cut:] for line in token.split("\n")[1:-2]]  # without the marker lines
     return "\n".join(line.rstrip("\r") for line in body) + ("\n" if body else "")
 
 

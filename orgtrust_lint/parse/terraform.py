@@ -13,6 +13,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 from orgtrust_lint.facts import (
+    ConditionClause,
     Facts,
     Location,
     Organization,
@@ -36,10 +37,12 @@ from orgtrust_lint.parse.hcl_ast import (
     Reference,
     Template,
     TupleExpr,
+    heredoc_indent,
     parse_hcl,
     parse_hcl_expression,
 )
 from orgtrust_lint.parse.located_json import JsonNode, JsonSyntaxError, loads_located
+from orgtrust_lint.parse.policy import add_statement, parse_policy_text, statements_from_document
 
 ORGANIZATION = "aws_organizations_organization"
 SERVICE_ACCESS = "aws_organizations_aws_service_access"
@@ -47,6 +50,15 @@ DELEGATED_ADMIN = "aws_organizations_delegated_administrator"
 SERVICE_LINKED_ROLE = "aws_iam_service_linked_role"
 
 SUFFIXES = (".tf", ".tf.json", ".tfvars", ".tfvars.json")
+
+# Resources whose attribute holds an IAM policy document (trust policies are not among them).
+POLICY_ATTRIBUTES = {
+    "aws_iam_policy": "policy",
+    "aws_iam_role_policy": "policy",
+    "aws_iam_user_policy": "policy",
+    "aws_iam_group_policy": "policy",
+    "aws_organizations_policy": "content",
+}
 
 
 def is_terraform_file(path: str) -> bool:
@@ -459,6 +471,116 @@ class _Extractor:
             self.single_principal(block, address, "service_principal", Position.DELEGATED_ADMINISTRATOR)
         elif resource_type == SERVICE_LINKED_ROLE:
             self.single_principal(block, address, "aws_service_name", Position.SERVICE_LINKED_ROLE)
+        policy_attribute = POLICY_ATTRIBUTES.get(resource_type)
+        if policy_attribute and policy_attribute in block.attributes:
+            grants = resource_type != "aws_organizations_policy"  # an SCP filters, it grants nothing
+            self.policy(block.attributes[policy_attribute], address, grants)
+        if resource_type == "aws_iam_role":
+            for inline in block.child_blocks("inline_policy"):
+                if "policy" in inline.attributes:
+                    self.policy(inline.attributes["policy"], f"{address}.inline_policy")
+
+    # ---- IAM policies ---------------------------------------------------------------
+
+    def policy(self, attribute: Attribute, address: str, grants: bool = True) -> None:
+        """A policy attribute: jsonencode({...}), heredoc or string JSON, or a var/local holding one."""
+        expr = attribute.value
+        if isinstance(expr, Call) and expr.name == "jsonencode" and len(expr.args) == 1:
+            statements_from_document(self.to_node(expr.args[0]), address, self.facts, grants)
+            return
+        if isinstance(expr, Reference) and expr.parts[:2] == ("data", "aws_iam_policy_document"):
+            return  # the data source is read on its own
+        value = Resolver(self.scope, self.scope.tfvars).resolve(expr)
+        if not isinstance(value, Str):
+            unknown = value if isinstance(value, Unknown) else Unknown(expr.text, expr.location, "not a policy")
+            self.unresolved(unknown, address, attribute.name)
+            return
+        heredoc = isinstance(expr, Literal) and expr.text.startswith("<<") and value.location == expr.location
+        try:
+            if heredoc:
+                root = parse_policy_text(value.value, value.location, value.location.line, heredoc_indent(expr.text))
+            else:
+                root = parse_policy_text(value.value, value.location)
+        except JsonSyntaxError as exc:
+            self.facts.parse_errors.append(
+                ParseError(value.location.path, str(exc), Location.point(value.location.path, exc.line, exc.column))
+            )
+            return
+        statements_from_document(root, address, self.facts, grants)
+
+    def to_node(self, expr: Expr) -> JsonNode:
+        """An HCL object/tuple/value as the JSON tree IAM would see, keeping HCL locations."""
+        if isinstance(expr, ObjectExpr):
+            members = {}
+            for key, value in expr.items:
+                if key is not None:
+                    node = self.to_node(value)
+                    members[key] = JsonNode(node.value, node.location, node.location)
+            return JsonNode(members, expr.location)
+        if isinstance(expr, TupleExpr):
+            return JsonNode([self.to_node(item) for item in expr.items], expr.location)
+        value = Resolver(self.scope, self.scope.tfvars).resolve(expr)
+        if isinstance(value, Str):
+            return JsonNode(value.value, value.location)
+        if isinstance(value, Seq):
+            items = [
+                JsonNode(i.value, i.location) if isinstance(i, Str) else JsonNode(None, expr.location)
+                for i in _flatten(value)
+            ]
+            return JsonNode(items, expr.location)
+        return JsonNode(None, expr.location)
+
+    def policy_document(self, block: Block) -> None:
+        """data "aws_iam_policy_document": statement blocks with effect, actions and conditions."""
+        address = f"data.aws_iam_policy_document.{block.labels[1]}"
+        for statement in block.child_blocks("statement"):
+            effect_attr = statement.attributes.get("effect")
+            effect = self.scalar(effect_attr)
+            actions, known = self.string_list(statement.attributes.get("actions"), address)
+            not_actions = None
+            if "not_actions" in statement.attributes:
+                not_actions, not_known = self.string_list(statement.attributes["not_actions"], address)
+                known = known and not_known
+            clauses: list[ConditionClause] = []
+            values: dict[int, tuple[tuple[str, Location], ...]] = {}
+            for condition in statement.child_blocks("condition"):
+                test, variable = (
+                    self.scalar(condition.attributes.get("test")),
+                    self.scalar(condition.attributes.get("variable")),
+                )
+                if not isinstance(test, Str) or not isinstance(variable, Str):
+                    continue
+                found, values_known = self.string_list(condition.attributes.get("values"), address)
+                values[len(clauses)] = found
+                clauses.append(
+                    ConditionClause(
+                        test.value, variable.value, tuple(v for v, _ in found), condition.location, values_known
+                    )
+                )
+            add_statement(
+                self.facts,
+                effect=effect.value if isinstance(effect, Str) else ("Allow" if effect_attr is None else "?"),
+                actions=actions,
+                not_actions=not_actions,
+                conditions=tuple(clauses),
+                condition_values=values,
+                location=statement.location,
+                resource=address,
+                actions_known=known,
+            )
+
+    def string_list(self, attribute: Attribute | None, address: str) -> tuple[tuple[tuple[str, Location], ...], bool]:
+        if attribute is None:
+            return (), True
+        value = Resolver(self.scope, self.scope.tfvars).resolve(attribute.value)
+        found, known = [], True
+        for item in _flatten(value):
+            if isinstance(item, Str):
+                found.append((item.value, item.location))
+            else:
+                known = False
+                self.unresolved(item, address, attribute.name)
+        return tuple(found), known
 
     def generic_resource(self, block: Block, address: str) -> Resource:
         attributes: dict[str, str | bool] = {}
@@ -557,4 +679,8 @@ def extract_terraform(paths: Iterable[str]) -> Facts:
             for block in document.blocks:
                 if block.type == "resource" and len(block.labels) == 2:
                     extractor.resource(block)
+                elif (
+                    block.type == "data" and block.labels[:1] == ("aws_iam_policy_document",) and len(block.labels) == 2
+                ):
+                    extractor.policy_document(block)
     return facts
