@@ -6,6 +6,7 @@ import fnmatch
 import os
 from dataclasses import dataclass, field
 
+from orgtrust_lint.parse.cloudformation import is_candidate as is_template_candidate
 from orgtrust_lint.parse.terraform import is_terraform_file
 
 SKIPPED_DIRECTORIES = frozenset({".terraform", ".git", "node_modules", ".terragrunt-cache", ".venv", "__pycache__"})
@@ -18,6 +19,7 @@ class DiscoveryError(Exception):
 @dataclass
 class Discovered:
     terraform: list[str] = field(default_factory=list)
+    templates: list[str] = field(default_factory=list)  # YAML/JSON files that may be CloudFormation
     # Files named on the command line: findings are reported for these (and for what they
     # reach through variables), while their module's other files are read for context.
     explicit: set[str] | None = None
@@ -35,8 +37,8 @@ def _excluded(path: str, patterns: tuple[str, ...]) -> bool:
     )
 
 
-def _walk(root: str, exclude: tuple[str, ...]) -> list[str]:
-    found = []
+def _walk(root: str, exclude: tuple[str, ...]) -> tuple[list[str], list[str]]:
+    found, templates = [], []
     for directory, subdirectories, filenames in os.walk(root):
         subdirectories[:] = sorted(
             d
@@ -45,24 +47,35 @@ def _walk(root: str, exclude: tuple[str, ...]) -> list[str]:
         )
         for name in sorted(filenames):
             path = display_path(os.path.join(directory, name))
-            if is_terraform_file(name) and not _excluded(path, exclude):
+            if _excluded(path, exclude):
+                continue
+            if is_terraform_file(name):
                 found.append(path)
-    return found
+            elif is_template_candidate(name):
+                templates.append(path)
+    return found, templates
 
 
 def discover(paths: list[str], exclude: tuple[str, ...] = ()) -> Discovered:
     result = Discovered()
     explicit: set[str] = set()
     terraform: set[str] = set()
+    templates: set[str] = set()
     for given in paths or ["."]:
         if not os.path.exists(given):
             raise DiscoveryError(f"{given}: no such file or directory")
         if os.path.isdir(given):
-            terraform.update(_walk(given, exclude))
+            found, candidates = _walk(given, exclude)
+            terraform.update(found)
+            templates.update(candidates)
             continue
         path = display_path(given)
+        if is_template_candidate(path):
+            explicit.add(path)
+            templates.add(path)
+            continue
         if not is_terraform_file(path):
-            continue  # a pre-commit hook may pass any YAML or JSON file; only IaC is ours
+            continue  # not a format we read
         explicit.add(path)
         terraform.add(path)
         directory = os.path.dirname(given) or "."
@@ -71,6 +84,7 @@ def discover(paths: list[str], exclude: tuple[str, ...] = ()) -> Discovered:
             if is_terraform_file(sibling) and os.path.isfile(sibling_path):
                 terraform.add(sibling_path)
     result.terraform = sorted(terraform)
+    result.templates = sorted(templates)
     if explicit and all(os.path.isfile(p) for p in paths):
         result.explicit = explicit
     elif explicit:

@@ -13,6 +13,7 @@ from orgtrust_lint.discover import discover
 from orgtrust_lint.engine import Rule, evaluate, load_rules
 from orgtrust_lint.facts import Facts, Finding, Suppression
 from orgtrust_lint.integrations import derive_integrations
+from orgtrust_lint.parse.cloudformation import extract_cloudformation, looks_like_template
 from orgtrust_lint.parse.terraform import extract_terraform
 from orgtrust_lint.suppress import apply_suppressions
 
@@ -24,10 +25,26 @@ class CheckResult:
     suppressed: list[tuple[Finding, Suppression]] = field(default_factory=list)
 
 
+def _read_text(path: str) -> str | None:
+    try:
+        with open(path, "rb") as handle:
+            return handle.read().decode("utf-8-sig")
+    except (OSError, UnicodeDecodeError):
+        return None  # not a template we can read; Terraform files report this as OT001
+
+
 def extract(paths: list[str], config: Config) -> tuple[Facts, set[str] | None]:
     discovered = discover(paths, config.exclude)
     facts = extract_terraform(discovered.terraform)
-    return facts, discovered.explicit
+    for path in discovered.templates:
+        text = _read_text(path)
+        if text is not None and looks_like_template(text):
+            facts.extend(extract_cloudformation(path, text))
+    explicit = discovered.explicit
+    if explicit is not None:
+        # A YAML or JSON file that is not a template is not ours: it is not counted as linted.
+        explicit = {p for p in explicit if p in facts.files}
+    return facts, explicit
 
 
 def check(

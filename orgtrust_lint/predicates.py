@@ -191,11 +191,12 @@ def principal_not_enabled(integration: Integration, ctx: Context) -> Extras | No
     if declared is None or integration.principal in declared:
         return None
     lists = [o for o in ctx.facts.organizations if o.declares_principals]
-    declared_in = (
-        f"the aws_service_access_principals of {lists[0].address} ({lists[0].principals_location})"
-        if lists
-        else "no aws_organizations_aws_service_access resource"
-    )
+    if lists:
+        declared_in = f"the aws_service_access_principals of {lists[0].address} ({lists[0].principals_location})"
+    else:
+        names = sorted({r.address for r in ctx.facts.service_access})
+        shown = ", ".join(names[:3]) + (", ..." if len(names) > 3 else "")
+        declared_in = f"the trusted access declared in this code ({shown})"
     consequence = ""
     if lists and integration.self_enabling:
         consequence = (

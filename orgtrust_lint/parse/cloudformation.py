@@ -1,0 +1,295 @@
+"""CloudFormation templates (YAML with short-form intrinsics, or JSON) -> facts.
+
+Templates are loaded with cfn-lint's decoder, which keeps a line mark on every node.
+cfn-lint is imported only when a file turns out to be a template (it costs about 0.5 s).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from typing import Any
+
+from orgtrust_lint.facts import (
+    Facts,
+    Location,
+    ParseError,
+    Position,
+    PrincipalRef,
+    Resource,
+    ServiceAccessResource,
+    Suppression,
+    UnresolvedValue,
+)
+from orgtrust_lint.parse.comments import scan_suppressions
+from orgtrust_lint.parse.located_json import JsonNode, JsonSyntaxError
+from orgtrust_lint.parse.policy import parse_policy_text, statements_from_document
+
+SUFFIXES = (".yaml", ".yml", ".json", ".template")
+_RESOURCES_KEY = re.compile(r"\"?Resources\"?\s*:")
+_RESOURCE_TYPE = re.compile(r"(?:AWS|Custom|Community)::")
+_PRINCIPAL_PROPERTY = re.compile(r"^service_?principals?$", re.IGNORECASE)
+
+
+class _Opaque:
+    """A value CloudFormation computes at deploy time (an intrinsic that is not static)."""
+
+    def __init__(self, expression: str) -> None:
+        self.expression = expression
+
+
+IDENTITY_POLICY_RESOURCES = {"AWS::IAM::Policy", "AWS::IAM::ManagedPolicy"}
+INLINE_POLICY_RESOURCES = {"AWS::IAM::Role", "AWS::IAM::User", "AWS::IAM::Group"}
+
+
+def is_candidate(path: str) -> bool:
+    return path.endswith(SUFFIXES) and not path.endswith((".tf.json", ".tfvars.json"))
+
+
+def looks_like_template(text: str) -> bool:
+    """Detect a template by content, not by name: it has Resources with typed entries."""
+    if "AWSTemplateFormatVersion" in text:
+        return True
+    return bool(_RESOURCES_KEY.search(text)) and bool(_RESOURCE_TYPE.search(text))
+
+
+def _location(path: str, node: Any, fallback: Location) -> Location:
+    start, end = getattr(node, "start_mark", None), getattr(node, "end_mark", None)
+    if start is None:
+        return fallback
+    end = end or start
+    return Location(path, start.line + 1, start.column + 1, end.line + 1, end.column + 1)
+
+
+class _Template:
+    def __init__(self, path: str, template: dict, facts: Facts) -> None:
+        self.path = path
+        self.template = template
+        self.facts = facts
+        self.parameters = template.get("Parameters") if isinstance(template.get("Parameters"), dict) else {}
+
+    def loc(self, node: Any, fallback: Location) -> Location:
+        return _location(self.path, node, fallback)
+
+    # ---- values ---------------------------------------------------------------------
+
+    def resolve(self, node: Any, at: Location) -> JsonNode:
+        """A template value as JSON the service would see; intrinsics resolved where static."""
+        here = self.loc(node, at)
+        if isinstance(node, dict):
+            if len(node) == 1:
+                (key,) = node.keys()
+                if key == "Ref" or key.startswith("Fn::"):
+                    return self.intrinsic(str(key), node[key], here)
+            members = {}
+            for key, value in node.items():
+                child = self.resolve(value, here)
+                members[str(key)] = JsonNode(child.value, child.location, self.loc(key, here))
+            return JsonNode(members, here)
+        if isinstance(node, list):
+            return JsonNode([self.resolve(item, here) for item in node], here)
+        if isinstance(node, str | bool | int | float) or node is None:
+            return JsonNode(str(node) if isinstance(node, str) else node, here)
+        return JsonNode(_Opaque(type(node).__name__), here)
+
+    def parameter_default(self, name: str, at: Location) -> JsonNode | None:
+        parameter = self.parameters.get(name)
+        if isinstance(parameter, dict) and "Default" in parameter:
+            default = parameter["Default"]
+            location = self.loc(default, at)
+            if isinstance(default, str) and parameter.get("Type", "String") == "CommaDelimitedList":
+                return JsonNode([JsonNode(v.strip(), location) for v in default.split(",")], location)
+            return JsonNode(default if isinstance(default, str) else _Opaque(f"Ref {name}"), location)
+        return None
+
+    def intrinsic(self, name: str, argument: Any, at: Location) -> JsonNode:
+        if name == "Ref" and isinstance(argument, str):
+            resolved = self.parameter_default(argument, at)
+            if resolved is not None:
+                return resolved
+        elif name == "Fn::Join" and isinstance(argument, list) and len(argument) == 2:
+            delimiter, items = argument
+            parts = self.resolve(items, at)
+            if isinstance(delimiter, str) and isinstance(parts.value, list):
+                texts = [p.value for p in parts.value]
+                if all(isinstance(t, str) for t in texts):
+                    return JsonNode(delimiter.join(texts), at)
+        elif name == "Fn::Sub" and isinstance(argument, str):
+            substituted = self.substitute(argument, at)
+            if substituted is not None:
+                return JsonNode(substituted, at)
+        shown = argument if isinstance(argument, str) else "..."
+        return JsonNode(_Opaque(f"{name.replace('Fn::', '!')} {shown}"), at, None)
+
+    def substitute(self, text: str, at: Location) -> str | None:
+        def replace(match: re.Match[str]) -> str:
+            name = match.group(1)
+            default = self.parameter_default(name, at)
+            if default is None or not isinstance(default.value, str):
+                raise LookupError(name)
+            return default.value
+
+        try:
+            return re.sub(r"\$\{([^!}][^}]*)\}", replace, text).replace("${!", "${")
+        except LookupError:
+            return None
+
+    def unresolved(self, node: JsonNode, resource: str, attribute: str) -> None:
+        expression = node.value.expression if isinstance(node.value, _Opaque) else "a non-string value"
+        self.facts.unresolved.append(
+            UnresolvedValue(
+                expression,
+                node.location,
+                resource,
+                attribute,
+                "only literals, parameter defaults and static !Join/!Sub are resolved",
+            )
+        )
+
+    # ---- resources ------------------------------------------------------------------
+
+    def extract(self) -> None:
+        resources = self.template.get("Resources")
+        if not isinstance(resources, dict):
+            return
+        top = Location.point(self.path, 1)
+        for logical_id, body in resources.items():
+            if not isinstance(body, dict) or not isinstance(body.get("Type"), str):
+                continue
+            resource_type = body["Type"]
+            location = self.loc(body, top)
+            key_location = self.loc(logical_id, location)
+            properties = body.get("Properties") if isinstance(body.get("Properties"), dict) else {}
+            self.metadata_suppression(body, location)
+            self.facts.resources.append(self.generic(resource_type, str(logical_id), key_location, properties))
+            self.policies(resource_type, str(logical_id), properties, location)
+            self.principals(resource_type, str(logical_id), properties, location)
+
+    def generic(self, resource_type: str, logical_id: str, location: Location, properties: dict) -> Resource:
+        attributes: dict[str, str | bool] = {}
+        blocks = set()
+        for name, value in properties.items():
+            if isinstance(value, bool):
+                attributes[str(name)] = value
+            elif isinstance(value, str):
+                attributes[str(name)] = str(value)
+            elif isinstance(value, dict):
+                resolved = self.resolve(value, location)
+                if isinstance(resolved.value, str):
+                    attributes[str(name)] = resolved.value
+                else:
+                    blocks.add(str(name))
+        return Resource("cloudformation", resource_type, logical_id, location, attributes, frozenset(blocks))
+
+    def metadata_suppression(self, body: dict, location: Location) -> None:
+        metadata = body.get("Metadata")
+        settings = metadata.get("orgtrust-lint") if isinstance(metadata, dict) else None
+        codes = settings.get("ignore") if isinstance(settings, dict) else None
+        if isinstance(codes, str):
+            codes = [codes]
+        if isinstance(codes, list) and codes:
+            self.facts.suppressions.append(
+                Suppression(
+                    self.path,
+                    frozenset(str(c).strip().upper() for c in codes),
+                    location.line,
+                    location.end_line,
+                    "resource Metadata",
+                )
+            )
+
+    def policy_documents(self, resource_type: str, properties: dict) -> Iterable[tuple[Any, bool]]:
+        if resource_type in IDENTITY_POLICY_RESOURCES and "PolicyDocument" in properties:
+            yield properties["PolicyDocument"], True
+        elif resource_type in INLINE_POLICY_RESOURCES and isinstance(properties.get("Policies"), list):
+            for policy in properties["Policies"]:
+                if isinstance(policy, dict) and "PolicyDocument" in policy:
+                    yield policy["PolicyDocument"], True
+        elif resource_type == "AWS::Organizations::Policy" and "Content" in properties:
+            yield properties["Content"], False  # an SCP filters, it grants nothing
+
+    def policies(self, resource_type: str, logical_id: str, properties: dict, location: Location) -> None:
+        for document, grants in self.policy_documents(resource_type, properties):
+            root = self.resolve(document, location)
+            if isinstance(root.value, str):
+                try:
+                    root = parse_policy_text(root.value, root.location)
+                except JsonSyntaxError as exc:
+                    self.facts.parse_errors.append(
+                        ParseError(self.path, str(exc), Location.point(self.path, exc.line, exc.column))
+                    )
+                    continue
+            if isinstance(root.value, _Opaque):
+                self.unresolved(root, logical_id, "PolicyDocument")
+                continue
+            statements_from_document(root, logical_id, self.facts, grants)
+
+    def principals(self, resource_type: str, logical_id: str, properties: dict, location: Location) -> None:
+        if resource_type == "AWS::IAM::ServiceLinkedRole" and "AWSServiceName" in properties:
+            self.principal_value(properties["AWSServiceName"], Position.SERVICE_LINKED_ROLE, logical_id, location)
+            return
+        if resource_type.startswith("AWS::") and resource_type != "AWS::CloudFormation::CustomResource":
+            return
+        # Custom resources (LZA's Custom::EnableAwsServiceAccess, org-formation's
+        # Community::Organizations::EnableAWSServiceAccess, ...) that name a service principal.
+        position = (
+            Position.DELEGATED_ADMINISTRATOR
+            if "delegatedadmin" in resource_type.lower()
+            else Position.SERVICE_ACCESS_RESOURCE
+        )
+        for name, value in properties.items():
+            if _PRINCIPAL_PROPERTY.match(str(name)):
+                principal = self.principal_value(value, position, logical_id, location)
+                if position is Position.SERVICE_ACCESS_RESOURCE:
+                    self.facts.service_access.append(ServiceAccessResource(logical_id, location, principal, self.path))
+
+    def principal_value(self, node: Any, position: Position, logical_id: str, location: Location) -> str | None:
+        """Record the principal(s) a property names; return the single one when it is known."""
+        resolved = self.resolve(node, location)
+        items = resolved.value if isinstance(resolved.value, list) else [resolved]
+        single = resolved.value if isinstance(resolved.value, str) else None
+        for item in items:
+            if isinstance(item.value, str):
+                self.facts.principals.append(
+                    PrincipalRef(
+                        value=item.value,
+                        position=position,
+                        location=item.location,
+                        resource=logical_id,
+                        group=f"{self.path}:{position.value}"
+                        if position is Position.SERVICE_ACCESS_RESOURCE
+                        else f"{self.path}:{logical_id}",
+                    )
+                )
+            else:
+                self.unresolved(item, logical_id, "service principal")
+        return single
+
+
+def _spans(template: dict, path: str) -> dict[int, int]:
+    spans: dict[int, int] = {}
+    resources = template.get("Resources")
+    if isinstance(resources, dict):
+        for logical_id, body in resources.items():
+            start = _location(path, logical_id, Location.point(path, 1))
+            end = _location(path, body, start)
+            spans[start.line] = max(end.end_line, start.line)
+    return spans
+
+
+def extract_cloudformation(path: str, text: str) -> Facts:
+    """Facts of one template file (the caller has checked ``looks_like_template``)."""
+    from cfnlint.decode import decode_str
+
+    facts = Facts(files=[path])
+    template, matches = decode_str(text)
+    if matches or not isinstance(template, dict):
+        match = matches[0] if matches else None
+        line = getattr(match, "linenumber", 1) or 1
+        column = getattr(match, "columnnumber", 1) or 1
+        message = getattr(match, "message", "not a template") if match else "not a template"
+        facts.parse_errors.append(ParseError(path, str(message), Location.point(path, int(line), int(column))))
+        return facts
+    _Template(path, template, facts).extract()
+    facts.suppressions.extend(scan_suppressions(path, text, _spans(template, path)))
+    return facts

@@ -1,0 +1,87 @@
+"""CloudFormation: detection by content, cfn-lint's decoder, intrinsics, and valid fixtures."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from orgtrust_lint.config import Config
+from orgtrust_lint.lint import check
+
+REPO = Path(__file__).resolve().parent.parent
+TEMPLATES = sorted(
+    p
+    for p in (REPO / "fixtures").rglob("*")
+    if p.suffix in (".yaml", ".yml", ".json") and not p.name.startswith(".") and not p.name.endswith(".tf.json")
+)
+
+
+@pytest.mark.parametrize("template", TEMPLATES, ids=lambda p: p.name)
+def test_fixture_templates_are_valid_for_plain_cfn_lint(template: Path) -> None:
+    """Our examples are real templates: cfn-lint reports no error (E) of its own on them."""
+    cfn_lint = Path(sys.executable).parent / "cfn-lint"
+    result = subprocess.run([str(cfn_lint), str(template)], capture_output=True, text=True, timeout=120)
+    assert result.returncode & 2 == 0, result.stdout + result.stderr
+
+
+def _lint(tmp_path: Path, name: str, text: str) -> list[tuple[str, int, str]]:
+    (tmp_path / name).write_text(text)
+    result = check([str(tmp_path)], Config(ignore=("OT105",)))
+    return [(f.rule, f.location.line, f.message) for f in result.findings]
+
+
+def test_templates_are_found_by_content_not_by_name(tmp_path: Path) -> None:
+    template = (
+        "Resources:\n  R:\n    Type: AWS::IAM::ServiceLinkedRole\n    Properties:\n"
+        "      AWSServiceName: config.amazonaw.com\n"
+    )
+    assert [r[:2] for r in _lint(tmp_path, "stack.definition", template)] == []  # not a YAML/JSON name
+    assert [r[:2] for r in _lint(tmp_path, "anything.yml", template)] == [("OT101", 5)]
+    (tmp_path / "anything.yml").unlink()
+    assert _lint(tmp_path, "values.yaml", "replicaCount: 2\nimage: nginx\n") == []  # a Helm values file
+
+
+def test_static_intrinsics_resolve_and_others_are_ot002(tmp_path: Path) -> None:
+    template = """Parameters:
+  Service:
+    Type: String
+    Default: guardduty
+  Domain:
+    Type: String
+    Default: amazonaws.com
+Resources:
+  Joined:
+    Type: AWS::IAM::ServiceLinkedRole
+    Properties:
+      AWSServiceName: !Join [".", ["guarduty", !Ref Domain]]
+  Substituted:
+    Type: AWS::IAM::ServiceLinkedRole
+    Properties:
+      AWSServiceName: !Sub "${Service}.amazonaws.cm"
+  Computed:
+    Type: AWS::IAM::ServiceLinkedRole
+    Properties:
+      AWSServiceName: !GetAtt Something.Name
+"""
+    findings = _lint(tmp_path, "template.yaml", template)
+    assert [(rule, line) for rule, line, _ in findings] == [("OT101", 12), ("OT101", 16), ("OT002", 20)]
+    assert "!GetAtt" in findings[2][2]
+
+
+def test_malformed_template_is_ot001_with_its_line(tmp_path: Path) -> None:
+    findings = _lint(tmp_path, "broken.yaml", "AWSTemplateFormatVersion: '2010-09-09'\nResources:\n  A: [1,\n")
+    assert [(rule, line) for rule, line, _ in findings] == [("OT001", 4)]
+
+
+def test_cfn_lint_is_not_imported_for_terraform_only_runs(tmp_path: Path) -> None:
+    (tmp_path / "main.tf").write_text('resource "aws_iam_service_linked_role" "r" {\n  aws_service_name = "x"\n}\n')
+    code = (
+        "import sys; from orgtrust_lint.lint import check; "
+        f"check([{str(tmp_path)!r}]); print('cfnlint' in sys.modules, 'boto3' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env={**os.environ}, timeout=60)
+    assert out.stdout.strip() == "False False", out.stderr
