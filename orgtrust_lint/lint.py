@@ -54,9 +54,20 @@ def check(
     catalog: Catalog | None = None,
 ) -> CheckResult:
     config = config or Config()
+    facts, explicit = extract(paths, config)
+    return check_facts(facts, config, rules, catalog, explicit)
+
+
+def check_facts(
+    facts: Facts,
+    config: Config,
+    rules: list[Rule] | None = None,
+    catalog: Catalog | None = None,
+    explicit: set[str] | None = None,
+) -> CheckResult:
+    """Evaluate already extracted facts: integrations, rules, then suppressions."""
     catalog = catalog or Catalog.load(config.extra_principals)
     rules = rules if rules is not None else load_rules()
-    facts, explicit = extract(paths, config)
     facts.integrations.extend(derive_integrations(facts, catalog))
     findings = evaluate(rules, facts, catalog, config.select, config.ignore)
     if explicit is not None:

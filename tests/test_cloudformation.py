@@ -85,3 +85,108 @@ def test_cfn_lint_is_not_imported_for_terraform_only_runs(tmp_path: Path) -> Non
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env={**os.environ}, timeout=60)
     assert out.stdout.strip() == "False False", out.stderr
+
+
+STATEMENT_CASES = [
+    # (case, statement, expected rules)
+    ("unscoped", {"Effect": "Allow", "Action": "organizations:Enable*", "Resource": "*"}, ["OT201"]),
+    (
+        "scoped",
+        {
+            "Effect": "Allow",
+            "Action": "organizations:EnableAWSServiceAccess",
+            "Resource": "*",
+            "Condition": {"StringEquals": {"organizations:ServicePrincipal": "config.amazonaws.com"}},
+        },
+        [],
+    ),
+    (
+        "wildcard-only",
+        {
+            "Effect": "Allow",
+            "Action": "organizations:EnableAWSServiceAccess",
+            "Resource": "*",
+            "Condition": {"StringLike": {"organizations:ServicePrincipal": "*"}},
+        },
+        ["OT203"],
+    ),
+    (
+        "negated",
+        {
+            "Effect": "Allow",
+            "Action": "organizations:DisableAWSServiceAccess",
+            "Resource": "*",
+            "Condition": {"StringNotLike": {"organizations:ServicePrincipal": "sso.amazonaws.com"}},
+        },
+        ["OT203"],
+    ),
+    (
+        "set-operator",
+        {
+            "Effect": "Allow",
+            "Action": "organizations:RegisterDelegatedAdministrator",
+            "Resource": "*",
+            "Condition": {"ForAllValues:StringEquals": {"organizations:ServicePrincipal": "sso.amazonaws.com"}},
+        },
+        ["OT203"],
+    ),
+    (
+        "if-exists",
+        {
+            "Effect": "Allow",
+            "Action": ["organizations:EnableAWSServiceAccess", "organizations:ListAWSServiceAccessForOrganization"],
+            "Resource": "*",
+            "Condition": {"StringLikeIfExists": {"organizations:ServicePrincipal": "config.amazonaws.com"}},
+        },
+        [],
+    ),
+    (
+        "unsupported-action",
+        {
+            "Effect": "Allow",
+            "Action": ["organizations:EnableAWSServiceAccess", "organizations:ListDelegatedServicesForAccount"],
+            "Resource": "*",
+            "Condition": {"StringEquals": {"organizations:ServicePrincipal": "config.amazonaws.com"}},
+        },
+        ["OT204"],
+    ),
+    (
+        "condition-typo",
+        {
+            "Effect": "Allow",
+            "Action": "organizations:EnableAWSServiceAccess",
+            "Resource": "*",
+            "Condition": {"StringEquals": {"organizations:ServicePrincipal": "config.amazonaw.com"}},
+        },
+        ["OT101"],
+    ),
+    ("deny", {"Effect": "Deny", "Action": "organizations:*", "Resource": "*"}, []),
+    (
+        "read-only",
+        {"Effect": "Allow", "Action": "organizations:ListAWSServiceAccessForOrganization", "Resource": "*"},
+        [],
+    ),
+]
+
+
+@pytest.mark.parametrize("syntax", ["yaml", "json"])
+@pytest.mark.parametrize(("case", "statement", "expected"), STATEMENT_CASES, ids=[c[0] for c in STATEMENT_CASES])
+def test_statement_rules_in_both_template_syntaxes(
+    tmp_path: Path, syntax: str, case: str, statement: dict, expected: list[str]
+) -> None:
+    import json
+
+    import yaml
+
+    template = {
+        "AWSTemplateFormatVersion": "2010-09-09",
+        "Resources": {
+            "Policy": {
+                "Type": "AWS::IAM::ManagedPolicy",
+                "Properties": {"PolicyDocument": {"Version": "2012-10-17", "Statement": [statement]}},
+            }
+        },
+    }
+    text = json.dumps(template, indent=2) if syntax == "json" else yaml.safe_dump(template, sort_keys=False)
+    findings = _lint(tmp_path, f"policy.{syntax}", text)
+    assert sorted(rule for rule, _, _ in findings) == expected

@@ -281,15 +281,21 @@ def extract_cloudformation(path: str, text: str) -> Facts:
     """Facts of one template file (the caller has checked ``looks_like_template``)."""
     from cfnlint.decode import decode_str
 
-    facts = Facts(files=[path])
     template, matches = decode_str(text)
     if matches or not isinstance(template, dict):
+        facts = Facts(files=[path])
         match = matches[0] if matches else None
         line = getattr(match, "linenumber", 1) or 1
         column = getattr(match, "columnnumber", 1) or 1
         message = getattr(match, "message", "not a template") if match else "not a template"
         facts.parse_errors.append(ParseError(path, str(message), Location.point(path, int(line), int(column))))
         return facts
+    return facts_from_template(path, template, text)
+
+
+def facts_from_template(path: str, template: dict, text: str) -> Facts:
+    """Facts of a template already decoded by cfn-lint (also used by the cfn-lint plugin)."""
+    facts = Facts(files=[path])
     _Template(path, template, facts).extract()
     facts.suppressions.extend(scan_suppressions(path, text, _spans(template, path)))
     return facts
