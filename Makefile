@@ -30,6 +30,9 @@ demo: install
 	@echo "== one configuration on its own: integrations that rely on trusted access (OT301) =="
 	@$(BIN)/orgtrust-lint check fixtures/terraform/integrations ; test $$? -eq 1
 	@echo
+	@echo "== the same checks inside cfn-lint, on a CloudFormation example =="
+	@$(BIN)/cfn-lint --append-rules orgtrust_lint.cfnlint_plugin -- fixtures/cloudformation/iam-policies.yaml ; true
+	@echo
 	@echo "== the same, as JSON (first finding) =="
 	@$(BIN)/orgtrust-lint check fixtures/terraform/org-typos --format json | head -n 20 ; true
 	@echo
