@@ -46,6 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--fail-on", choices=("error", "warning", "info"), help="lowest severity that fails the run (default: error)"
     )
     check.add_argument("--config", metavar="FILE", help="use this configuration file instead of searching for one")
+    check.add_argument("--base", metavar="GIT_REV", help="also check what the change since this revision disables")
 
     commands.add_parser("rules", help="list all rules")
     explain = commands.add_parser("explain", help="show a rule's full documentation")
@@ -71,7 +72,7 @@ def _check(args: argparse.Namespace) -> int:
         ignore=(*config.ignore, *parse_codes(tuple(args.ignore), "--ignore")) if args.ignore else None,
         fail_on=Severity(args.fail_on) if args.fail_on else None,
     )
-    result = check(args.paths, config)
+    result = check(args.paths, config, base=args.base)
     summary = Summary.of(len(result.files), result.findings, len(result.suppressed))
     if args.format == "json":
         from orgtrust_lint.report import json as json_report
@@ -178,6 +179,7 @@ def _service_details(entry: dict) -> str:
 
 
 def run(argv: list[str]) -> int:
+    from orgtrust_lint.change import ChangeError
     from orgtrust_lint.config import ConfigError
     from orgtrust_lint.discover import DiscoveryError
     from orgtrust_lint.schema_check import DataFileError
@@ -195,7 +197,7 @@ def run(argv: list[str]) -> int:
             return _services(args.principal)
         parser.print_help()
         return EXIT_ERROR
-    except (UsageError, ConfigError, DiscoveryError, DataFileError) as exc:
+    except (UsageError, ConfigError, DiscoveryError, DataFileError, ChangeError) as exc:
         print(f"orgtrust-lint: error: {exc}", file=sys.stderr)
         return EXIT_ERROR
 

@@ -30,7 +30,7 @@ def display_path(path: str) -> str:
     return path if relative.startswith(".." + os.sep) else relative
 
 
-def _excluded(path: str, patterns: tuple[str, ...]) -> bool:
+def excluded(path: str, patterns: tuple[str, ...]) -> bool:
     normalised = path.replace(os.sep, "/")
     return any(
         fnmatch.fnmatch(normalised, pattern) or fnmatch.fnmatch(normalised, f"*/{pattern}") for pattern in patterns
@@ -43,11 +43,11 @@ def _walk(root: str, exclude: tuple[str, ...]) -> tuple[list[str], list[str]]:
         subdirectories[:] = sorted(
             d
             for d in subdirectories
-            if d not in SKIPPED_DIRECTORIES and not _excluded(display_path(os.path.join(directory, d)), exclude)
+            if d not in SKIPPED_DIRECTORIES and not excluded(display_path(os.path.join(directory, d)), exclude)
         )
         for name in sorted(filenames):
             path = display_path(os.path.join(directory, name))
-            if _excluded(path, exclude):
+            if excluded(path, exclude):
                 continue
             if is_terraform_file(name):
                 found.append(path)

@@ -186,6 +186,21 @@ class PolicyStatement:
 
 
 @dataclass(frozen=True)
+class PrincipalRemoval:
+    """A principal whose trusted access a change (git base vs work tree, or a plan) disables."""
+
+    principal: str
+    location: Location  # where the change is visible now: the principal list, or what still relies on it
+    change: str  # "since BASE" or "in PLAN", for messages
+    deleted_integrations: tuple[str, ...]  # integrations relying on it that the same change removes
+    kept_integrations: tuple[str, ...]  # integrations relying on it that stay
+
+    @property
+    def kind(self) -> str:
+        return "removal"
+
+
+@dataclass(frozen=True)
 class ParseError:
     path: str
     message: str
@@ -219,6 +234,7 @@ class Facts:
     resources: list[Resource] = field(default_factory=list)
     integrations: list[Integration] = field(default_factory=list)
     statements: list[PolicyStatement] = field(default_factory=list)
+    removals: list[PrincipalRemoval] = field(default_factory=list)
     parse_errors: list[ParseError] = field(default_factory=list)
     suppressions: list[Suppression] = field(default_factory=list)
 
@@ -231,6 +247,7 @@ class Facts:
         self.resources.extend(other.resources)
         self.integrations.extend(other.integrations)
         self.statements.extend(other.statements)
+        self.removals.extend(other.removals)
         self.parse_errors.extend(other.parse_errors)
         self.suppressions.extend(other.suppressions)
 
@@ -243,6 +260,7 @@ class Facts:
             "resource": self.resources,
             "integration": self.integrations,
             "statement": self.statements,
+            "removal": self.removals,
             "parse_error": self.parse_errors,
         }[kind]
 

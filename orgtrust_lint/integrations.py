@@ -9,7 +9,27 @@ from __future__ import annotations
 from typing import Any
 
 from orgtrust_lint.catalog import Catalog, IntegrationSpec
-from orgtrust_lint.facts import Facts, Integration, Position, Resource
+from orgtrust_lint.facts import Facts, Integration, Location, Position, Resource
+
+
+def declared_principals(facts: Facts) -> dict[str, Location] | None:
+    """Principals the code enables (with where), or None when that set is not fully known.
+
+    None also when the code declares no trusted access at all: the organization is then
+    managed somewhere else, and nothing can be said about what it enables.
+    """
+    declarations = [o for o in facts.organizations if o.declares_principals]
+    if not declarations and not facts.service_access:
+        return None
+    if any(not o.principals_resolved for o in declarations):
+        return None
+    if any(s.principal is None for s in facts.service_access):
+        return None
+    declared: dict[str, Location] = {}
+    for ref in facts.principals:
+        if ref.position.enables_trusted_access and "@" not in ref.group:
+            declared.setdefault(ref.value, ref.location)
+    return declared
 
 
 def _as_bool(value: str | bool) -> bool | None:

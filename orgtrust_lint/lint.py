@@ -52,9 +52,17 @@ def check(
     config: Config | None = None,
     rules: list[Rule] | None = None,
     catalog: Catalog | None = None,
+    base: str | None = None,
 ) -> CheckResult:
+    """Lint ``paths``; with ``base`` (a git revision) also check what the change since it disables."""
     config = config or Config()
+    catalog = catalog or Catalog.load(config.extra_principals)
     facts, explicit = extract(paths, config)
+    if base is not None:
+        from orgtrust_lint.change import facts_at_revision, removals
+
+        before = facts_at_revision(base, paths, config)
+        facts.removals.extend(removals(before, facts, catalog, f"since {base}"))
     return check_facts(facts, config, rules, catalog, explicit)
 
 

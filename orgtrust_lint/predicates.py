@@ -21,8 +21,10 @@ from orgtrust_lint.facts import (
     Organization,
     PolicyStatement,
     PrincipalRef,
+    PrincipalRemoval,
     ServiceAccessResource,
 )
+from orgtrust_lint.integrations import declared_principals
 
 Extras = dict[str, Any]
 Predicate = Callable[[Any, "Context"], Extras | None]
@@ -48,19 +50,7 @@ class Context:
 
     @cached_property
     def declared_principals(self) -> dict[str, Location] | None:
-        """Principals the code enables, or None when that set is not fully known."""
-        declarations = [o for o in self.facts.organizations if o.declares_principals]
-        if not declarations and not self.facts.service_access:
-            return None
-        if any(not o.principals_resolved for o in declarations):
-            return None
-        if any(s.principal is None for s in self.facts.service_access):
-            return None
-        declared: dict[str, Location] = {}
-        for ref in self.facts.principals:
-            if ref.position.enables_trusted_access and "@" not in ref.group:
-                declared.setdefault(ref.value, ref.location)
-        return declared
+        return declared_principals(self.facts)
 
 
 def _suggestion_text(suggestions: list[str]) -> str:
@@ -315,3 +305,26 @@ def service_principal_condition_on_unsupported_actions(statement: PolicyStatemen
         "operator": clauses[0].operator,
         "_location": unsupported[0][1],
     }
+
+
+# ---- changes (git base or plan) -----------------------------------------------------------
+
+
+@predicate
+def removal_breaks_integrations(removal: PrincipalRemoval, ctx: Context) -> Extras | None:
+    if not removal.deleted_integrations and not removal.kept_integrations:
+        return None
+    parts = []
+    if removal.deleted_integrations:
+        parts.append(f"the same change deletes {', '.join(removal.deleted_integrations)}, which relies on it")
+    if removal.kept_integrations:
+        parts.append(f"{', '.join(removal.kept_integrations)} still relies on it")
+    return {"what": " and ".join(parts)}
+
+
+@predicate
+def lasting_disable_consequence(removal: PrincipalRemoval, ctx: Context) -> Extras | None:
+    entry = ctx.catalog.entry(removal.principal)
+    if not entry or not entry["on_disable"].get("lasting") or not entry["on_disable"].get("summary"):
+        return None
+    return {"service": entry["service"], "consequence": entry["on_disable"]["summary"].rstrip(".")}

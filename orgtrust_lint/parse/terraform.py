@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
 from orgtrust_lint.facts import (
@@ -638,17 +638,16 @@ class _Extractor:
             )
 
 
-def _read(path: str) -> str:
+def read_file(path: str) -> bytes:
     with open(path, "rb") as handle:
-        data = handle.read()
-    return data.decode("utf-8")
+        return handle.read()
 
 
-def parse_documents(paths: Iterable[str], facts: Facts) -> list[HclDocument]:
+def parse_documents(paths: Iterable[str], facts: Facts, read: Callable[[str], bytes] = read_file) -> list[HclDocument]:
     documents: list[HclDocument] = []
     for path in paths:
         try:
-            text = _read(path)
+            text = read(path).decode("utf-8")
             document = parse_file(path, text)
         except (HclSyntaxError, JsonSyntaxError) as exc:
             facts.parse_errors.append(ParseError(path, str(exc), Location.point(path, exc.line, exc.column)))
@@ -664,14 +663,14 @@ def parse_documents(paths: Iterable[str], facts: Facts) -> list[HclDocument]:
     return documents
 
 
-def extract_terraform(paths: Iterable[str]) -> Facts:
+def extract_terraform(paths: Iterable[str], read: Callable[[str], bytes] = read_file) -> Facts:
     """Parse Terraform files and extract facts, resolving values per module directory."""
     facts = Facts()
     by_directory: dict[str, list[str]] = {}
     for path in paths:
         by_directory.setdefault(os.path.dirname(path) or ".", []).append(path)
     for directory, directory_paths in sorted(by_directory.items()):
-        documents = parse_documents(sorted(directory_paths), facts)
+        documents = parse_documents(sorted(directory_paths), facts, read)
         facts.files.extend(sorted(directory_paths))
         scope = _build_scope(directory, documents)
         extractor = _Extractor(scope, facts)
