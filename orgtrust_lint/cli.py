@@ -47,6 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     check.add_argument("--config", metavar="FILE", help="use this configuration file instead of searching for one")
     check.add_argument("--base", metavar="GIT_REV", help="also check what the change since this revision disables")
+    check.add_argument("--plan", metavar="PLAN_JSON", help="read a plan (terraform show -json); alone, lint only it")
 
     commands.add_parser("rules", help="list all rules")
     explain = commands.add_parser("explain", help="show a rule's full documentation")
@@ -72,7 +73,9 @@ def _check(args: argparse.Namespace) -> int:
         ignore=(*config.ignore, *parse_codes(tuple(args.ignore), "--ignore")) if args.ignore else None,
         fail_on=Severity(args.fail_on) if args.fail_on else None,
     )
-    result = check(args.paths, config, base=args.base)
+    if args.plan and not os.path.isfile(args.plan):
+        raise UsageError(f"--plan: {args.plan}: no such file")
+    result = check(args.paths, config, base=args.base, plan=args.plan)
     summary = Summary.of(len(result.files), result.findings, len(result.suppressed))
     if args.format == "json":
         from orgtrust_lint.report import json as json_report

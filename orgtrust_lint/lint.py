@@ -8,8 +8,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from orgtrust_lint.catalog import Catalog
+from orgtrust_lint.change import removals
 from orgtrust_lint.config import Config
-from orgtrust_lint.discover import discover
+from orgtrust_lint.discover import DiscoveryError, discover, display_path
 from orgtrust_lint.engine import Rule, evaluate, load_rules
 from orgtrust_lint.facts import Facts, Finding, Suppression
 from orgtrust_lint.integrations import derive_integrations
@@ -53,13 +54,29 @@ def check(
     rules: list[Rule] | None = None,
     catalog: Catalog | None = None,
     base: str | None = None,
+    plan: str | None = None,
 ) -> CheckResult:
-    """Lint ``paths``; with ``base`` (a git revision) also check what the change since it disables."""
+    """Lint ``paths``; with ``base`` (a git revision) or ``plan`` (plan JSON) also check what the
+    change disables. With a plan and no paths, only the plan is linted."""
     config = config or Config()
     catalog = catalog or Catalog.load(config.extra_principals)
-    facts, explicit = extract(paths, config)
+    if plan is not None and not paths:
+        facts, explicit = Facts(), None
+    else:
+        facts, explicit = extract(paths, config)
+    if plan is not None:
+        from orgtrust_lint.parse.plan import extract_plan
+
+        text = _read_text(plan)
+        if text is None:
+            raise DiscoveryError(f"--plan: cannot read {plan} as UTF-8 text")
+        planned_before, planned_after = extract_plan(display_path(plan), text)
+        facts.extend(planned_after)
+        facts.removals.extend(removals(planned_before, planned_after, catalog, f"in plan {display_path(plan)}"))
+        if explicit is not None:
+            explicit.add(display_path(plan))
     if base is not None:
-        from orgtrust_lint.change import facts_at_revision, removals
+        from orgtrust_lint.change import facts_at_revision
 
         before = facts_at_revision(base, paths, config)
         facts.removals.extend(removals(before, facts, catalog, f"since {base}"))

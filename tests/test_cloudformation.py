@@ -11,12 +11,13 @@ import pytest
 
 from orgtrust_lint.config import Config
 from orgtrust_lint.lint import check
+from orgtrust_lint.parse.cloudformation import looks_like_template
 
 REPO = Path(__file__).resolve().parent.parent
 TEMPLATES = sorted(
     p
     for p in (REPO / "fixtures").rglob("*")
-    if p.suffix in (".yaml", ".yml", ".json") and not p.name.startswith(".") and not p.name.endswith(".tf.json")
+    if p.suffix in (".yaml", ".yml", ".json") and looks_like_template(p.read_text(errors="replace"))
 )
 
 
