@@ -30,6 +30,9 @@ demo: install
 	@echo "== one configuration on its own: integrations that rely on trusted access (OT301) =="
 	@$(BIN)/orgtrust-lint check fixtures/terraform/integrations ; test $$? -eq 1
 	@echo
+	@echo "== a Terraform plan that disables Config while the aggregator stays (OT301, OT302) =="
+	@$(BIN)/orgtrust-lint check --plan fixtures/plans/remove-config-keep-aggregator.json --ignore OT105 ; test $$? -eq 1
+	@echo
 	@echo "== the same checks inside cfn-lint, on a CloudFormation example =="
 	@$(BIN)/cfn-lint --append-rules orgtrust_lint.cfnlint_plugin -- fixtures/cloudformation/iam-policies.yaml ; true
 	@echo
