@@ -49,6 +49,16 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--base", metavar="GIT_REV", help="also check what the change since this revision disables")
     check.add_argument("--plan", metavar="PLAN_JSON", help="read a plan (terraform show -json); alone, lint only it")
 
+    drift = commands.add_parser("drift", help="compare the code with the live organization's trusted access")
+    drift.add_argument("paths", nargs="*", metavar="PATH")
+    drift.add_argument("--profile", help="AWS profile (default: the standard credential chain)")
+    drift.add_argument("--region", help="AWS region for the Organizations endpoint")
+    drift.add_argument("--endpoint-url", help="Organizations endpoint (AWS_ENDPOINT_URL is honoured too)")
+    drift.add_argument("--format", choices=("text", "json"), default="text")
+    drift.add_argument("--timeout", type=float, default=60.0, help="give up after this many seconds (default 60)")
+    drift.add_argument("--fail-on", choices=("error", "warning", "info"), help="lowest severity that fails the run")
+    drift.add_argument("--config", metavar="FILE", help="use this configuration file instead of searching for one")
+
     commands.add_parser("rules", help="list all rules")
     explain = commands.add_parser("explain", help="show a rule's full documentation")
     explain.add_argument("code", metavar="CODE")
@@ -84,6 +94,36 @@ def _check(args: argparse.Namespace) -> int:
     else:
         from orgtrust_lint.report import text
 
+        sys.stdout.write(text.render(result.findings, summary, color=_use_color()))
+    failing = any(f.severity.rank >= config.fail_on.rank for f in result.findings)
+    return EXIT_FINDINGS if failing else EXIT_OK
+
+
+def _drift(args: argparse.Namespace) -> int:
+    from orgtrust_lint.catalog import Catalog
+    from orgtrust_lint.config import load_config
+    from orgtrust_lint.facts import Severity
+    from orgtrust_lint.lint import check_facts, extract
+    from orgtrust_lint.live.aws import read_live
+    from orgtrust_lint.live.drift import drift_items
+    from orgtrust_lint.report import Summary
+
+    config = load_config(args.paths, args.config)
+    config = config.override(select=("OT4",), ignore=(), fail_on=Severity(args.fail_on) if args.fail_on else None)
+    catalog = Catalog.load(config.extra_principals)
+    facts, _ = extract(args.paths, config)
+    live = read_live(args.profile, args.region, args.endpoint_url, args.timeout)
+    facts.drift.extend(drift_items(facts, live, catalog))
+    result = check_facts(facts, config, catalog=catalog)
+    summary = Summary.of(len(result.files), result.findings, len(result.suppressed))
+    if args.format == "json":
+        from orgtrust_lint.report import json as json_report
+
+        sys.stdout.write(json_report.render(result.findings, summary, __version__))
+    else:
+        from orgtrust_lint.report import text
+
+        sys.stdout.write(f"Organization {live.organization_id}: {len(live.enabled)} principal(s) enabled\n")
         sys.stdout.write(text.render(result.findings, summary, color=_use_color()))
     failing = any(f.severity.rank >= config.fail_on.rank for f in result.findings)
     return EXIT_FINDINGS if failing else EXIT_OK
@@ -185,6 +225,7 @@ def run(argv: list[str]) -> int:
     from orgtrust_lint.change import ChangeError
     from orgtrust_lint.config import ConfigError
     from orgtrust_lint.discover import DiscoveryError
+    from orgtrust_lint.live.aws import LiveError
     from orgtrust_lint.schema_check import DataFileError
 
     parser = build_parser()
@@ -192,6 +233,8 @@ def run(argv: list[str]) -> int:
         args = parser.parse_args(argv)
         if args.command == "check":
             return _check(args)
+        if args.command == "drift":
+            return _drift(args)
         if args.command == "rules":
             return _rules()
         if args.command == "explain":
@@ -200,7 +243,7 @@ def run(argv: list[str]) -> int:
             return _services(args.principal)
         parser.print_help()
         return EXIT_ERROR
-    except (UsageError, ConfigError, DiscoveryError, DataFileError, ChangeError) as exc:
+    except (UsageError, ConfigError, DiscoveryError, DataFileError, ChangeError, LiveError) as exc:
         print(f"orgtrust-lint: error: {exc}", file=sys.stderr)
         return EXIT_ERROR
 

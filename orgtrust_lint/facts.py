@@ -201,6 +201,22 @@ class PrincipalRemoval:
 
 
 @dataclass(frozen=True)
+class DriftItem:
+    """A difference between the code's trusted access and the live organization's."""
+
+    direction: str  # enabled_out_of_band | declared_not_enabled | delegated_out_of_band | unknown_to_catalog
+    principal: str
+    location: Location  # the declaring literal, or the authoritative list that would change
+    detail: str  # the enable date, the declaring place, or the delegated accounts
+    authoritative: str | None = None  # the aws_service_access_principals list that the next apply enforces
+    keep_list: tuple[str, ...] = ()  # the list that would keep what is enabled now
+
+    @property
+    def kind(self) -> str:
+        return "drift"
+
+
+@dataclass(frozen=True)
 class ParseError:
     path: str
     message: str
@@ -235,6 +251,7 @@ class Facts:
     integrations: list[Integration] = field(default_factory=list)
     statements: list[PolicyStatement] = field(default_factory=list)
     removals: list[PrincipalRemoval] = field(default_factory=list)
+    drift: list[DriftItem] = field(default_factory=list)
     parse_errors: list[ParseError] = field(default_factory=list)
     suppressions: list[Suppression] = field(default_factory=list)
 
@@ -248,6 +265,7 @@ class Facts:
         self.integrations.extend(other.integrations)
         self.statements.extend(other.statements)
         self.removals.extend(other.removals)
+        self.drift.extend(other.drift)
         self.parse_errors.extend(other.parse_errors)
         self.suppressions.extend(other.suppressions)
 
@@ -261,6 +279,7 @@ class Facts:
             "integration": self.integrations,
             "statement": self.statements,
             "removal": self.removals,
+            "drift": self.drift,
             "parse_error": self.parse_errors,
         }[kind]
 

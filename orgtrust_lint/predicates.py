@@ -15,6 +15,7 @@ from typing import Any
 from orgtrust_lint.catalog import AWS_DOMAINS, Catalog
 from orgtrust_lint.facts import (
     ConditionClause,
+    DriftItem,
     Facts,
     Integration,
     Location,
@@ -328,3 +329,24 @@ def lasting_disable_consequence(removal: PrincipalRemoval, ctx: Context) -> Extr
     if not entry or not entry["on_disable"].get("lasting") or not entry["on_disable"].get("summary"):
         return None
     return {"service": entry["service"], "consequence": entry["on_disable"]["summary"].rstrip(".")}
+
+
+# ---- live drift ----------------------------------------------------------------------------
+
+
+@predicate
+def out_of_band_consequence(item: DriftItem, ctx: Context) -> Extras | None:
+    entry = ctx.catalog.entry(item.principal)
+    consequence = ""
+    if entry and entry["on_disable"].get("summary"):
+        consequence = f" Disabling it: {entry['on_disable']['summary'].rstrip('.')}."
+    if item.authoritative:
+        listed = ", ".join(f'"{p}"' for p in item.keep_list)
+        return {
+            "effect": (
+                f"; {item.authoritative}'s aws_service_access_principals is authoritative, so the next apply "
+                f"disables it.{consequence} To keep it, declare it: [{listed}]"
+            ),
+            "suggestion": f"[{listed}]",
+        }
+    return {"effect": f"; declare it in code if it should stay.{consequence}"}
