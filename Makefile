@@ -36,6 +36,9 @@ demo: install
 	@echo "== the same checks inside cfn-lint, on a CloudFormation example =="
 	@$(BIN)/cfn-lint --append-rules orgtrust_lint.cfnlint_plugin -- fixtures/cloudformation/iam-policies.yaml ; true
 	@echo
+	@echo "== live drift against a local moto organization (no AWS account needed) =="
+	@$(BIN)/python scripts/demo_drift.py ; test $$? -eq 1
+	@echo
 	@echo "== the same, as JSON (first finding) =="
 	@$(BIN)/orgtrust-lint check fixtures/terraform/org-typos --format json | head -n 20 ; true
 	@echo
@@ -46,8 +49,8 @@ test: install
 	$(BIN)/pytest
 
 lint: install
-	$(BIN)/ruff check orgtrust_lint tests bench
-	$(BIN)/ruff format --check orgtrust_lint tests bench
+	$(BIN)/ruff check orgtrust_lint tests bench scripts
+	$(BIN)/ruff format --check orgtrust_lint tests bench scripts
 
 format: install
 	$(BIN)/ruff format orgtrust_lint tests bench
