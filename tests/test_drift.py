@@ -166,6 +166,9 @@ class _Scripted(BaseHTTPRequestHandler):
         if script.get("hang"):
             time.sleep(script["hang"])
             return
+        if action in script.get("fail", {}):
+            self._send(400, {"__type": script["fail"][action], "Message": "refused by the scripted endpoint"})
+            return
         if script.get("throttle", 0) > 0:
             script["throttle"] -= 1
             self._send(400, {"__type": "TooManyRequestsException", "Message": "Rate exceeded"})
@@ -234,3 +237,25 @@ def test_a_hanging_endpoint_ends_within_the_bound(scripted, aws_env: None, tmp_p
     assert code == 2 and len(err.strip().splitlines()) == 1
     assert "did not answer" in err or "longer than" in err
     assert elapsed < 15  # the bound is --timeout plus one request's grace, far below the hang
+
+
+@pytest.mark.parametrize(
+    ("failure", "expected"),
+    [
+        (
+            {"ListAWSServiceAccessForOrganization": "AccessDeniedException"},
+            "access denied to organizations:ListAWSServiceAccessForOrganization: run drift with credentials of the "
+            "management account or of a delegated administrator for AWS Organizations",
+        ),
+        (
+            {"DescribeOrganization": "ExpiredTokenException"},
+            "the AWS credentials were rejected (ExpiredTokenException); refresh them and try again",
+        ),
+    ],
+)
+def test_refusals_are_one_line(scripted, aws_env: None, tmp_path: Path, capsys, failure: dict, expected: str) -> None:
+    endpoint, script = scripted
+    script.update(fail=failure, pages=[["config.amazonaws.com"]])
+    code, _, out, err = _drift(capsys, endpoint, _code(tmp_path, "config.amazonaws.com"))
+    assert (code, out) == (2, "")
+    assert err.strip() == f"orgtrust-lint: error: {expected}"
