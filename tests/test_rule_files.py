@@ -51,3 +51,18 @@ def test_schema_rejects_broken_rules(mutation) -> None:
     mutation(data)
     with pytest.raises(DataFileError):
         validate(data, rule_schema(), "broken rule")
+
+
+def test_every_source_package_ships_in_the_wheel() -> None:
+    """pyproject lists packages explicitly (rules/ is mapped in); a new subpackage must be listed."""
+    import sys
+
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover
+        import tomli as tomllib
+
+    repo = Path(__file__).resolve().parent.parent
+    listed = set(tomllib.loads((repo / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
+    sources = {".".join(p.parent.relative_to(repo).parts) for p in (repo / "orgtrust_lint").rglob("__init__.py")}
+    assert sources <= listed, f"missing from [tool.setuptools] packages: {sorted(sources - listed)}"
