@@ -10,9 +10,12 @@ import argparse
 import os
 import sys
 import textwrap
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 from orgtrust_lint import __version__
+
+if TYPE_CHECKING:
+    from orgtrust_lint.lint import CheckResult
 
 EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 
@@ -37,7 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     check = commands.add_parser("check", help="lint Terraform files (default: the current directory)")
     check.add_argument("paths", nargs="*", metavar="PATH")
-    check.add_argument("--format", choices=("text", "json"), default="text")
+    check.add_argument("--format", choices=("text", "json", "sarif", "github"), default="text")
     check.add_argument(
         "--select", type=_codes, action="extend", metavar="CODES", help="only these rules (prefixes work: OT1)"
     )
@@ -54,7 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
     drift.add_argument("--profile", help="AWS profile (default: the standard credential chain)")
     drift.add_argument("--region", help="AWS region for the Organizations endpoint")
     drift.add_argument("--endpoint-url", help="Organizations endpoint (AWS_ENDPOINT_URL is honoured too)")
-    drift.add_argument("--format", choices=("text", "json"), default="text")
+    drift.add_argument("--format", choices=("text", "json", "sarif", "github"), default="text")
     drift.add_argument("--timeout", type=float, default=60.0, help="give up after this many seconds (default 60)")
     drift.add_argument("--fail-on", choices=("error", "warning", "info"), help="lowest severity that fails the run")
     drift.add_argument("--config", metavar="FILE", help="use this configuration file instead of searching for one")
@@ -71,11 +74,33 @@ def _use_color() -> bool:
     return sys.stdout.isatty() and "NO_COLOR" not in os.environ and os.environ.get("TERM") != "dumb"
 
 
+def _write_report(output_format: str, result: CheckResult) -> None:
+    from orgtrust_lint.report import Summary
+
+    summary = Summary.of(len(result.files), result.findings, len(result.suppressed))
+    if output_format == "json":
+        from orgtrust_lint.report import json as json_report
+
+        sys.stdout.write(json_report.render(result.findings, summary, __version__))
+    elif output_format == "sarif":
+        from orgtrust_lint.engine import load_rules
+        from orgtrust_lint.report import sarif
+
+        sys.stdout.write(sarif.render(result.findings, result.suppressed, load_rules(), __version__))
+    elif output_format == "github":
+        from orgtrust_lint.report import github
+
+        sys.stdout.write(github.render(result.findings, summary))
+    else:
+        from orgtrust_lint.report import text
+
+        sys.stdout.write(text.render(result.findings, summary, color=_use_color()))
+
+
 def _check(args: argparse.Namespace) -> int:
     from orgtrust_lint.config import load_config, parse_codes
     from orgtrust_lint.facts import Severity
     from orgtrust_lint.lint import check
-    from orgtrust_lint.report import Summary
 
     config = load_config(args.paths, args.config)
     config = config.override(
@@ -86,15 +111,7 @@ def _check(args: argparse.Namespace) -> int:
     if args.plan and not os.path.isfile(args.plan):
         raise UsageError(f"--plan: {args.plan}: no such file")
     result = check(args.paths, config, base=args.base, plan=args.plan)
-    summary = Summary.of(len(result.files), result.findings, len(result.suppressed))
-    if args.format == "json":
-        from orgtrust_lint.report import json as json_report
-
-        sys.stdout.write(json_report.render(result.findings, summary, __version__))
-    else:
-        from orgtrust_lint.report import text
-
-        sys.stdout.write(text.render(result.findings, summary, color=_use_color()))
+    _write_report(args.format, result)
     failing = any(f.severity.rank >= config.fail_on.rank for f in result.findings)
     return EXIT_FINDINGS if failing else EXIT_OK
 
@@ -106,7 +123,6 @@ def _drift(args: argparse.Namespace) -> int:
     from orgtrust_lint.lint import check_facts, extract
     from orgtrust_lint.live.aws import read_live
     from orgtrust_lint.live.drift import drift_items
-    from orgtrust_lint.report import Summary
 
     config = load_config(args.paths, args.config)
     config = config.override(select=("OT4",), ignore=(), fail_on=Severity(args.fail_on) if args.fail_on else None)
@@ -115,16 +131,9 @@ def _drift(args: argparse.Namespace) -> int:
     live = read_live(args.profile, args.region, args.endpoint_url, args.timeout)
     facts.drift.extend(drift_items(facts, live, catalog))
     result = check_facts(facts, config, catalog=catalog)
-    summary = Summary.of(len(result.files), result.findings, len(result.suppressed))
-    if args.format == "json":
-        from orgtrust_lint.report import json as json_report
-
-        sys.stdout.write(json_report.render(result.findings, summary, __version__))
-    else:
-        from orgtrust_lint.report import text
-
+    if args.format == "text":
         sys.stdout.write(f"Organization {live.organization_id}: {len(live.enabled)} principal(s) enabled\n")
-        sys.stdout.write(text.render(result.findings, summary, color=_use_color()))
+    _write_report(args.format, result)
     failing = any(f.severity.rank >= config.fail_on.rank for f in result.findings)
     return EXIT_FINDINGS if failing else EXIT_OK
 

@@ -1,0 +1,39 @@
+"""GitHub Actions workflow commands: one ``::error file=...,line=...,col=...::message`` per finding."""
+
+from __future__ import annotations
+
+from orgtrust_lint.facts import Finding
+from orgtrust_lint.report import Summary
+
+_COMMAND = {"error": "error", "warning": "warning", "info": "notice"}
+
+
+def _escape_data(text: str) -> str:
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _escape_property(text: str) -> str:
+    return _escape_data(text).replace(":", "%3A").replace(",", "%2C")
+
+
+def render(findings: list[Finding], summary: Summary) -> str:
+    lines = []
+    for finding in findings:
+        where = finding.location
+        properties = ",".join(
+            f"{key}={_escape_property(str(value))}"
+            for key, value in (
+                ("file", where.path),
+                ("line", where.line),
+                ("col", where.column),
+                ("endLine", where.end_line),
+                ("endColumn", where.end_column),
+                ("title", f"{finding.rule} {finding.name}"),
+            )
+        )
+        lines.append(f"::{_COMMAND[finding.severity.value]} {properties}::{_escape_data(finding.message)}")
+    lines.append(
+        f"orgtrust-lint: {summary.findings} finding(s) ({summary.errors} errors, {summary.warnings} warnings, "
+        f"{summary.infos} info) in {summary.files} file(s)"
+    )
+    return "\n".join(lines) + "\n"
