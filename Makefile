@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 
-.PHONY: demo test install lint format bench clean
+.PHONY: demo test install lint format docs bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -55,6 +55,9 @@ lint: install
 format: install
 	$(BIN)/ruff format orgtrust_lint tests bench
 	$(BIN)/ruff check --fix orgtrust_lint tests bench
+
+docs: install
+	$(BIN)/python scripts/generate_rule_docs.py
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache .ruff_cache

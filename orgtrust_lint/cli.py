@@ -62,11 +62,13 @@ def build_parser() -> argparse.ArgumentParser:
     drift.add_argument("--fail-on", choices=("error", "warning", "info"), help="lowest severity that fails the run")
     drift.add_argument("--config", metavar="FILE", help="use this configuration file instead of searching for one")
 
-    commands.add_parser("rules", help="list all rules")
+    rules = commands.add_parser("rules", help="list all rules")
+    rules.add_argument("--format", choices=("text", "json"), default="text")
     explain = commands.add_parser("explain", help="show a rule's full documentation")
     explain.add_argument("code", metavar="CODE")
     services = commands.add_parser("services", help="list the trusted-access principal catalog")
     services.add_argument("principal", nargs="?", help="show every catalog fact about one principal")
+    services.add_argument("--format", choices=("text", "json"), default="text")
     return parser
 
 
@@ -138,10 +140,26 @@ def _drift(args: argparse.Namespace) -> int:
     return EXIT_FINDINGS if failing else EXIT_OK
 
 
-def _rules() -> int:
+def _rules(output_format: str) -> int:
     from orgtrust_lint.engine import load_rules
 
     rules = load_rules()
+    if output_format == "json":
+        import json
+
+        items = [
+            {
+                "id": r.id,
+                "name": r.name,
+                "severity": r.severity.value,
+                "summary": r.summary,
+                "tags": list(r.tags),
+                "references": [{"title": t, "url": u} for t, u in r.references],
+            }
+            for r in rules
+        ]
+        print(json.dumps({"version": 1, "rules": items}, indent=2))
+        return EXIT_OK
     width = max(len(r.name) for r in rules)
     for rule in rules:
         print(f"{rule.id}  {rule.name:<{width}}  {rule.severity.value:<7}  {rule.summary}")
@@ -176,11 +194,19 @@ def _explain(code: str) -> int:
     return EXIT_OK
 
 
-def _services(principal: str | None) -> int:
+def _services(principal: str | None, output_format: str = "text") -> int:
     from orgtrust_lint.catalog import Catalog
 
     catalog = Catalog.load()
     entries = list(catalog.entries.values())
+    if output_format == "json":
+        import json
+
+        chosen = [e for e in entries if principal in (None, e["principal"])]
+        if principal and not chosen:
+            raise UsageError(f"'{principal}' is not in the catalog")
+        print(json.dumps({"version": 1, "catalog_version": catalog.version, "services": chosen}, indent=2))
+        return EXIT_OK
     if principal:
         entry = catalog.entry(principal)
         if entry is None:
@@ -245,11 +271,11 @@ def run(argv: list[str]) -> int:
         if args.command == "drift":
             return _drift(args)
         if args.command == "rules":
-            return _rules()
+            return _rules(args.format)
         if args.command == "explain":
             return _explain(args.code)
         if args.command == "services":
-            return _services(args.principal)
+            return _services(args.principal, args.format)
         parser.print_help()
         return EXIT_ERROR
     except (UsageError, ConfigError, DiscoveryError, DataFileError, ChangeError, LiveError) as exc:

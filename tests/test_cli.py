@@ -230,3 +230,26 @@ def test_malformed_file_reports_its_line_and_the_rest_is_linted(
     )
     assert "fixtures/terraform/malformed/sibling.tf:4:22: OT101" in out
     assert "fixtures/terraform/malformed/other-module/main.tf:4:23: OT101" in out
+
+
+def test_rules_and_services_as_json(capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(["rules", "--format", "json"]) == 0
+    rules = json.loads(capsys.readouterr().out)["rules"]
+    assert {"id": "OT101", "name": "unknown-service-principal", "severity": "error"}.items() <= rules[2].items()
+    assert run(["services", "--format", "json"]) == 0
+    services = json.loads(capsys.readouterr().out)["services"]
+    assert len(services) >= 50 and all(s["sources"] for s in services)
+    assert run(["services", "sso.amazonaws.com", "--format", "json"]) == 0
+    assert [s["principal"] for s in json.loads(capsys.readouterr().out)["services"]] == ["sso.amazonaws.com"]
+
+
+def test_text_is_colored_only_on_a_terminal_without_no_color(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, in_repo_root: None
+) -> None:
+    monkeypatch.setattr(sys.stdout, "isatty", lambda: True, raising=False)
+    monkeypatch.setenv("TERM", "xterm")
+    run(["check", TYPOS])
+    assert "\033[31mOT101 [error]\033[0m" in capsys.readouterr().out
+    monkeypatch.setenv("NO_COLOR", "1")
+    run(["check", TYPOS])
+    assert "\033[" not in capsys.readouterr().out

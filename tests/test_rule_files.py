@@ -66,3 +66,19 @@ def test_every_source_package_ships_in_the_wheel() -> None:
     listed = set(tomllib.loads((repo / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
     sources = {".".join(p.parent.relative_to(repo).parts) for p in (repo / "orgtrust_lint").rglob("__init__.py")}
     assert sources <= listed, f"missing from [tool.setuptools] packages: {sorted(sources - listed)}"
+
+
+def test_rule_docs_are_up_to_date() -> None:
+    """docs/rules/ is generated from rules/*.yaml; `make docs` regenerates it."""
+    from orgtrust_lint.report.rule_docs import pages
+
+    docs = Path(__file__).resolve().parent.parent / "docs" / "rules"
+    wanted = pages(load_rules())
+    on_disk = {p.name: p.read_text(encoding="utf-8") for p in docs.glob("*.md")}
+    assert sorted(on_disk) == sorted(wanted), "run `make docs`"
+    stale = [name for name, content in wanted.items() if on_disk[name] != content]
+    assert not stale, f"out of date, run `make docs`: {stale}"
+    for name, content in wanted.items():
+        if name != "README.md":
+            for heading in ("## What it does", "## Why is this bad?", "## Example", "## Use instead", "## References"):
+                assert heading in content, (name, heading)

@@ -1,0 +1,39 @@
+"""Per-rule Markdown pages (docs/rules/OTxxx.md), in ruff's shape: what, why, example, instead."""
+
+from __future__ import annotations
+
+import textwrap
+from typing import Any
+
+
+def _paragraph(text: str) -> str:
+    return textwrap.fill(" ".join(text.split()), width=100, break_on_hyphens=False, break_long_words=False)
+
+
+def rule_page(rule: Any) -> str:
+    language = "hcl" if "terraform" in rule.tags and not rule.bad_example.lstrip().startswith(("#", "-", "+")) else ""
+    references = "\n".join(f"- [{title}]({url})" for title, url in rule.references)
+    return (
+        f"# {rule.id} {rule.name}\n\n"
+        f"Default severity: **{rule.severity.value}**. Tags: {', '.join(rule.tags)}.\n\n"
+        f"{_paragraph(rule.summary)}\n\n"
+        f"## What it does\n\n{_paragraph(rule.what)}\n\n"
+        f"## Why is this bad?\n\n{_paragraph(rule.why)}\n\n"
+        f"## Example\n\n```{language}\n{rule.bad_example.rstrip()}\n```\n\n"
+        f"## Use instead\n\n```{language}\n{rule.good_example.rstrip()}\n```\n\n"
+        f"## References\n\n{references}\n\n"
+        f"Generated from `rules/{rule.id}.yaml`; run `make docs` after editing it.\n"
+    )
+
+
+def index_page(rules: list[Any]) -> str:
+    rows = "\n".join(f"| [{r.id}]({r.id}.md) | {r.name} | {r.severity.value} | {r.summary} |" for r in rules)
+    return (
+        "# orgtrust-lint rules\n\n| id | name | default severity | summary |\n|---|---|---|---|\n"
+        f"{rows}\n\nGenerated from `rules/*.yaml`; run `make docs` after editing them.\n"
+    )
+
+
+def pages(rules: list[Any]) -> dict[str, str]:
+    """File name -> content for every page of docs/rules/."""
+    return {"README.md": index_page(rules), **{f"{r.id}.md": rule_page(r) for r in rules}}
