@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, NoReturn
 from orgtrust_lint import __version__
 
 if TYPE_CHECKING:
+    from orgtrust_lint.config import Config
     from orgtrust_lint.lint import CheckResult
 
 EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
@@ -51,6 +52,8 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--config", metavar="FILE", help="use this configuration file instead of searching for one")
     check.add_argument("--base", metavar="GIT_REV", help="also check what the change since this revision disables")
     check.add_argument("--plan", metavar="PLAN_JSON", help="read a plan (terraform show -json); alone, lint only it")
+    check.add_argument("--fix", action="store_true", help="rewrite unambiguous typos (OT101, OT102, OT103) in place")
+    check.add_argument("--diff", action="store_true", help="with --fix: show the changes instead of writing them")
 
     drift = commands.add_parser("drift", help="compare the code with the live organization's trusted access")
     drift.add_argument("paths", nargs="*", metavar="PATH")
@@ -99,6 +102,27 @@ def _write_report(output_format: str, result: CheckResult) -> None:
         sys.stdout.write(text.render(result.findings, summary, color=_use_color()))
 
 
+def _fix(args: argparse.Namespace, config: Config, result: CheckResult) -> CheckResult | None:
+    """Apply (or with --diff, show) the fixes; return the result of linting again, or None after a diff."""
+    from orgtrust_lint.fix import plan_fixes, write_fix
+    from orgtrust_lint.lint import check
+
+    fixes = plan_fixes(result.findings)
+    if args.diff:
+        sys.stdout.write("".join(fix.diff() for fix in fixes))
+        return None
+    fixed_findings, files = 0, 0
+    for fix in fixes:
+        if write_fix(fix):
+            fixed_findings += len(fix.findings)
+            files += 1
+        else:
+            print(f"orgtrust-lint: {fix.path} changed while it was being fixed; left alone", file=sys.stderr)
+    stream = sys.stdout if args.format == "text" else sys.stderr
+    print(f"Fixed {fixed_findings} problem(s) in {files} file(s).", file=stream)
+    return check(args.paths, config, base=args.base, plan=args.plan) if files else result
+
+
 def _check(args: argparse.Namespace) -> int:
     from orgtrust_lint.config import load_config, parse_codes
     from orgtrust_lint.facts import Severity
@@ -112,7 +136,13 @@ def _check(args: argparse.Namespace) -> int:
     )
     if args.plan and not os.path.isfile(args.plan):
         raise UsageError(f"--plan: {args.plan}: no such file")
+    if args.diff and not args.fix:
+        raise UsageError("--diff only goes with --fix")
     result = check(args.paths, config, base=args.base, plan=args.plan)
+    if args.fix:
+        result = _fix(args, config, result)
+        if result is None:
+            return EXIT_OK
     _write_report(args.format, result)
     failing = any(f.severity.rank >= config.fail_on.rank for f in result.findings)
     return EXIT_FINDINGS if failing else EXIT_OK

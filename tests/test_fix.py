@@ -1,0 +1,73 @@
+"""--fix rewrites exactly the typos, byte for byte, atomically, and only the files that need it."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from orgtrust_lint.cli import run
+
+DATA = Path(__file__).parent / "data" / "fix"
+
+
+@pytest.fixture
+def copy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    target = tmp_path / "fix"
+    shutil.copytree(DATA, target, ignore=shutil.ignore_patterns("*.fixed"))
+    (target / ".orgtrust-lint.yaml").write_text("ignore: [OT105]\n")
+    monkeypatch.chdir(target)
+    return target
+
+
+def test_fix_produces_the_expected_files_byte_for_byte(copy: Path, capsys) -> None:
+    untouched = copy / "untouched.tf"
+    os.utime(untouched, (1_000_000_000, 1_000_000_000))
+    mode = (copy / "main.tf").stat().st_mode
+    run(["check", ".", "--fix"])
+    out = capsys.readouterr().out
+    assert "Fixed 8 problem(s) in 3 file(s)." in out
+    for expected in DATA.glob("*.fixed"):
+        assert (copy / expected.stem).read_bytes() == expected.read_bytes(), expected.stem
+    assert untouched.stat().st_mtime == 1_000_000_000  # not rewritten
+    assert (copy / "main.tf").stat().st_mode == mode
+    assert not list(copy.glob(".orgtrust-lint-*")), "no temporary file left behind"
+    # What is left is not fixable: an unknown principal with no close match.
+    assert "unknownservice.amazonaws.com" in out
+
+
+def test_second_run_changes_nothing(copy: Path, capsys) -> None:
+    run(["check", ".", "--fix"])
+    capsys.readouterr()
+    stamps = {p: p.stat().st_mtime_ns for p in copy.iterdir()}
+    run(["check", ".", "--fix"])
+    assert "Fixed 0 problem(s) in 0 file(s)." in capsys.readouterr().out
+    assert {p: p.stat().st_mtime_ns for p in copy.iterdir()} == stamps
+
+
+def test_diff_shows_the_change_without_writing(copy: Path, capsys) -> None:
+    before = (copy / "main.tf").read_bytes()
+    code = run(["check", "main.tf", "--fix", "--diff"])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert '-    "secruityhub.amazonaws.com",' in out and '+    "securityhub.amazonaws.com",' in out
+    assert (copy / "main.tf").read_bytes() == before
+
+
+def test_a_file_changed_while_fixing_is_left_alone(copy: Path, capsys, monkeypatch: pytest.MonkeyPatch) -> None:
+    from orgtrust_lint import fix as fix_module
+
+    original_plan = fix_module.plan_fixes
+
+    def plan_then_edit(findings):
+        fixes = original_plan(findings)
+        (copy / "main.tf").write_text("# someone saved the file meanwhile\n")
+        return fixes
+
+    monkeypatch.setattr(fix_module, "plan_fixes", plan_then_edit)
+    run(["check", "main.tf", "--fix"])
+    captured = capsys.readouterr()
+    assert "main.tf changed while it was being fixed; left alone" in captured.err
+    assert (copy / "main.tf").read_text() == "# someone saved the file meanwhile\n"
