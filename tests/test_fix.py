@@ -71,3 +71,26 @@ def test_a_file_changed_while_fixing_is_left_alone(copy: Path, capsys, monkeypat
     captured = capsys.readouterr()
     assert "main.tf changed while it was being fixed; left alone" in captured.err
     assert (copy / "main.tf").read_text() == "# someone saved the file meanwhile\n"
+
+
+def test_fix_on_a_copy_of_all_fixtures(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys) -> None:
+    """Only files with fixable findings change; a second run finds nothing left to fix."""
+    from orgtrust_lint.config import Config
+    from orgtrust_lint.fix import FIXABLE
+    from orgtrust_lint.lint import check
+
+    target = tmp_path / "fixtures"
+    shutil.copytree(Path(__file__).resolve().parent.parent / "fixtures", target)
+    monkeypatch.chdir(tmp_path)
+    fixable_files = {
+        f.location.path for f in check(["fixtures"], Config()).findings if f.rule in FIXABLE and f.suggestion
+    }
+    files = [p for p in target.rglob("*") if p.is_file()]
+    for path in files:
+        os.utime(path, (1_000_000_000, 1_000_000_000))
+    run(["check", "fixtures", "--fix"])
+    assert "Fixed" in capsys.readouterr().out
+    changed = {str(p.relative_to(tmp_path)) for p in files if p.stat().st_mtime != 1_000_000_000}
+    assert changed and changed <= fixable_files
+    run(["check", "fixtures", "--fix"])
+    assert "Fixed 0 problem(s) in 0 file(s)." in capsys.readouterr().out
