@@ -52,6 +52,9 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--config", metavar="FILE", help="use this configuration file instead of searching for one")
     check.add_argument("--base", metavar="GIT_REV", help="also check what the change since this revision disables")
     check.add_argument("--plan", metavar="PLAN_JSON", help="read a plan (terraform show -json); alone, lint only it")
+    check.add_argument(
+        "--no-prefilter", action="store_true", help="parse every file, even those that cannot hold a fact"
+    )
     check.add_argument("--fix", action="store_true", help="rewrite unambiguous typos (OT101, OT102, OT103) in place")
     check.add_argument("--diff", action="store_true", help="with --fix: show the changes instead of writing them")
 
@@ -138,7 +141,7 @@ def _check(args: argparse.Namespace) -> int:
         raise UsageError(f"--plan: {args.plan}: no such file")
     if args.diff and not args.fix:
         raise UsageError("--diff only goes with --fix")
-    result = check(args.paths, config, base=args.base, plan=args.plan)
+    result = check(args.paths, config, base=args.base, plan=args.plan, prefilter=not args.no_prefilter)
     if args.fix:
         result = _fix(args, config, result)
         if result is None:

@@ -14,8 +14,8 @@ from orgtrust_lint.discover import DiscoveryError, discover, display_path
 from orgtrust_lint.engine import Rule, evaluate, load_rules
 from orgtrust_lint.facts import Facts, Finding, Suppression
 from orgtrust_lint.integrations import derive_integrations
-from orgtrust_lint.parse.cloudformation import extract_cloudformation, looks_like_template
-from orgtrust_lint.parse.terraform import extract_terraform
+from orgtrust_lint.parse.cloudformation import extract_cloudformation, looks_like_template, template_is_relevant
+from orgtrust_lint.parse.terraform import Prefilter, extract_terraform
 from orgtrust_lint.suppress import apply_suppressions
 
 
@@ -34,13 +34,25 @@ def _read_text(path: str) -> str | None:
         return None  # not a template we can read; Terraform files report this as OT001
 
 
-def extract(paths: list[str], config: Config) -> tuple[Facts, set[str] | None]:
+def extract(
+    paths: list[str], config: Config, catalog: Catalog | None = None, prefilter: bool = True
+) -> tuple[Facts, set[str] | None]:
     discovered = discover(paths, config.exclude)
-    facts = extract_terraform(discovered.terraform)
+    terraform_types: tuple[str, ...] = ()
+    template_types: tuple[str, ...] = ()
+    if prefilter:
+        catalog = catalog or Catalog.load(config.extra_principals)
+        terraform_types = tuple(s.resource for s in catalog.integration_specs if s.format == "terraform")
+        template_types = tuple(s.resource for s in catalog.integration_specs if s.format == "cloudformation")
+    facts = extract_terraform(discovered.terraform, prefilter=Prefilter(terraform_types) if prefilter else None)
     for path in discovered.templates:
         text = _read_text(path)
-        if text is not None and looks_like_template(text):
-            facts.extend(extract_cloudformation(path, text))
+        if text is None or not looks_like_template(text):
+            continue
+        if prefilter and not template_is_relevant(text, template_types):
+            facts.files.append(path)
+            continue
+        facts.extend(extract_cloudformation(path, text))
     explicit = discovered.explicit
     if explicit is not None:
         # A YAML or JSON file that is not a template is not ours: it is not counted as linted.
@@ -55,6 +67,7 @@ def check(
     catalog: Catalog | None = None,
     base: str | None = None,
     plan: str | None = None,
+    prefilter: bool = True,
 ) -> CheckResult:
     """Lint ``paths``; with ``base`` (a git revision) or ``plan`` (plan JSON) also check what the
     change disables. With a plan and no paths, only the plan is linted."""
@@ -63,7 +76,7 @@ def check(
     if plan is not None and not paths:
         facts, explicit = Facts(), None
     else:
-        facts, explicit = extract(paths, config)
+        facts, explicit = extract(paths, config, catalog, prefilter)
     if plan is not None:
         from orgtrust_lint.parse.plan import extract_plan
 

@@ -53,6 +53,19 @@ def looks_like_template(text: str) -> bool:
     return bool(_RESOURCES_KEY.search(text)) and bool(_RESOURCE_TYPE.search(text))
 
 
+_TEMPLATE_TOKENS = ("AWS::IAM::", "AWS::Organizations::", "Custom::", "AWS::CloudFormation::CustomResource")
+
+
+def template_is_relevant(text: str, integration_types: Iterable[str] = ()) -> bool:
+    """Whether a template names a resource we extract; if not, decoding it cannot add a fact.
+
+    Any type outside AWS:: (a custom or third-party resource) counts, since it may name a principal.
+    """
+    if any(token in text for token in _TEMPLATE_TOKENS) or any(t in text for t in integration_types):
+        return True
+    return bool(re.search(r"Type\"?\s*:\s*\"?(?!AWS::)[A-Za-z0-9]+::", text))
+
+
 def _location(path: str, node: Any, fallback: Location) -> Location:
     start, end = getattr(node, "start_mark", None), getattr(node, "end_mark", None)
     if start is None:

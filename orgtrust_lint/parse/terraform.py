@@ -663,14 +663,78 @@ def parse_documents(paths: Iterable[str], facts: Facts, read: Callable[[str], by
     return documents
 
 
-def extract_terraform(paths: Iterable[str], read: Callable[[str], bytes] = read_file) -> Facts:
-    """Parse Terraform files and extract facts, resolving values per module directory."""
+# Text that a file must contain to hold a fact of its own (a principal position, a policy, an
+# organization); catalog integration resource types are added by the caller.
+_PRIMARY_TOKENS = (
+    "aws_organizations_",
+    "aws_iam_policy",
+    "aws_iam_role_policy",
+    "aws_iam_user_policy",
+    "aws_iam_group_policy",
+    "inline_policy",
+    "aws_iam_service_linked_role",
+)
+_CONTEXT_BLOCK = re.compile(r"(?m)^\s*(?:variable|locals)\b|^\s*\"(?:variable|locals)\"\s*:")
+_REFERENCE = re.compile(r"\b(?:var|local)\.")
+
+
+class Prefilter:
+    """Decides, from text alone, which files can contribute facts, so the rest is never parsed.
+
+    A file is *primary* when it names a resource we extract (organizations, IAM policies,
+    service-linked roles, the catalog's integration types). Variable, locals and tfvars files
+    are *context*: parsed only when a primary file of the same module refers to var. or local.
+    A file that is neither holds no resource, policy or value we read, so skipping it cannot
+    change a finding, except that a syntax error in it goes unreported (Terraform reports it).
+    """
+
+    def __init__(self, integration_types: Iterable[str] = ()) -> None:
+        types = sorted(set(integration_types))
+        self.tokens = _PRIMARY_TOKENS + tuple(f'"{t}"' for t in types)
+
+    def is_primary(self, path: str, text: str) -> bool:
+        return not _is_tfvars(path) and any(token in text for token in self.tokens)
+
+    @staticmethod
+    def is_context(path: str, text: str) -> bool:
+        return _is_tfvars(path) or bool(_CONTEXT_BLOCK.search(text))
+
+
+def _select(paths: list[str], read: Callable[[str], bytes], prefilter: Prefilter) -> tuple[list[str], list[str]]:
+    """(files worth parsing, files skipped) of one module directory."""
+    texts: dict[str, str] = {}
+    for path in paths:
+        try:
+            texts[path] = read(path).decode("utf-8", errors="replace")
+        except OSError:
+            texts[path] = ""
+    primary = [p for p in paths if prefilter.is_primary(p, texts[p])]
+    if not primary:
+        return [], paths
+    wanted = set(primary)
+    if any(_REFERENCE.search(texts[p]) for p in primary):
+        wanted.update(p for p in paths if prefilter.is_context(p, texts[p]))
+    unreadable = [p for p in paths if not texts[p] and p not in wanted]
+    wanted.update(unreadable)  # let the parser report why it cannot be read
+    return sorted(wanted), sorted(set(paths) - wanted)
+
+
+def extract_terraform(
+    paths: Iterable[str], read: Callable[[str], bytes] = read_file, prefilter: Prefilter | None = None
+) -> Facts:
+    """Parse Terraform files and extract facts, resolving values per module directory.
+
+    With a prefilter, files that cannot contribute a fact are not parsed (see Prefilter).
+    """
     facts = Facts()
     by_directory: dict[str, list[str]] = {}
     for path in paths:
         by_directory.setdefault(os.path.dirname(path) or ".", []).append(path)
     for directory, directory_paths in sorted(by_directory.items()):
-        documents = parse_documents(sorted(directory_paths), facts, read)
+        chosen = sorted(directory_paths)
+        if prefilter is not None:
+            chosen, _ = _select(chosen, read, prefilter)
+        documents = parse_documents(chosen, facts, read)
         facts.files.extend(sorted(directory_paths))
         scope = _build_scope(directory, documents)
         extractor = _Extractor(scope, facts)
