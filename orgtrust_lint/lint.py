@@ -14,7 +14,12 @@ from orgtrust_lint.discover import DiscoveryError, discover, display_path
 from orgtrust_lint.engine import Rule, evaluate, load_rules
 from orgtrust_lint.facts import Facts, Finding, Suppression
 from orgtrust_lint.integrations import derive_integrations
-from orgtrust_lint.parse.cloudformation import extract_cloudformation, looks_like_template, template_is_relevant
+from orgtrust_lint.parse.cloudformation import (
+    extract_cloudformation,
+    looks_like_template,
+    syntax_ok,
+    template_is_relevant,
+)
 from orgtrust_lint.parse.terraform import Prefilter, extract_terraform
 from orgtrust_lint.suppress import apply_suppressions
 
@@ -49,7 +54,7 @@ def extract(
         text = _read_text(path)
         if text is None or not looks_like_template(text):
             continue
-        if prefilter and not template_is_relevant(text, template_types):
+        if prefilter and not template_is_relevant(text, template_types) and syntax_ok(text):
             facts.files.append(path)
             continue
         facts.extend(extract_cloudformation(path, text))

@@ -66,6 +66,33 @@ def template_is_relevant(text: str, integration_types: Iterable[str] = ()) -> bo
     return bool(re.search(r"Type\"?\s*:\s*\"?(?!AWS::)[A-Za-z0-9]+::", text))
 
 
+def syntax_ok(text: str) -> bool:
+    """A fast well-formedness check (C-accelerated JSON or YAML), so a template the prefilter
+    skips still gets OT001 when it is broken: only a well-formed, irrelevant one is skipped."""
+    stripped = text.lstrip()
+    if stripped.startswith("{"):
+        import json
+
+        try:
+            json.loads(text)
+            return True
+        except ValueError:
+            return False
+    import yaml
+
+    loader_class = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+    class _AnyTag(loader_class):  # type: ignore[misc,valid-type]
+        pass
+
+    _AnyTag.add_multi_constructor("!", lambda loader, suffix, node: None)
+    try:
+        yaml.load(text, Loader=_AnyTag)  # safe: SafeLoader that ignores CloudFormation tags
+        return True
+    except yaml.YAMLError:
+        return False
+
+
 def _location(path: str, node: Any, fallback: Location) -> Location:
     start, end = getattr(node, "start_mark", None), getattr(node, "end_mark", None)
     if start is None:
