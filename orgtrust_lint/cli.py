@@ -55,6 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument(
         "--no-prefilter", action="store_true", help="parse every file, even those that cannot hold a fact"
     )
+    check.add_argument("--no-cache", action="store_true", help="do not read or write the parse cache")
     check.add_argument("--fix", action="store_true", help="rewrite unambiguous typos (OT101, OT102, OT103) in place")
     check.add_argument("--diff", action="store_true", help="with --fix: show the changes instead of writing them")
 
@@ -141,7 +142,9 @@ def _check(args: argparse.Namespace) -> int:
         raise UsageError(f"--plan: {args.plan}: no such file")
     if args.diff and not args.fix:
         raise UsageError("--diff only goes with --fix")
-    result = check(args.paths, config, base=args.base, plan=args.plan, prefilter=not args.no_prefilter)
+    result = check(
+        args.paths, config, base=args.base, plan=args.plan, prefilter=not args.no_prefilter, use_cache=not args.no_cache
+    )
     if args.fix:
         result = _fix(args, config, result)
         if result is None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from orgtrust_lint.cache import ParseCache
 from orgtrust_lint.catalog import Catalog
 from orgtrust_lint.change import removals
 from orgtrust_lint.config import Config
@@ -39,17 +40,38 @@ def _read_text(path: str) -> str | None:
         return None  # not a template we can read; Terraform files report this as OT001
 
 
+def _template_facts(path: str, text: str, cache: ParseCache | None) -> Facts:
+    """A template's facts, from the cache when this exact file was decoded before (cfn-lint's
+    import alone costs about 0.5 s, so a warm run avoids it entirely)."""
+    data = text.encode("utf-8")
+    if cache is not None:
+        hit = cache.get("cloudformation", path, data)
+        if not cache.missing(hit):
+            return hit
+    facts = extract_cloudformation(path, text)
+    if cache is not None:
+        cache.put("cloudformation", path, data, facts)
+    return facts
+
+
 def extract(
-    paths: list[str], config: Config, catalog: Catalog | None = None, prefilter: bool = True
+    paths: list[str],
+    config: Config,
+    catalog: Catalog | None = None,
+    prefilter: bool = True,
+    use_cache: bool = False,
 ) -> tuple[Facts, set[str] | None]:
     discovered = discover(paths, config.exclude)
+    cache = ParseCache((catalog or Catalog.load(config.extra_principals)).version) if use_cache else None
     terraform_types: tuple[str, ...] = ()
     template_types: tuple[str, ...] = ()
     if prefilter:
         catalog = catalog or Catalog.load(config.extra_principals)
         terraform_types = tuple(s.resource for s in catalog.integration_specs if s.format == "terraform")
         template_types = tuple(s.resource for s in catalog.integration_specs if s.format == "cloudformation")
-    facts = extract_terraform(discovered.terraform, prefilter=Prefilter(terraform_types) if prefilter else None)
+    facts = extract_terraform(
+        discovered.terraform, prefilter=Prefilter(terraform_types) if prefilter else None, cache=cache
+    )
     for path in discovered.templates:
         text = _read_text(path)
         if text is None or not looks_like_template(text):
@@ -57,7 +79,7 @@ def extract(
         if prefilter and not template_is_relevant(text, template_types) and syntax_ok(text):
             facts.files.append(path)
             continue
-        facts.extend(extract_cloudformation(path, text))
+        facts.extend(_template_facts(path, text, cache))
     explicit = discovered.explicit
     if explicit is not None:
         # A YAML or JSON file that is not a template is not ours: it is not counted as linted.
@@ -73,6 +95,7 @@ def check(
     base: str | None = None,
     plan: str | None = None,
     prefilter: bool = True,
+    use_cache: bool = False,
 ) -> CheckResult:
     """Lint ``paths``; with ``base`` (a git revision) or ``plan`` (plan JSON) also check what the
     change disables. With a plan and no paths, only the plan is linted."""
@@ -81,7 +104,7 @@ def check(
     if plan is not None and not paths:
         facts, explicit = Facts(), None
     else:
-        facts, explicit = extract(paths, config, catalog, prefilter)
+        facts, explicit = extract(paths, config, catalog, prefilter, use_cache)
     if plan is not None:
         from orgtrust_lint.parse.plan import extract_plan
 

@@ -139,7 +139,7 @@ class _Template:
             location = self.loc(default, at)
             if isinstance(default, str) and parameter.get("Type", "String") == "CommaDelimitedList":
                 return JsonNode([JsonNode(v.strip(), location) for v in default.split(",")], location)
-            return JsonNode(default if isinstance(default, str) else _Opaque(f"Ref {name}"), location)
+            return JsonNode(str(default) if isinstance(default, str) else _Opaque(f"Ref {name}"), location)
         return None
 
     def intrinsic(self, name: str, argument: Any, at: Location) -> JsonNode:
@@ -196,7 +196,7 @@ class _Template:
         for logical_id, body in resources.items():
             if not isinstance(body, dict) or not isinstance(body.get("Type"), str):
                 continue
-            resource_type = body["Type"]
+            resource_type = str(body["Type"])
             location = self.loc(body, top)
             key_location = self.loc(logical_id, location)
             properties = body.get("Properties") if isinstance(body.get("Properties"), dict) else {}

@@ -11,6 +11,7 @@ import os
 import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 from orgtrust_lint.facts import (
     ConditionClause,
@@ -643,13 +644,34 @@ def read_file(path: str) -> bytes:
         return handle.read()
 
 
-def parse_documents(paths: Iterable[str], facts: Facts, read: Callable[[str], bytes] = read_file) -> list[HclDocument]:
+def _parse_cached(path: str, data: bytes, cache: Any) -> HclDocument:
+    """Parse, or take the result (document or syntax error) from the cache."""
+    if cache is not None:
+        hit = cache.get("terraform", path, data)
+        if not cache.missing(hit):
+            if isinstance(hit, tuple):
+                raise HclSyntaxError(*hit)
+            return hit
+    try:
+        document = parse_file(path, data.decode("utf-8"))
+    except (HclSyntaxError, JsonSyntaxError) as exc:
+        if cache is not None:
+            cache.put("terraform", path, data, (str(exc), exc.line, exc.column))
+        raise HclSyntaxError(str(exc), exc.line, exc.column) from None
+    if cache is not None:
+        cache.put("terraform", path, data, document)
+    return document
+
+
+def parse_documents(
+    paths: Iterable[str], facts: Facts, read: Callable[[str], bytes] = read_file, cache: Any = None
+) -> list[HclDocument]:
     documents: list[HclDocument] = []
     for path in paths:
         try:
-            text = read(path).decode("utf-8")
-            document = parse_file(path, text)
-        except (HclSyntaxError, JsonSyntaxError) as exc:
+            data = read(path)
+            document = _parse_cached(path, data, cache)
+        except HclSyntaxError as exc:
             facts.parse_errors.append(ParseError(path, str(exc), Location.point(path, exc.line, exc.column)))
             continue
         except UnicodeDecodeError as exc:
@@ -659,7 +681,7 @@ def parse_documents(paths: Iterable[str], facts: Facts, read: Callable[[str], by
             facts.parse_errors.append(ParseError(path, f"cannot read file: {exc.strerror}", Location.point(path, 1)))
             continue
         documents.append(document)
-        facts.suppressions.extend(scan_suppressions(path, text, _spans(document)))
+        facts.suppressions.extend(scan_suppressions(path, data.decode("utf-8"), _spans(document)))
     return documents
 
 
@@ -720,7 +742,10 @@ def _select(paths: list[str], read: Callable[[str], bytes], prefilter: Prefilter
 
 
 def extract_terraform(
-    paths: Iterable[str], read: Callable[[str], bytes] = read_file, prefilter: Prefilter | None = None
+    paths: Iterable[str],
+    read: Callable[[str], bytes] = read_file,
+    prefilter: Prefilter | None = None,
+    cache: Any = None,
 ) -> Facts:
     """Parse Terraform files and extract facts, resolving values per module directory.
 
@@ -734,7 +759,7 @@ def extract_terraform(
         chosen = sorted(directory_paths)
         if prefilter is not None:
             chosen, _ = _select(chosen, read, prefilter)
-        documents = parse_documents(chosen, facts, read)
+        documents = parse_documents(chosen, facts, read, cache)
         facts.files.extend(sorted(directory_paths))
         scope = _build_scope(directory, documents)
         extractor = _Extractor(scope, facts)
