@@ -23,18 +23,12 @@ from orgtrust_lint.facts import (
 )
 from orgtrust_lint.parse.located_json import JsonNode, JsonSyntaxError, loads_located
 from orgtrust_lint.parse.policy import parse_policy_text, statements_from_document
+from orgtrust_lint.parse.terraform import POLICY_ATTRIBUTES
 
 SINGLE_PRINCIPAL = {
     "aws_organizations_aws_service_access": ("service_principal", Position.SERVICE_ACCESS_RESOURCE),
     "aws_organizations_delegated_administrator": ("service_principal", Position.DELEGATED_ADMINISTRATOR),
     "aws_iam_service_linked_role": ("aws_service_name", Position.SERVICE_LINKED_ROLE),
-}
-POLICY_ATTRIBUTES = {
-    "aws_iam_policy": "policy",
-    "aws_iam_role_policy": "policy",
-    "aws_iam_user_policy": "policy",
-    "aws_iam_group_policy": "policy",
-    "aws_organizations_policy": "content",
 }
 
 
