@@ -56,6 +56,12 @@ format: install
 	$(BIN)/ruff format orgtrust_lint tests bench
 	$(BIN)/ruff check --fix orgtrust_lint tests bench
 
+# Benchmarks are run by hand, never by CI: peers are installed in their own venvs under bench/.
+bench: install
+	test -x bench/venvs/checkov/bin/checkov || (python3 -m venv bench/venvs/checkov && bench/venvs/checkov/bin/pip install --quiet checkov)
+	test -x bench/venvs/cfn-lint/bin/cfn-lint || (python3 -m venv bench/venvs/cfn-lint && bench/venvs/cfn-lint/bin/pip install --quiet cfn-lint)
+	$(BIN)/python bench/run.py
+
 docs: install
 	$(BIN)/python scripts/generate_rule_docs.py
 
