@@ -98,11 +98,12 @@ def main() -> int:
                 *_measure([OURS, "check", *templates], args.runs, env, clear_cache),
             )
         )
+    stamp = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     lines = [
         "# Benchmark results",
         "",
         f"One run of `make bench` ({args.runs} runs each, median wall time, peak RSS), {platform.node()}, "
-        f"{os.cpu_count()} CPUs, Python {platform.python_version()}, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}.",
+        f"{os.cpu_count()} CPUs, Python {platform.python_version()}, {stamp}.",
         "",
         "| what | wall (s) | peak RSS (MB) |",
         "|---|---|---|",
