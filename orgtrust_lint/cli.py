@@ -165,7 +165,7 @@ def _drift(args: argparse.Namespace) -> int:
     config = load_config(args.paths, args.config)
     config = config.override(select=("OT4",), ignore=(), fail_on=Severity(args.fail_on) if args.fail_on else None)
     catalog = Catalog.load(config.extra_principals)
-    facts, _ = extract(args.paths, config)
+    facts, _ = extract(args.paths, config, catalog)
     live = read_live(args.profile, args.region, args.endpoint_url, args.timeout)
     facts.drift.extend(drift_items(facts, live, catalog))
     result = check_facts(facts, config, catalog=catalog)

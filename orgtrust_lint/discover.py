@@ -85,9 +85,7 @@ def discover(paths: list[str], exclude: tuple[str, ...] = ()) -> Discovered:
                 terraform.add(sibling_path)
     result.terraform = sorted(terraform)
     result.templates = sorted(templates)
+    # With a directory among the paths, everything under it is reported, so no filtering.
     if explicit and all(os.path.isfile(p) for p in paths):
         result.explicit = explicit
-    elif explicit:
-        # A mix of directories and files: everything under the directories is reported too.
-        result.explicit = None
     return result

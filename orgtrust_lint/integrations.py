@@ -25,11 +25,16 @@ def declared_principals(facts: Facts) -> dict[str, Location] | None:
         return None
     if any(s.principal is None for s in facts.service_access):
         return None
-    declared: dict[str, Location] = {}
+    return enabled_principals(facts)
+
+
+def enabled_principals(facts: Facts) -> dict[str, Location]:
+    """Every principal the code enables, with its first literal; alternative tfvars excluded."""
+    enabled: dict[str, Location] = {}
     for ref in facts.principals:
         if ref.position.enables_trusted_access and "@" not in ref.group:
-            declared.setdefault(ref.value, ref.location)
-    return declared
+            enabled.setdefault(ref.value, ref.location)
+    return enabled
 
 
 def _as_bool(value: str | bool) -> bool | None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from orgtrust_lint.catalog import Catalog
 from orgtrust_lint.facts import DriftItem, Facts, Location, Position
+from orgtrust_lint.integrations import enabled_principals
 from orgtrust_lint.live.aws import LiveState
 
 
@@ -12,10 +13,7 @@ def _date(value: object) -> str:
 
 
 def drift_items(code: Facts, live: LiveState, catalog: Catalog) -> list[DriftItem]:
-    declared: dict[str, Location] = {}
-    for ref in code.principals:
-        if ref.position.enables_trusted_access and "@" not in ref.group:
-            declared.setdefault(ref.value, ref.location)
+    declared = enabled_principals(code)
     lists = [o for o in code.organizations if o.declares_principals and o.principals_location is not None]
     authoritative = lists[0] if lists else None
     nowhere = Location(f"organization {live.organization_id}", 1, 1, 1, 1)
@@ -28,19 +26,19 @@ def drift_items(code: Facts, live: LiveState, catalog: Catalog) -> list[DriftIte
                 DriftItem(
                     "enabled_out_of_band",
                     principal,
-                    anchor or nowhere,
+                    anchor,
                     _date(enabled_on),
                     authoritative.address if authoritative else None,
                     keep,
                 )
             )
         if not catalog.is_known(principal):
-            items.append(DriftItem("unknown_to_catalog", principal, anchor or nowhere, _date(enabled_on)))
+            items.append(DriftItem("unknown_to_catalog", principal, anchor, _date(enabled_on)))
     for principal, location in sorted(declared.items()):
         if principal not in live.enabled:
             items.append(DriftItem("declared_not_enabled", principal, location, str(location)))
     declared_admins = {r.value for r in code.principals if r.position is Position.DELEGATED_ADMINISTRATOR}
     for principal, accounts in sorted(live.delegated.items()):
         if principal not in declared_admins and code.files:
-            items.append(DriftItem("delegated_out_of_band", principal, anchor or nowhere, ", ".join(sorted(accounts))))
+            items.append(DriftItem("delegated_out_of_band", principal, anchor, ", ".join(sorted(accounts))))
     return items

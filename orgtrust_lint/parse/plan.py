@@ -23,13 +23,7 @@ from orgtrust_lint.facts import (
 )
 from orgtrust_lint.parse.located_json import JsonNode, JsonSyntaxError, loads_located
 from orgtrust_lint.parse.policy import parse_policy_text, statements_from_document
-from orgtrust_lint.parse.terraform import POLICY_ATTRIBUTES
-
-SINGLE_PRINCIPAL = {
-    "aws_organizations_aws_service_access": ("service_principal", Position.SERVICE_ACCESS_RESOURCE),
-    "aws_organizations_delegated_administrator": ("service_principal", Position.DELEGATED_ADMINISTRATOR),
-    "aws_iam_service_linked_role": ("aws_service_name", Position.SERVICE_LINKED_ROLE),
-}
+from orgtrust_lint.parse.terraform import POLICY_ATTRIBUTES, SINGLE_PRINCIPAL_ATTRIBUTES
 
 
 def _member(node: JsonNode | None, key: str) -> JsonNode | None:
@@ -123,8 +117,8 @@ class _Side:
                     scope=self.path,
                 )
             )
-        elif resource_type in SINGLE_PRINCIPAL:
-            attribute, position = SINGLE_PRINCIPAL[resource_type]
+        elif resource_type in SINGLE_PRINCIPAL_ATTRIBUTES:
+            attribute, position = SINGLE_PRINCIPAL_ATTRIBUTES[resource_type]
             count, resolved = self.principal_list(values, unknown, sensitive, address, attribute, position)
             if position is Position.SERVICE_ACCESS_RESOURCE:
                 principal = _plain(_member(values, attribute)) if resolved and count else None

@@ -52,6 +52,13 @@ SERVICE_LINKED_ROLE = "aws_iam_service_linked_role"
 
 SUFFIXES = (".tf", ".tf.json", ".tfvars", ".tfvars.json")
 
+# Resources with one service principal: the attribute that holds it, and what kind of position it is.
+SINGLE_PRINCIPAL_ATTRIBUTES = {
+    SERVICE_ACCESS: ("service_principal", Position.SERVICE_ACCESS_RESOURCE),
+    DELEGATED_ADMIN: ("service_principal", Position.DELEGATED_ADMINISTRATOR),
+    SERVICE_LINKED_ROLE: ("aws_service_name", Position.SERVICE_LINKED_ROLE),
+}
+
 # Resources whose attribute holds an IAM policy document (trust policies are not among them).
 POLICY_ATTRIBUTES = {
     "aws_iam_policy": "policy",
@@ -466,12 +473,8 @@ class _Extractor:
         self.facts.resources.append(self.generic_resource(block, address))
         if resource_type == ORGANIZATION:
             self.organization(block, address)
-        elif resource_type == SERVICE_ACCESS:
-            self.single_principal(block, address, "service_principal", Position.SERVICE_ACCESS_RESOURCE)
-        elif resource_type == DELEGATED_ADMIN:
-            self.single_principal(block, address, "service_principal", Position.DELEGATED_ADMINISTRATOR)
-        elif resource_type == SERVICE_LINKED_ROLE:
-            self.single_principal(block, address, "aws_service_name", Position.SERVICE_LINKED_ROLE)
+        elif resource_type in SINGLE_PRINCIPAL_ATTRIBUTES:
+            self.single_principal(block, address, *SINGLE_PRINCIPAL_ATTRIBUTES[resource_type])
         policy_attribute = POLICY_ATTRIBUTES.get(resource_type)
         if policy_attribute and policy_attribute in block.attributes:
             grants = resource_type != "aws_organizations_policy"  # an SCP filters, it grants nothing
