@@ -1,17 +1,26 @@
 """On-disk cache of per-file parse results, keyed by path, content, tool and catalog version.
 
-Entries live under the user's cache directory (see schema_check.cache_dir). Writes go to a
-temporary file renamed into place, so concurrent runs never see half an entry; an entry that
-cannot be read (corrupt, truncated, from another Python) is ignored and rewritten.
+The entries live in one SQLite database under the user's cache directory (see
+schema_check.cache_dir). One file instead of one file per entry matters: a cold run of a
+monorepo writes about a thousand entries, and creating a thousand files cost more than half a
+second; one transaction costs milliseconds.
+
+SQLite's locking makes concurrent runs safe: a writer that finds the database busy gives up
+its writes (the cache is an optimisation, never a source of truth). A database that cannot be
+opened or read (corrupt, truncated, from another tool) is deleted and rebuilt, and an entry
+that cannot be unpickled is a miss.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import pickle
+import sqlite3
 import sys
-import tempfile
+import time
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -19,38 +28,118 @@ from orgtrust_lint import __version__
 from orgtrust_lint.schema_check import cache_dir
 
 _MISSING = object()
+# Entries not rewritten for this long are dropped when a run writes: files that changed or
+# vanished would otherwise grow the database forever.
+_MAX_AGE_SECONDS = 30 * 24 * 3600
+_BUSY_TIMEOUT_SECONDS = 2.0
 
 
 class ParseCache:
     def __init__(self, salt: str, directory: Path | None = None) -> None:
-        self.directory = (directory or cache_dir()) / "parse"
+        self.path = (directory or cache_dir()) / "parse.sqlite3"
         self.salt = f"{__version__}|{sys.version_info[:2]}|{salt}".encode()
+        self._connection: sqlite3.Connection | None = None
+        self._unusable = False
+        self._pending: dict[str, bytes] = {}
 
-    def _path(self, kind: str, path: str, content: bytes) -> Path:
-        digest = hashlib.sha256(self.salt + kind.encode() + b"\0" + path.encode() + b"\0" + content).hexdigest()
-        return self.directory / digest[:2] / digest
+    def key(self, kind: str, path: str, content: bytes) -> str:
+        return hashlib.sha256(self.salt + kind.encode() + b"\0" + path.encode() + b"\0" + content).hexdigest()
+
+    def _connect(self, create: bool) -> sqlite3.Connection | None:
+        if self._connection is not None or self._unusable:
+            return self._connection
+        if not create and not self.path.exists():
+            return None
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            connection = sqlite3.connect(self.path, timeout=_BUSY_TIMEOUT_SECONDS, isolation_level=None)
+            connection.execute("CREATE TABLE IF NOT EXISTS entries (key TEXT PRIMARY KEY, value BLOB, stamp INTEGER)")
+        except (sqlite3.Error, OSError):
+            self._set_aside()
+            return None
+        self._connection = connection
+        return connection
+
+    def _set_aside(self) -> None:
+        """A database we cannot use is removed so that the next run starts afresh."""
+        self._unusable = True
+        with contextlib.suppress(OSError):
+            os.unlink(self.path)
+
+    def get_many(self, keys: Iterable[str]) -> dict[str, Any]:
+        """The cached values of those ``keys`` that have one."""
+        wanted = list(keys)
+        connection = self._connect(create=False)
+        if connection is None or not wanted:
+            return {}
+        rows: list[tuple[str, bytes]] = []
+        try:
+            for start in range(0, len(wanted), 500):  # SQLite's limit on bound parameters
+                chunk = wanted[start : start + 500]
+                marks = ",".join("?" * len(chunk))
+                rows.extend(connection.execute(f"SELECT key, value FROM entries WHERE key IN ({marks})", chunk))
+        except sqlite3.DatabaseError:
+            self._discard()
+            return {}
+        found: dict[str, Any] = {}
+        for key, blob in rows:
+            try:
+                found[key] = pickle.loads(blob)
+            except Exception:
+                continue  # an entry we cannot read is a miss; it is rewritten below
+        return found
 
     def get(self, kind: str, path: str, content: bytes) -> Any:
         """The cached value, or the module's _MISSING sentinel (see ``missing``)."""
-        try:
-            with open(self._path(kind, path, content), "rb") as handle:
-                return pickle.load(handle)
-        except Exception:
-            return _MISSING
+        key = self.key(kind, path, content)
+        return self.get_many([key]).get(key, _MISSING)
 
     @staticmethod
     def missing(value: Any) -> bool:
         return value is _MISSING
 
     def put(self, kind: str, path: str, content: bytes, value: Any) -> None:
-        target = self._path(kind, path, content)
-        temporary = None
+        self.put_key(self.key(kind, path, content), value)
+
+    def put_key(self, key: str, value: Any) -> None:
+        with contextlib.suppress(Exception):  # not picklable: simply not cached
+            self._pending[key] = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+
+    def flush(self) -> None:
+        """Write the entries put since the last flush, in one transaction."""
+        if not self._pending:
+            return
+        pending, self._pending = self._pending, {}
+        connection = self._connect(create=True)
+        if connection is None:
+            return
+        now = int(time.time())
         try:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            descriptor, temporary = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
-            with os.fdopen(descriptor, "wb") as handle:
-                pickle.dump(value, handle, protocol=pickle.HIGHEST_PROTOCOL)
-            os.replace(temporary, target)
-        except Exception:
-            if temporary is not None and os.path.exists(temporary):
-                os.unlink(temporary)
+            connection.execute("BEGIN IMMEDIATE")
+            connection.executemany(
+                "INSERT OR REPLACE INTO entries (key, value, stamp) VALUES (?, ?, ?)",
+                ((key, blob, now) for key, blob in pending.items()),
+            )
+            connection.execute("DELETE FROM entries WHERE stamp < ?", (now - _MAX_AGE_SECONDS,))
+            connection.execute("COMMIT")
+        except sqlite3.OperationalError:
+            # Busy (another run is writing) or the disk is full: these entries are simply not cached.
+            try:
+                if connection.in_transaction:
+                    connection.execute("ROLLBACK")
+            except sqlite3.Error:
+                self._discard()
+        except sqlite3.DatabaseError:
+            self._discard()
+
+    def _discard(self) -> None:
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
+        self._set_aside()
+
+    def close(self) -> None:
+        self.flush()
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None

@@ -34,6 +34,16 @@ def _codes(value: str) -> list[str]:
     return [code for code in value.split(",") if code.strip()]
 
 
+def _jobs(value: str) -> int:
+    try:
+        jobs = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number of processes, got {value!r}") from None
+    if jobs < 1:
+        raise argparse.ArgumentTypeError(f"expected at least 1 process, got {jobs}")
+    return jobs
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="orgtrust-lint", description="Lint AWS Organizations trusted access in IaC.")
     parser.add_argument("--version", action="version", version=f"orgtrust-lint {__version__}")
@@ -56,6 +66,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--no-prefilter", action="store_true", help="parse every file, even those that cannot hold a fact"
     )
     check.add_argument("--no-cache", action="store_true", help="do not read or write the parse cache")
+    check.add_argument(
+        "--jobs", "-j", type=_jobs, metavar="N", help="parse in up to N processes (default: the number of CPUs)"
+    )
     check.add_argument("--fix", action="store_true", help="rewrite unambiguous typos (OT101, OT102, OT103) in place")
     check.add_argument("--diff", action="store_true", help="with --fix: show the changes instead of writing them")
 
@@ -142,8 +155,16 @@ def _check(args: argparse.Namespace) -> int:
         raise UsageError(f"--plan: {args.plan}: no such file")
     if args.diff and not args.fix:
         raise UsageError("--diff only goes with --fix")
+    from orgtrust_lint.parallel import default_jobs
+
     result = check(
-        args.paths, config, base=args.base, plan=args.plan, prefilter=not args.no_prefilter, use_cache=not args.no_cache
+        args.paths,
+        config,
+        base=args.base,
+        plan=args.plan,
+        prefilter=not args.no_prefilter,
+        use_cache=not args.no_cache,
+        jobs=args.jobs or default_jobs(),
     )
     if args.fix:
         result = _fix(args, config, result)
@@ -161,11 +182,12 @@ def _drift(args: argparse.Namespace) -> int:
     from orgtrust_lint.lint import check_facts, extract
     from orgtrust_lint.live.aws import read_live
     from orgtrust_lint.live.drift import drift_items
+    from orgtrust_lint.parallel import default_jobs
 
     config = load_config(args.paths, args.config)
     config = config.override(select=("OT4",), ignore=(), fail_on=Severity(args.fail_on) if args.fail_on else None)
     catalog = Catalog.load(config.extra_principals)
-    facts, _ = extract(args.paths, config, catalog)
+    facts, _ = extract(args.paths, config, catalog, use_cache=True, jobs=default_jobs())
     live = read_live(args.profile, args.region, args.endpoint_url, args.timeout)
     facts.drift.extend(drift_items(facts, live, catalog))
     result = check_facts(facts, config, catalog=catalog)

@@ -6,10 +6,10 @@ not match, or a dict of extra message fields (possibly empty) when it does.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import cached_property
 from typing import Any
 
 from orgtrust_lint.catalog import AWS_DOMAINS, Catalog
@@ -42,14 +42,14 @@ class Context:
     facts: Facts
     catalog: Catalog
 
-    @cached_property
+    @functools.cached_property
     def first_occurrence(self) -> dict[tuple[str, str], PrincipalRef]:
         first: dict[tuple[str, str], PrincipalRef] = {}
         for ref in sorted(self.facts.principals, key=lambda r: r.location):
             first.setdefault((ref.group, ref.value), ref)
         return first
 
-    @cached_property
+    @functools.cached_property
     def declared_principals(self) -> dict[str, Location] | None:
         return declared_principals(self.facts)
 
@@ -217,10 +217,16 @@ ACTIONS_WITH_SERVICE_PRINCIPAL_KEY = frozenset(
 SERVICE_PRINCIPAL_KEY = "organizations:serviceprincipal"
 
 
+@functools.lru_cache(maxsize=4096)
+def _action_pattern(pattern: str) -> re.Pattern[str]:
+    # Policies in a monorepo repeat the same few patterns; compiling each once keeps rule
+    # evaluation out of the profile.
+    return re.compile("".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern.lower()))
+
+
 def _action_matches(pattern: str, action: str) -> bool:
     """IAM action matching: case-insensitive, * and ? wildcards, service prefix included."""
-    regex = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern.lower())
-    return re.fullmatch(regex, action.lower()) is not None
+    return _action_pattern(pattern).fullmatch(action.lower()) is not None
 
 
 def granted_trusted_access_actions(statement: PolicyStatement) -> list[str]:

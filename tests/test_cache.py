@@ -1,7 +1,10 @@
-"""The parse cache: same findings cold and warm, hits skip parsing, corrupt entries are ignored."""
+"""The parse cache: same findings cold and warm, hits skip parsing, damage is survived."""
 
 from __future__ import annotations
 
+import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -9,6 +12,8 @@ import pytest
 from orgtrust_lint.cli import run
 from orgtrust_lint.config import Config
 from orgtrust_lint.lint import check
+
+REPO = Path(__file__).resolve().parent.parent
 
 
 def _findings(paths: list[str], use_cache: bool = True) -> list[tuple]:
@@ -22,13 +27,18 @@ def cache_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return directory
 
 
+def _entries(cache_dir: Path) -> int:
+    with sqlite3.connect(cache_dir / "parse.sqlite3") as connection:
+        return connection.execute("SELECT count(*) FROM entries").fetchone()[0]
+
+
 def test_warm_run_gives_the_same_findings_without_parsing(
     cache_dir: Path, monkeypatch: pytest.MonkeyPatch, in_repo_root: None
 ) -> None:
     uncached = _findings(["fixtures"], use_cache=False)
-    assert not (cache_dir / "parse").exists()  # --no-cache writes nothing
+    assert not (cache_dir / "parse.sqlite3").exists()  # --no-cache writes nothing
     cold = _findings(["fixtures"])
-    assert cold == uncached and any((cache_dir / "parse").rglob("*"))
+    assert cold == uncached and _entries(cache_dir) > 20
 
     from orgtrust_lint.parse import terraform
 
@@ -40,12 +50,44 @@ def test_warm_run_gives_the_same_findings_without_parsing(
     assert _findings(["fixtures"]) == cold
 
 
-def test_corrupt_entries_are_ignored(cache_dir: Path, in_repo_root: None) -> None:
+def test_corrupt_entries_are_ignored_and_rewritten(cache_dir: Path, in_repo_root: None) -> None:
     cold = _findings(["fixtures"])
-    entries = [p for p in (cache_dir / "parse").rglob("*") if p.is_file()]
-    for entry in entries:
-        entry.write_bytes(b"\x80not a pickle")
+    with sqlite3.connect(cache_dir / "parse.sqlite3") as connection:
+        connection.execute("UPDATE entries SET value = x'806e6f742061207069636b6c65'")
     assert _findings(["fixtures"]) == cold
+    with sqlite3.connect(cache_dir / "parse.sqlite3") as connection:
+        damaged = connection.execute("SELECT count(*) FROM entries WHERE value = x'806e6f742061207069636b6c65'")
+        assert damaged.fetchone()[0] == 0
+
+
+@pytest.mark.parametrize("damage", [b"", b"not a database at all" * 100, b"SQLite format 3\x00" + b"\xff" * 4000])
+def test_a_corrupt_database_is_rebuilt(cache_dir: Path, in_repo_root: None, damage: bytes) -> None:
+    cold = _findings(["fixtures"])
+    (cache_dir / "parse.sqlite3").write_bytes(damage)
+    assert _findings(["fixtures"]) == cold  # the damaged database is dropped
+    assert _findings(["fixtures"]) == cold  # and the next run builds a new one
+    assert _entries(cache_dir) > 20
+
+
+def test_an_unwritable_cache_directory_only_costs_speed(tmp_path: Path, monkeypatch, in_repo_root: None) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    monkeypatch.setenv("ORGTRUST_LINT_CACHE_DIR", str(blocker / "cache"))  # cannot be created
+    assert _findings(["fixtures"]) == _findings(["fixtures"], use_cache=False)
+
+
+def test_concurrent_runs_share_the_cache_safely(cache_dir: Path, tmp_path: Path) -> None:
+    command = [str(Path(sys.executable).parent / "orgtrust-lint"), "check", "fixtures", "--format", "json"]
+    environment = {"ORGTRUST_LINT_CACHE_DIR": str(cache_dir), "PATH": "/usr/bin:/bin"}
+    runs = [
+        subprocess.Popen(command, cwd=REPO, env=environment, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        for _ in range(4)
+    ]
+    outputs = [process.communicate(timeout=120) for process in runs]
+    assert [process.returncode for process in runs] == [1] * 4
+    assert all(stderr == b"" for _, stderr in outputs)
+    assert len({stdout for stdout, _ in outputs}) == 1
+    assert _entries(cache_dir) > 20
 
 
 def test_changed_content_is_a_miss(cache_dir: Path, tmp_path: Path, capsys) -> None:

@@ -11,7 +11,6 @@ import os
 import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
 
 from orgtrust_lint.facts import (
     ConditionClause,
@@ -39,8 +38,6 @@ from orgtrust_lint.parse.hcl_ast import (
     Template,
     TupleExpr,
     heredoc_indent,
-    parse_hcl,
-    parse_hcl_expression,
 )
 from orgtrust_lint.parse.located_json import JsonNode, JsonSyntaxError, loads_located
 from orgtrust_lint.parse.policy import add_statement, parse_policy_text, statements_from_document
@@ -109,6 +106,8 @@ def _json_string_expr(path: str, node: JsonNode) -> Expr:
         if match.start() > cursor:
             parts.append(text[cursor : match.start()])
         try:
+            from orgtrust_lint.parse.hcl_parser import parse_hcl_expression
+
             parts.append(parse_hcl_expression(path, text[match.end() : end - 1], node.location))
         except HclSyntaxError:
             return Literal(node.location, raw, text)
@@ -179,7 +178,38 @@ def parse_file(path: str, text: str) -> HclDocument:
     """Parse one Terraform file (HCL or JSON syntax)."""
     if path.endswith(".json"):
         return _json_document(path, loads_located(path, text))
+    # Imported here: lark and the HCL grammar cost about 0.1 s, which a run served entirely
+    # from the parse cache never pays.
+    from orgtrust_lint.parse.hcl_parser import parse_hcl
+
     return parse_hcl(path, text.removeprefix("\ufeff"))
+
+
+@dataclass(frozen=True)
+class ParseFailure:
+    """Why a file could not be parsed, as a value: it crosses process boundaries and is cached."""
+
+    message: str
+    line: int = 1
+    column: int = 1
+
+
+def parse_terraform(path: str, data: bytes) -> HclDocument | ParseFailure:
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return ParseFailure(f"not UTF-8 text (byte {exc.start})")
+    try:
+        return parse_file(path, text)
+    except (HclSyntaxError, JsonSyntaxError) as exc:
+        return ParseFailure(str(exc), exc.line, exc.column)
+
+
+ParseMany = Callable[[list[tuple[str, bytes]]], list["HclDocument | ParseFailure"]]
+
+
+def parse_serially(items: list[tuple[str, bytes]]) -> list[HclDocument | ParseFailure]:
+    return [parse_terraform(path, data) for path, data in items]
 
 
 # --------------------------------------------------------------------------------------
@@ -647,47 +677,6 @@ def read_file(path: str) -> bytes:
         return handle.read()
 
 
-def _parse_cached(path: str, data: bytes, cache: Any) -> HclDocument:
-    """Parse, or take the result (document or syntax error) from the cache."""
-    if cache is not None:
-        hit = cache.get("terraform", path, data)
-        if not cache.missing(hit):
-            if isinstance(hit, tuple):
-                raise HclSyntaxError(*hit)
-            return hit
-    try:
-        document = parse_file(path, data.decode("utf-8"))
-    except (HclSyntaxError, JsonSyntaxError) as exc:
-        if cache is not None:
-            cache.put("terraform", path, data, (str(exc), exc.line, exc.column))
-        raise HclSyntaxError(str(exc), exc.line, exc.column) from None
-    if cache is not None:
-        cache.put("terraform", path, data, document)
-    return document
-
-
-def parse_documents(
-    paths: Iterable[str], facts: Facts, read: Callable[[str], bytes] = read_file, cache: Any = None
-) -> list[HclDocument]:
-    documents: list[HclDocument] = []
-    for path in paths:
-        try:
-            data = read(path)
-            document = _parse_cached(path, data, cache)
-        except HclSyntaxError as exc:
-            facts.parse_errors.append(ParseError(path, str(exc), Location.point(path, exc.line, exc.column)))
-            continue
-        except UnicodeDecodeError as exc:
-            facts.parse_errors.append(ParseError(path, f"not UTF-8 text (byte {exc.start})", Location.point(path, 1)))
-            continue
-        except OSError as exc:
-            facts.parse_errors.append(ParseError(path, f"cannot read file: {exc.strerror}", Location.point(path, 1)))
-            continue
-        documents.append(document)
-        facts.suppressions.extend(scan_suppressions(path, data.decode("utf-8"), _spans(document)))
-    return documents
-
-
 # Text that a file must contain to hold a fact of its own (a principal position, a policy, an
 # organization); catalog integration resource types are added by the caller.
 _PRIMARY_TOKENS = (
@@ -725,46 +714,72 @@ class Prefilter:
         return _is_tfvars(path) or bool(_CONTEXT_BLOCK.search(text))
 
 
-def _select(paths: list[str], read: Callable[[str], bytes], prefilter: Prefilter) -> tuple[list[str], list[str]]:
-    """(files worth parsing, files skipped) of one module directory."""
-    texts: dict[str, str] = {}
-    for path in paths:
-        try:
-            texts[path] = read(path).decode("utf-8", errors="replace")
-        except OSError:
-            texts[path] = ""
-    primary = [p for p in paths if prefilter.is_primary(p, texts[p])]
+def _select(contents: dict[str, bytes | ParseFailure], prefilter: Prefilter) -> list[str]:
+    """The files of one module directory worth parsing."""
+    texts = {
+        path: data.decode("utf-8", errors="replace") if isinstance(data, bytes) else ""
+        for path, data in contents.items()
+    }
+    primary = [p for p in contents if prefilter.is_primary(p, texts[p])]
     if not primary:
-        return [], paths
+        return []
     wanted = set(primary)
     if any(_REFERENCE.search(texts[p]) for p in primary):
-        wanted.update(p for p in paths if prefilter.is_context(p, texts[p]))
-    unreadable = [p for p in paths if not texts[p] and p not in wanted]
-    wanted.update(unreadable)  # let the parser report why it cannot be read
-    return sorted(wanted), sorted(set(paths) - wanted)
+        wanted.update(p for p in contents if prefilter.is_context(p, texts[p]))
+    return sorted(wanted)
 
 
-def extract_terraform(
-    paths: Iterable[str],
-    read: Callable[[str], bytes] = read_file,
-    prefilter: Prefilter | None = None,
-    cache: Any = None,
-) -> Facts:
-    """Parse Terraform files and extract facts, resolving values per module directory.
+@dataclass
+class TerraformModule:
+    """One directory's files, and the contents of those worth parsing (or why they cannot be read)."""
 
-    With a prefilter, files that cannot contribute a fact are not parsed (see Prefilter).
-    """
-    facts = Facts()
+    directory: str
+    paths: list[str]
+    to_parse: dict[str, bytes | ParseFailure]
+
+
+def plan_terraform(
+    paths: Iterable[str], read: Callable[[str], bytes] = read_file, prefilter: Prefilter | None = None
+) -> list[TerraformModule]:
+    """Read the files and group them by module directory; with a prefilter, keep for parsing only
+    the files that can contribute a fact (see Prefilter)."""
     by_directory: dict[str, list[str]] = {}
     for path in paths:
         by_directory.setdefault(os.path.dirname(path) or ".", []).append(path)
+    modules: list[TerraformModule] = []
     for directory, directory_paths in sorted(by_directory.items()):
-        chosen = sorted(directory_paths)
+        contents: dict[str, bytes | ParseFailure] = {}
+        for path in sorted(directory_paths):
+            try:
+                contents[path] = read(path)
+            except OSError as exc:
+                contents[path] = ParseFailure(f"cannot read file: {exc.strerror}")
         if prefilter is not None:
-            chosen, _ = _select(chosen, read, prefilter)
-        documents = parse_documents(chosen, facts, read, cache)
-        facts.files.extend(sorted(directory_paths))
-        scope = _build_scope(directory, documents)
+            chosen = set(_select(contents, prefilter))
+            # A file that cannot be read is reported, whatever the prefilter says.
+            chosen.update(p for p, data in contents.items() if isinstance(data, ParseFailure))
+            contents = {p: data for p, data in contents.items() if p in chosen}
+        modules.append(TerraformModule(directory, sorted(directory_paths), contents))
+    return modules
+
+
+def extract_modules(modules: list[TerraformModule], parsed: dict[str, HclDocument | ParseFailure]) -> Facts:
+    """Facts of planned modules, given the parse result of every file they chose."""
+    facts = Facts()
+    for module in modules:
+        documents: list[HclDocument] = []
+        for path, data in module.to_parse.items():
+            result = data if isinstance(data, ParseFailure) else parsed[path]
+            if isinstance(result, ParseFailure):
+                facts.parse_errors.append(
+                    ParseError(path, result.message, Location.point(path, result.line, result.column))
+                )
+                continue
+            documents.append(result)
+            assert isinstance(data, bytes)
+            facts.suppressions.extend(scan_suppressions(path, data.decode("utf-8"), _spans(result)))
+        facts.files.extend(module.paths)
+        scope = _build_scope(module.directory, documents)
         extractor = _Extractor(scope, facts)
         for document in scope.documents:
             for block in document.blocks:
@@ -775,3 +790,15 @@ def extract_terraform(
                 ):
                     extractor.policy_document(block)
     return facts
+
+
+def extract_terraform(
+    paths: Iterable[str],
+    read: Callable[[str], bytes] = read_file,
+    prefilter: Prefilter | None = None,
+    parse: ParseMany = parse_serially,
+) -> Facts:
+    """Parse Terraform files and extract facts, resolving values per module directory."""
+    modules = plan_terraform(paths, read, prefilter)
+    items = [(p, d) for m in modules for p, d in m.to_parse.items() if isinstance(d, bytes)]
+    return extract_modules(modules, dict(zip((p for p, _ in items), parse(items), strict=True)))

@@ -1,0 +1,256 @@
+"""Build the located syntax tree of hcl_ast from python-hcl2's Lark parse tree.
+
+python-hcl2's dict output loses positions and turns expressions back into strings; its raw
+Lark tree keeps both.
+"""
+
+from __future__ import annotations
+
+import re
+
+from lark import Token, Tree
+
+from orgtrust_lint.facts import Location
+from orgtrust_lint.parse.hcl_ast import (
+    Attribute,
+    Block,
+    Call,
+    Expr,
+    HclDocument,
+    HclSyntaxError,
+    Literal,
+    ObjectExpr,
+    Other,
+    Reference,
+    Template,
+    TupleExpr,
+    heredoc_body,
+    unescape,
+)
+
+
+class _Builder:
+    def __init__(self, path: str, text: str) -> None:
+        self.path = path
+        self.text = text
+
+    def loc(self, node: Tree | Token) -> Location:
+        if isinstance(node, Token):
+            return Location(
+                self.path,
+                node.line or 1,
+                node.column or 1,
+                node.end_line or node.line or 1,
+                node.end_column or node.column or 1,
+            )
+        meta = node.meta
+        if getattr(meta, "empty", True):
+            return Location.point(self.path, 1)
+        return Location(self.path, meta.line, meta.column, meta.end_line, meta.end_column)
+
+    def source(self, node: Tree | Token) -> str:
+        if isinstance(node, Token):
+            return str(node)
+        meta = node.meta
+        if getattr(meta, "empty", True):
+            return ""
+        return self.text[meta.start_pos : meta.end_pos].strip()
+
+    def body(self, tree: Tree) -> tuple[dict[str, Attribute], list[Block]]:
+        attributes: dict[str, Attribute] = {}
+        blocks: list[Block] = []
+        for child in tree.children:
+            if not isinstance(child, Tree):
+                continue
+            if child.data == "attribute":
+                attribute = self.attribute(child)
+                attributes[attribute.name] = attribute
+            elif child.data == "block":
+                blocks.append(self.block(child))
+        return attributes, blocks
+
+    def name_of(self, node: Tree | Token) -> str:
+        if isinstance(node, Token):
+            return str(node)
+        if node.data == "string":
+            return "".join(
+                unescape(str(part.children[0]))
+                for part in node.children
+                if isinstance(part, Tree) and isinstance(part.children[0], Token)
+            )
+        return "".join(str(token) for token in node.scan_values(lambda _: True))
+
+    def attribute(self, tree: Tree) -> Attribute:
+        name_node = tree.children[0]
+        value_node = tree.children[-1]
+        return Attribute(self.name_of(name_node), self.expr(value_node), self.loc(tree))
+
+    def block(self, tree: Tree) -> Block:
+        names: list[str] = []
+        body_tree: Tree | None = None
+        for child in tree.children:
+            if isinstance(child, Tree) and child.data == "body":
+                body_tree = child
+            elif isinstance(child, Tree) and child.data in ("identifier", "keyword", "string", "literal_value"):
+                names.append(self.name_of(child))
+        attributes, blocks = self.body(body_tree) if body_tree is not None else ({}, [])
+        return Block(names[0], tuple(names[1:]), self.loc(tree), attributes, blocks)
+
+    def expr(self, node: Tree | Token) -> Expr:
+        if isinstance(node, Token):
+            return Other(self.loc(node), str(node))
+        kind = node.data
+        if kind == "expr_term":
+            inner = [c for c in node.children if isinstance(c, Tree)]
+            if len(node.children) == 1 and inner:
+                return self.expr(inner[0])
+            if inner:  # parenthesised
+                return self.expr(inner[-1] if inner[-1].data != "new_line_or_comment" else inner[0])
+            return Other(self.loc(node), self.source(node))
+        location, text = self.loc(node), self.source(node)
+        if kind == "string":
+            return self.string(node, location, text)
+        if kind in ("heredoc_template", "heredoc_template_trim"):
+            return Literal(location, text, heredoc_body(str(node.children[0])))
+        if kind == "int_lit":
+            return Literal(location, text, int(str(node.children[0])))
+        if kind == "float_lit":
+            return Literal(location, text, float(str(node.children[0])))
+        if kind == "literal_value":
+            word = str(node.children[0])
+            return Literal(location, text, {"true": True, "false": False, "null": None}[word])
+        if kind == "tuple":
+            items = tuple(
+                self.expr(child)
+                for child in node.children
+                if isinstance(child, Tree) and child.data != "new_line_or_comment"
+            )
+            return TupleExpr(location, text, items)
+        if kind == "object":
+            return ObjectExpr(location, text, tuple(self.object_items(node)))
+        if kind == "identifier":
+            return Reference(location, text, (str(node.children[0]),))
+        if kind == "get_attr_expr_term":
+            base = self.expr(node.children[0])
+            attr = node.children[1]
+            names = [c for c in attr.children if isinstance(c, Tree)]
+            if isinstance(base, Reference) and names:
+                return Reference(location, text, (*base.parts, self.name_of(names[0])))
+            return Other(location, text)
+        if kind == "function_call":
+            return self.call(node, location, text)
+        return Other(location, text)
+
+    def string(self, node: Tree, location: Location, text: str) -> Expr:
+        parts: list[str | Expr] = []
+        for part in node.children:
+            if not isinstance(part, Tree):
+                continue
+            inner = part.children[0]
+            if isinstance(inner, Token):
+                chunk = unescape(str(inner))
+                if parts and isinstance(parts[-1], str):
+                    parts[-1] += chunk
+                else:
+                    parts.append(chunk)
+            elif inner.data == "interpolation":
+                expressions = [c for c in inner.children if isinstance(c, Tree)]
+                parts.append(self.expr(expressions[0]))
+            else:  # template directives (%{ if }) are not evaluated
+                return Other(location, text)
+        if all(isinstance(p, str) for p in parts):
+            return Literal(location, text, "".join(parts))  # type: ignore[arg-type]
+        return Template(location, text, tuple(parts))
+
+    def object_items(self, node: Tree) -> list[tuple[str | None, Expr]]:
+        items: list[tuple[str | None, Expr]] = []
+        for elem in node.children:
+            if not isinstance(elem, Tree) or elem.data != "object_elem":
+                continue
+            key_node = elem.children[0]
+            value = self.expr(elem.children[-1])
+            key_expr = key_node.children[0]
+            key: str | None
+            if isinstance(key_expr, Tree) and key_expr.data == "keyword":
+                key = self.name_of(key_expr)
+            else:
+                parsed = self.expr(key_expr)
+                if isinstance(parsed, Literal) and isinstance(parsed.value, str):
+                    key = parsed.value
+                elif isinstance(parsed, Reference) and len(parsed.parts) == 1:
+                    key = parsed.parts[0]
+                else:
+                    key = None
+            items.append((key, value))
+        return items
+
+    def call(self, node: Tree, location: Location, text: str) -> Expr:
+        children = [c for c in node.children if isinstance(c, Tree)]
+        identifiers = [c for c in children if c.data == "identifier"]
+        if len(identifiers) != 1:  # provider::ns::fn
+            return Other(location, text)
+        name = self.name_of(identifiers[0])
+        args: tuple[Expr, ...] = ()
+        expand = False
+        for child in children:
+            if child.data == "arguments":
+                args = tuple(
+                    self.expr(a) for a in child.children if isinstance(a, Tree) and a.data != "new_line_or_comment"
+                )
+                expand = any(isinstance(a, Token) and a.type == "ELLIPSIS" for a in child.children)
+        return Call(location, text, name, args, expand)
+
+
+def _parser_error(exc: Exception) -> HclSyntaxError:
+    line = getattr(exc, "line", None) or 1
+    column = getattr(exc, "column", None) or 1
+    first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    first = re.sub(r"\s+at line \d+, column \d+\.?$", "", first)
+    token = getattr(exc, "token", None)
+    if token is not None and getattr(token, "type", "") == "$END":
+        first = "unexpected end of file (unclosed block, list or string?)"
+    elif first.startswith("Unexpected token"):
+        first = f"unexpected {str(token)!r}" if token is not None else first
+    elif first.startswith("No terminal matches"):
+        char = getattr(exc, "char", "")
+        first = f"unexpected character {char!r}"
+    return HclSyntaxError(first, max(int(line), 1), max(int(column), 1))
+
+
+def parse_hcl(path: str, text: str) -> HclDocument:
+    """Parse HCL text; raise HclSyntaxError with a line and column for malformed input."""
+    import hcl2
+    from lark.exceptions import LarkError
+
+    try:
+        tree = hcl2.parses_to_tree(text)
+    except LarkError as exc:
+        raise _parser_error(exc) from None
+    except RecursionError:
+        raise HclSyntaxError("nesting too deep to parse", 1, 1) from None
+    builder = _Builder(path, text + "\n")
+    body = next(c for c in tree.children if isinstance(c, Tree) and c.data == "body")
+    attributes, blocks = builder.body(body)
+    return HclDocument(path, blocks, attributes)
+
+
+def parse_hcl_expression(path: str, text: str, at: Location) -> Expr:
+    """Parse a lone expression (from a ``${...}`` in Terraform JSON), located at ``at``."""
+    document = parse_hcl(path, f"x = {text}\n")
+    value = document.attributes["x"].value
+    return _relocate(value, at)
+
+
+def _relocate(expr: Expr, at: Location) -> Expr:
+    # Expressions inside a JSON string have no line of their own: they point at the string.
+    fields = {k: getattr(expr, k) for k in expr.__dataclass_fields__}
+    fields["location"] = at
+    if isinstance(expr, TupleExpr):
+        fields["items"] = tuple(_relocate(i, at) for i in expr.items)
+    elif isinstance(expr, Call):
+        fields["args"] = tuple(_relocate(a, at) for a in expr.args)
+    elif isinstance(expr, ObjectExpr):
+        fields["items"] = tuple((k, _relocate(v, at)) for k, v in expr.items)
+    elif isinstance(expr, Template):
+        fields["parts"] = tuple(p if isinstance(p, str) else _relocate(p, at) for p in expr.parts)
+    return type(expr)(**fields)

@@ -1,0 +1,91 @@
+"""Speed never costs a finding: the same findings with and without the prefilter, the parse
+cache (cold and warm) and parallel parsing, on every fixture and on the benchmark corpus."""
+
+from __future__ import annotations
+
+import itertools
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from orgtrust_lint import parallel
+from orgtrust_lint.config import Config, load_config
+from orgtrust_lint.lint import check
+
+REPO = Path(__file__).resolve().parent.parent
+# fixtures/plans holds plan JSON, read only through --plan (tests/test_plan.py).
+FIXTURE_DIRECTORIES = sorted(
+    {p.parent for p in (REPO / "fixtures").rglob("*") if p.is_file() and p.suffix in (".tf", ".yaml", ".json")}
+    - {REPO / "fixtures" / "plans"}
+)
+
+
+def _findings(paths: list[str], config: Config, prefilter: bool = True, use_cache: bool = False, jobs: int = 1):
+    result = check(paths, config, prefilter=prefilter, use_cache=use_cache, jobs=jobs)
+    return sorted((f.rule, f.location, f.message, f.severity) for f in result.findings), sorted(result.files)
+
+
+@pytest.fixture
+def parallel_runs(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> list[int]:
+    """Send even the smallest run to worker processes, and count the runs that really did."""
+    monkeypatch.setenv("ORGTRUST_LINT_CACHE_DIR", str(tmp_path / "cache"))  # never the user's
+    monkeypatch.setattr(parallel, "MIN_PARALLEL_ITEMS", 1)
+    started: list[int] = []
+    original = parallel.Pending.__init__
+
+    def counting_init(self, function, items, jobs, size):
+        original(self, function, items, jobs, size)
+        if self.parallel:
+            started.append(len(items))
+
+    monkeypatch.setattr(parallel.Pending, "__init__", counting_init)
+    return started
+
+
+def _every_way(paths: list[str], config: Config, cache_root: Path, monkeypatch) -> dict[tuple[bool, str, int], tuple]:
+    """Findings for every combination of prefilter, cache (off, cold, warm) and jobs (1, 2)."""
+    outcomes = {}
+    for prefilter, jobs in itertools.product((True, False), (1, 2)):
+        monkeypatch.setenv("ORGTRUST_LINT_CACHE_DIR", str(cache_root / f"{prefilter}-{jobs}"))
+        outcomes[prefilter, "off", jobs] = _findings(paths, config, prefilter, use_cache=False, jobs=jobs)
+        outcomes[prefilter, "cold", jobs] = _findings(paths, config, prefilter, use_cache=True, jobs=jobs)
+        outcomes[prefilter, "warm", jobs] = _findings(paths, config, prefilter, use_cache=True, jobs=jobs)
+    return outcomes
+
+
+@pytest.mark.parametrize("directory", FIXTURE_DIRECTORIES, ids=lambda d: str(d.relative_to(REPO)))
+def test_every_fixture_directory_gives_the_same_findings_every_way(
+    directory: Path, in_repo_root: None, parallel_runs: list[int], tmp_path: Path, monkeypatch
+) -> None:
+    relative = str(directory.relative_to(REPO))
+    outcomes = _every_way([relative], load_config([relative]), tmp_path, monkeypatch)
+    reference = outcomes[False, "off", 1]
+    assert reference[1], "the directory was linted"
+    different = {way: found for way, found in outcomes.items() if found != reference}
+    assert not different
+    assert parallel_runs, "worker processes were used"
+
+
+def test_all_fixtures_at_once_every_way(
+    in_repo_root: None, parallel_runs: list[int], tmp_path: Path, monkeypatch
+) -> None:
+    outcomes = _every_way(["fixtures"], Config(), tmp_path, monkeypatch)
+    reference = outcomes[False, "off", 1]
+    assert len(reference[0]) > 50
+    assert all(found == reference for found in outcomes.values())
+    assert parallel_runs
+
+
+def test_the_benchmark_corpus_gives_the_same_findings(tmp_path: Path, parallel_runs: list[int]) -> None:
+    corpus = tmp_path / "corpus"
+    subprocess.run(
+        [sys.executable, str(REPO / "bench" / "make_corpus.py"), "--root", str(corpus)], check=True, capture_output=True
+    )
+    config = Config(ignore=("OT105",))
+    fast = _findings([str(corpus)], config, prefilter=True, use_cache=True, jobs=2)
+    assert len(fast[0]) == 24  # the planted findings
+    assert _findings([str(corpus)], config, prefilter=True, use_cache=True, jobs=2) == fast  # warm
+    assert _findings([str(corpus)], config, prefilter=False, use_cache=False, jobs=1) == fast
+    assert parallel_runs
