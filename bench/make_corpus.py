@@ -169,13 +169,13 @@ ORG = """variable "security_principals" {{
 }}
 
 resource "aws_organizations_organization" "org_{i}" {{
-  feature_set = "ALL"
+  feature_set = "{feature_set}"
   aws_service_access_principals = concat(var.security_principals, [
     "sso.amazonaws.com",
-    "config.amazonaws.com",{typo_list}
+    "config.amazonaws.com",{typo_list}{duplicate}
   ])
 }}
-
+{extra}
 resource "aws_organizations_delegated_administrator" "config_{i}" {{
   account_id        = "222222222222"
   service_principal = "config.amazonaws.com"
@@ -194,6 +194,30 @@ CONDITION = """
       variable = "organizations:ServicePrincipal"
       values   = ["config.amazonaws.com"]
     }"""
+CONDITION_WILDCARD = """
+    condition {
+      test     = "StringLike"
+      variable = "organizations:ServicePrincipal"
+      values   = ["*"]
+    }"""
+MIXED_FORMS = """
+resource "aws_organizations_aws_service_access" "ram_{i}" {{
+  service_principal = "ram.amazonaws.com"
+}}
+"""
+BROKEN = """resource "aws_organizations_policy" "broken_{i}" {{
+  name    = "deny-leaving"
+  content = jsonencode({{
+"""
+DETECTIVE = """resource "aws_detective_organization_admin_account" "security_{i}" {{
+  account_id = "333333333333"
+}}
+"""
+LOADED_POLICY = """resource "aws_iam_policy" "loaded_{i}" {{
+  name   = "loaded-{i}"
+  policy = file("${{path.module}}/policy.json")
+}}
+"""
 TEMPLATE_YAML = """AWSTemplateFormatVersion: "2010-09-09"
 Description: Service stack {i}
 Resources:
@@ -219,7 +243,17 @@ Resources:
         Statement:
           - Effect: Allow
             Action: {action}
-            Resource: "*"
+            Resource: "*"{condition}
+"""
+TEMPLATE_CONDITION = """
+            Condition:
+              StringEquals:
+                organizations:ServicePrincipal: config.amazonaws.com"""
+BROKEN_TEMPLATE = """AWSTemplateFormatVersion: "2010-09-09"
+Resources:
+  Queue:
+    Type: AWS::SQS::Queue
+    Properties: [unclosed
 """
 
 
@@ -236,16 +270,41 @@ def _module_files(i: int, rng: random.Random, planted: Counter) -> dict[str, str
         "locals.tf": LOCALS.format(i=i),
     }
     if i % ORG_EVERY == 0:
+        # Ten organization modules, n = 0..9, each with its own mix of planted mistakes.
         n = i // ORG_EVERY
         typo_default = ', "guarduty.amazonaws.com"' if n % 2 == 0 else ""
         typo_list = '\n    "Config.amazonaws.com",' if n % 3 == 0 else ""
-        condition = "" if n % 2 == 1 else CONDITION
+        duplicate = '\n    "sso.amazonaws.com",' if n == 1 else ""
+        feature_set = "CONSOLIDATED_BILLING" if n == 4 else "ALL"
+        condition = "" if n % 2 == 1 else CONDITION_WILDCARD if n == 2 else CONDITION
+        extra = MIXED_FORMS.format(i=i) if n == 6 else ""
         planted["OT101"] += bool(typo_default)
         planted["OT103"] += bool(typo_list)
+        planted["OT102"] += bool(duplicate)
+        planted["OT104"] += feature_set != "ALL"
+        planted["OT106"] += bool(extra)
         planted["OT201"] += not condition
-        files["organization.tf"] = ORG.format(i=i, typo_default=typo_default, typo_list=typo_list, condition=condition)
+        planted["OT203"] += condition == CONDITION_WILDCARD
+        files["organization.tf"] = ORG.format(
+            i=i,
+            typo_default=typo_default,
+            typo_list=typo_list,
+            duplicate=duplicate,
+            feature_set=feature_set,
+            condition=condition,
+            extra=extra,
+        )
+        if n == 9:
+            files["broken.tf"] = BROKEN.format(i=i)
+            planted["OT001"] += 1
     else:
         files["terraform.tfvars"] = f'environment = "{rng.choice(["prod", "stage", "dev"])}"\n'
+    if i % 100 == 25:  # an integration whose principal no organization enables
+        files["detective.tf"] = DETECTIVE.format(i=i)
+        planted["OT301"] += 1
+    if i % 100 == 75:  # a policy read from a file at plan time
+        files["loaded.tf"] = LOADED_POLICY.format(i=i)
+        planted["OT002"] += 1
     return files
 
 
@@ -265,9 +324,21 @@ def make(root: Path) -> Counter:
     templates.mkdir(parents=True)
     for i in range(TEMPLATES):
         unscoped = i % 30 == 0
+        misplaced_condition = i % 30 == 15  # a ServicePrincipal condition on an action that never carries it
         planted["OT201"] += unscoped
-        text = TEMPLATE_YAML.format(i=i, action="organizations:*" if unscoped else "sqs:SendMessage")
-        if i % 2:
+        planted["OT204"] += misplaced_condition
+        action = (
+            "organizations:*"
+            if unscoped
+            else "organizations:CreateAccount"
+            if misplaced_condition
+            else "sqs:SendMessage"
+        )
+        text = TEMPLATE_YAML.format(i=i, action=action, condition=TEMPLATE_CONDITION if misplaced_condition else "")
+        if i == TEMPLATES - 1:
+            (templates / f"stack-{i:03d}.yaml").write_text(BROKEN_TEMPLATE)
+            planted["OT001"] += 1
+        elif i % 2:
             (templates / f"stack-{i:03d}.template.json").write_text(json.dumps(yaml.safe_load(text), indent=2))
         else:
             (templates / f"stack-{i:03d}.yaml").write_text(text)

@@ -13,13 +13,14 @@ import subprocess
 from orgtrust_lint.catalog import Catalog
 from orgtrust_lint.config import Config
 from orgtrust_lint.discover import SKIPPED_DIRECTORIES, excluded
+from orgtrust_lint.errors import UserError
 from orgtrust_lint.facts import Facts, Location, PrincipalRemoval
 from orgtrust_lint.integrations import declared_principals, derive_integrations
 from orgtrust_lint.parse.cloudformation import extract_cloudformation, is_candidate, looks_like_template
 from orgtrust_lint.parse.terraform import extract_terraform, is_terraform_file
 
 
-class ChangeError(Exception):
+class ChangeError(UserError):
     """The change cannot be read (bad revision, not a git repository); one line for the user."""
 
 

@@ -13,6 +13,7 @@ import textwrap
 from typing import TYPE_CHECKING, NoReturn
 
 from orgtrust_lint import __version__
+from orgtrust_lint.errors import UserError
 
 if TYPE_CHECKING:
     from orgtrust_lint.config import Config
@@ -21,7 +22,7 @@ if TYPE_CHECKING:
 EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 
 
-class UsageError(Exception):
+class UsageError(UserError):
     pass
 
 
@@ -315,12 +316,6 @@ def _service_details(entry: dict) -> str:
 
 
 def run(argv: list[str]) -> int:
-    from orgtrust_lint.change import ChangeError
-    from orgtrust_lint.config import ConfigError
-    from orgtrust_lint.discover import DiscoveryError
-    from orgtrust_lint.live.aws import LiveError
-    from orgtrust_lint.schema_check import DataFileError
-
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
@@ -336,7 +331,7 @@ def run(argv: list[str]) -> int:
             return _services(args.principal, args.format)
         parser.print_help()
         return EXIT_ERROR
-    except (UsageError, ConfigError, DiscoveryError, DataFileError, ChangeError, LiveError) as exc:
+    except UserError as exc:
         print(f"orgtrust-lint: error: {exc}", file=sys.stderr)
         return EXIT_ERROR
 

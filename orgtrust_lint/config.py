@@ -12,13 +12,14 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from orgtrust_lint.errors import UserError
 from orgtrust_lint.facts import Severity
 
 CONFIG_FILENAMES = (".orgtrust-lint.yaml", ".orgtrust-lint.yml", "pyproject.toml")
 _KEYS = {"select", "ignore", "fail-on", "extra-principals", "exclude"}
 
 
-class ConfigError(Exception):
+class ConfigError(UserError):
     """The configuration cannot be used; the message is one line for the user."""
 
 
@@ -85,7 +86,10 @@ def _read_pyproject(path: Path) -> dict[str, Any] | None:
     else:  # pragma: no cover - exercised on 3.10 only
         import tomli as tomllib
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
+        if "orgtrust-lint" not in text:
+            return None  # most pyproject.toml files are not ours: no need to parse them
+        data = tomllib.loads(text)
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: not valid TOML ({exc})") from None
     tool = data.get("tool", {})
@@ -97,15 +101,12 @@ def load_file(path: Path) -> Config:
     try:
         if path.name == "pyproject.toml":
             return from_mapping(_read_pyproject(path), source)
-        import yaml
-
-        from orgtrust_lint.catalog import load_yaml
+        from orgtrust_lint.catalog import InvalidYaml, load_yaml
 
         try:
             return from_mapping(load_yaml(path.read_bytes()), source)
-        except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            where = f" at line {mark.line + 1}" if mark else ""
+        except InvalidYaml as exc:
+            where = f" at line {exc.line}" if exc.line else ""
             raise ConfigError(f"{source}: not valid YAML{where}") from None
     except OSError as exc:
         raise ConfigError(f"{source}: cannot read ({exc.strerror})") from None

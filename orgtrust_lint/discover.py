@@ -6,13 +6,14 @@ import fnmatch
 import os
 from dataclasses import dataclass, field
 
+from orgtrust_lint.errors import UserError
 from orgtrust_lint.parse.cloudformation import is_candidate as is_template_candidate
 from orgtrust_lint.parse.terraform import is_terraform_file
 
 SKIPPED_DIRECTORIES = frozenset({".terraform", ".git", "node_modules", ".terragrunt-cache", ".venv", "__pycache__"})
 
 
-class DiscoveryError(Exception):
+class DiscoveryError(UserError):
     """A path given on the command line cannot be linted; the message is one line."""
 
 

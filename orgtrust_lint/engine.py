@@ -6,11 +6,10 @@ import dataclasses
 import json
 from dataclasses import dataclass
 from enum import Enum
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from orgtrust_lint.catalog import Catalog, load_yaml
+from orgtrust_lint.catalog import DATA_DIRECTORY, Catalog, InvalidYaml, load_yaml
 from orgtrust_lint.facts import Facts, Finding, Location, PrincipalRef, Severity
 from orgtrust_lint.predicates import PREDICATES, Context
 from orgtrust_lint.schema_check import DataFileError, validate_cached
@@ -49,13 +48,15 @@ class Rule:
         )
 
 
-def _rules_directory() -> Any:
-    try:
-        return resources.files("orgtrust_lint.rules")
-    except ModuleNotFoundError:
-        # Imported straight from a source checkout (cwd on sys.path): the wheel's
-        # orgtrust_lint/rules is the repository's top-level rules/ directory.
-        return Path(__file__).resolve().parent.parent / "rules"
+def _rules_directory() -> Path:
+    # Paths next to this file rather than importlib.resources, whose zip support costs a few
+    # milliseconds of a pre-commit run; the wheel is always installed unpacked.
+    installed = Path(__file__).parent / "rules"
+    if installed.is_dir():
+        return installed
+    # Imported straight from a source checkout: the wheel's orgtrust_lint/rules is the
+    # repository's top-level rules/ directory.
+    return Path(__file__).resolve().parent.parent / "rules"
 
 
 def _rule_files() -> list[tuple[str, bytes]]:
@@ -65,7 +66,7 @@ def _rule_files() -> list[tuple[str, bytes]]:
 
 
 def rule_schema() -> dict[str, Any]:
-    text = resources.files("orgtrust_lint.data").joinpath("rule.schema.json").read_text(encoding="utf-8")
+    text = (DATA_DIRECTORY / "rule.schema.json").read_text(encoding="utf-8")
     return json.loads(text)
 
 
@@ -73,14 +74,11 @@ def load_rules() -> list[Rule]:
     """All shipped rules, validated against the rule schema; raise DataFileError if one is bad."""
     schema = rule_schema()
     rules = []
-    import yaml
-
     for filename, raw in _rule_files():
         try:
             data = load_yaml(raw)
-        except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            where = f" at line {mark.line + 1}" if mark else ""
+        except InvalidYaml as exc:
+            where = f" at line {exc.line}" if exc.line else ""
             raise DataFileError(f"rule file {filename} is not valid YAML{where}") from None
         validate_cached(raw, data, schema, f"rule file {filename}")
         if f"{data['id']}.yaml" != filename:

@@ -10,7 +10,6 @@ from dataclasses import dataclass, field
 from orgtrust_lint import parallel
 from orgtrust_lint.cache import ParseCache
 from orgtrust_lint.catalog import Catalog
-from orgtrust_lint.change import removals
 from orgtrust_lint.config import Config
 from orgtrust_lint.discover import DiscoveryError, discover, display_path
 from orgtrust_lint.engine import Rule, evaluate, load_rules
@@ -146,6 +145,8 @@ def check(
         facts, explicit = Facts(), None
     else:
         facts, explicit = extract(paths, config, catalog, prefilter, use_cache, jobs)
+    if plan is not None or base is not None:
+        from orgtrust_lint.change import removals
     if plan is not None:
         from orgtrust_lint.parse.plan import extract_plan
 

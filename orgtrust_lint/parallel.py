@@ -8,7 +8,6 @@ files) stay in-process: starting workers would cost more than it saves.
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -32,6 +31,8 @@ def default_jobs() -> int:
 
 
 def _context() -> Any:
+    import multiprocessing  # about 5 ms, paid only by runs big enough to use workers
+
     if sys.platform.startswith("linux"):
         return multiprocessing.get_context("fork")
     return multiprocessing.get_context("spawn")

@@ -8,14 +8,17 @@ the schema, and repeated only when either changes.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
 from pathlib import Path
 from typing import Any
 
+from orgtrust_lint.errors import UserError
 
-class DataFileError(Exception):
+
+class DataFileError(UserError):
     """A shipped or user-supplied data file does not match its schema."""
 
 
@@ -25,6 +28,23 @@ def cache_dir() -> Path:
         return Path(override)
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     return Path(base) / "orgtrust-lint"
+
+
+def write_atomically(target: Path, content: bytes) -> None:
+    """Best effort: a cache entry appears whole or not at all; a read-only home only costs time."""
+    import tempfile
+
+    temporary = None
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        descriptor, temporary = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
+        with os.fdopen(descriptor, "wb") as handle:
+            handle.write(content)
+        os.replace(temporary, target)
+    except OSError:
+        if temporary is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(temporary)
 
 
 def _describe(error: Any) -> str:

@@ -12,8 +12,10 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from orgtrust_lint.errors import UserError
 
-class LiveError(Exception):
+
+class LiveError(UserError):
     """The live organization cannot be read; the message is one line for the user."""
 
 
