@@ -27,6 +27,8 @@ class Discovered:
 
 
 def display_path(path: str) -> str:
+    if not os.path.isabs(path) and not path.startswith("..") and os.path.normpath(path) == path:
+        return path  # already relative to the working directory (every path os.walk yields under one)
     relative = os.path.relpath(path)
     return path if relative.startswith(".." + os.sep) else relative
 

@@ -22,7 +22,14 @@ from orgtrust_lint.parse.cloudformation import (
     template_is_relevant,
 )
 from orgtrust_lint.parse.hcl_ast import HclDocument
-from orgtrust_lint.parse.terraform import ParseFailure, Prefilter, extract_modules, parse_serially, plan_terraform
+from orgtrust_lint.parse.terraform import (
+    ParseFailure,
+    Prefilter,
+    TerraformModule,
+    extract_modules,
+    parse_serially,
+    plan_terraform,
+)
 from orgtrust_lint.suppress import apply_suppressions
 
 
@@ -50,6 +57,14 @@ def _extract_template_batch(items: list[tuple[str, str]]) -> list[Facts]:
     return [extract_cloudformation(path, text) for path, text in items]
 
 
+def _module_content(module: TerraformModule) -> bytes:
+    """What a module's facts depend on: the names of its files and the content of those parsed."""
+    parts = [name.encode() for name in module.paths]
+    for path, data in module.to_parse.items():
+        parts.extend((path.encode(), data if isinstance(data, bytes) else repr(data).encode()))
+    return b"\0".join(parts)
+
+
 def extract(
     paths: list[str],
     config: Config,
@@ -69,7 +84,6 @@ def extract(
         terraform_prefilter = Prefilter(s.resource for s in specs if s.format == "terraform")
         template_types = tuple(s.resource for s in specs if s.format == "cloudformation")
     modules = plan_terraform(discovered.terraform, prefilter=terraform_prefilter)
-    terraform_items = [(p, d) for m in modules for p, d in m.to_parse.items() if isinstance(d, bytes)]
 
     skipped_templates: set[str] = set()
     template_items: list[tuple[str, str]] = []
@@ -83,17 +97,26 @@ def extract(
             template_items.append((path, text))
 
     cache = ParseCache(catalog.version) if use_cache else None
-    parsed: dict[str, HclDocument | ParseFailure] = {}
+    module_facts: dict[str, Facts] = {}
     template_facts: dict[str, Facts] = {}
     keys: dict[tuple[str, str], str] = {}
     if cache is not None:
-        keys.update((("terraform", p), cache.key("terraform", p, d)) for p, d in terraform_items)
-        keys.update((("cloudformation", p), cache.key("cloudformation", p, t.encode())) for p, t in template_items)
+        # A module's extracted facts first: a warm run then neither unpickles syntax trees
+        # nor resolves values. Only modules that changed need their files' documents.
+        keys.update((("module", m.directory), cache.key("module", m.directory, _module_content(m))) for m in modules)
+        keys.update((("template", p), cache.key("template", p, t.encode())) for p, t in template_items)
         hits = cache.get_many(keys.values())
-        parsed.update((p, hits[keys["terraform", p]]) for p, _ in terraform_items if keys["terraform", p] in hits)
-        template_facts.update(
-            (p, hits[keys["cloudformation", p]]) for p, _ in template_items if keys["cloudformation", p] in hits
+        module_facts.update(
+            (m.directory, hits[keys["module", m.directory]]) for m in modules if keys["module", m.directory] in hits
         )
+        template_facts.update((p, hits[keys["template", p]]) for p, _ in template_items if keys["template", p] in hits)
+    pending_modules = [m for m in modules if m.directory not in module_facts]
+    terraform_items = [(p, d) for m in pending_modules for p, d in m.to_parse.items() if isinstance(d, bytes)]
+    parsed: dict[str, HclDocument | ParseFailure] = {}
+    if cache is not None and terraform_items:
+        keys.update((("document", p), cache.key("document", p, d)) for p, d in terraform_items)
+        hits = cache.get_many(keys["document", p] for p, _ in terraform_items)
+        parsed.update((p, hits[keys["document", p]]) for p, _ in terraform_items if keys["document", p] in hits)
     terraform_misses = [(p, d) for p, d in terraform_items if p not in parsed]
     template_misses = [(p, t) for p, t in template_items if p not in template_facts]
 
@@ -106,14 +129,20 @@ def extract(
     new_parsed = dict(zip((p for p, _ in terraform_misses), terraform_work.result(), strict=True))
     parsed.update(new_parsed)
     template_facts.update(new_template_facts)
+    for module in pending_modules:
+        module_facts[module.directory] = extract_modules([module], parsed)
     if cache is not None:
-        for path, result in new_parsed.items():
-            cache.put_key(keys["terraform", path], result)
-        for path, result in new_template_facts.items():
-            cache.put_key(keys["cloudformation", path], result)
+        for path, document in new_parsed.items():
+            cache.put_key(keys["document", path], document)
+        for module in pending_modules:
+            cache.put_key(keys["module", module.directory], module_facts[module.directory])
+        for path, found in new_template_facts.items():
+            cache.put_key(keys["template", path], found)
         cache.close()
 
-    facts = extract_modules(modules, parsed)
+    facts = Facts()
+    for module in modules:
+        facts.extend(module_facts[module.directory])
     for path in discovered.templates:
         if path in template_facts:
             facts.extend(template_facts[path])
