@@ -21,9 +21,7 @@ from orgtrust_lint.parse.cloudformation import (
     syntax_ok,
     template_is_relevant,
 )
-from orgtrust_lint.parse.hcl_ast import HclDocument
 from orgtrust_lint.parse.terraform import (
-    ParseFailure,
     Prefilter,
     TerraformModule,
     extract_modules,
@@ -49,8 +47,17 @@ def _read_text(path: str) -> str | None:
 
 
 # Worker entry points: module-level so that worker processes can find them.
-def _parse_terraform_batch(items: list[tuple[str, bytes]]) -> list[HclDocument | ParseFailure]:
-    return parse_serially(items)
+def _extract_module_batch(modules: list[TerraformModule]) -> list[Facts]:
+    results = []
+    for module in modules:
+        items = [(p, d) for p, d in module.to_parse.items() if isinstance(d, bytes)]
+        parsed = dict(zip((p for p, _ in items), parse_serially(items), strict=True))
+        results.append(extract_modules([module], parsed))
+    return results
+
+
+def _module_size(module: TerraformModule) -> int:
+    return sum(len(d) for d in module.to_parse.values() if isinstance(d, bytes))
 
 
 def _extract_template_batch(items: list[tuple[str, str]]) -> list[Facts]:
@@ -97,45 +104,40 @@ def extract(
             template_items.append((path, text))
 
     cache = ParseCache(catalog.version) if use_cache else None
-    module_facts: dict[str, Facts] = {}
+    module_facts: dict[str, Facts] = {m.directory: Facts(files=list(m.paths)) for m in modules if not m.to_parse}
     template_facts: dict[str, Facts] = {}
     keys: dict[tuple[str, str], str] = {}
     if cache is not None:
-        # A module's extracted facts first: a warm run then neither unpickles syntax trees
-        # nor resolves values. Only modules that changed need their files' documents.
-        keys.update((("module", m.directory), cache.key("module", m.directory, _module_content(m))) for m in modules)
+        # Whole modules are cached, not files: a warm run then neither unpickles syntax trees
+        # nor resolves values, and a module's few files are cheap to parse again when one changes.
+        keys.update(
+            (("module", m.directory), cache.key("module", m.directory, _module_content(m)))
+            for m in modules
+            if m.to_parse
+        )
         keys.update((("template", p), cache.key("template", p, t.encode())) for p, t in template_items)
         hits = cache.get_many(keys.values())
         module_facts.update(
-            (m.directory, hits[keys["module", m.directory]]) for m in modules if keys["module", m.directory] in hits
+            (m.directory, hits[keys["module", m.directory]])
+            for m in modules
+            if m.to_parse and keys["module", m.directory] in hits
         )
         template_facts.update((p, hits[keys["template", p]]) for p, _ in template_items if keys["template", p] in hits)
-    pending_modules = [m for m in modules if m.directory not in module_facts]
-    terraform_items = [(p, d) for m in pending_modules for p, d in m.to_parse.items() if isinstance(d, bytes)]
-    parsed: dict[str, HclDocument | ParseFailure] = {}
-    if cache is not None and terraform_items:
-        keys.update((("document", p), cache.key("document", p, d)) for p, d in terraform_items)
-        hits = cache.get_many(keys["document", p] for p, _ in terraform_items)
-        parsed.update((p, hits[keys["document", p]]) for p, _ in terraform_items if keys["document", p] in hits)
-    terraform_misses = [(p, d) for p, d in terraform_items if p not in parsed]
+    module_misses = [m for m in modules if m.directory not in module_facts]
     template_misses = [(p, t) for p, t in template_items if p not in template_facts]
 
-    # Terraform files go to the workers first; while they parse, this process decodes the
-    # templates (cfn-lint's import alone is about 0.4 s, better paid once than per worker).
-    terraform_work = parallel.start(_parse_terraform_batch, terraform_misses, jobs, size=lambda item: len(item[1]))
-    template_jobs = 1 if terraform_work.parallel else jobs
+    # Terraform modules go to the workers first; while they parse, this process decodes the
+    # templates (cfn-lint's import alone is about 0.3 s, better paid once than in every worker).
+    module_work = parallel.start(_extract_module_batch, module_misses, jobs, size=_module_size)
+    template_jobs = 1 if module_work.parallel else jobs
     template_work = parallel.start(_extract_template_batch, template_misses, template_jobs)
     new_template_facts = dict(zip((p for p, _ in template_misses), template_work.result(), strict=True))
-    new_parsed = dict(zip((p for p, _ in terraform_misses), terraform_work.result(), strict=True))
-    parsed.update(new_parsed)
+    new_module_facts = dict(zip((m.directory for m in module_misses), module_work.result(), strict=True))
+    module_facts.update(new_module_facts)
     template_facts.update(new_template_facts)
-    for module in pending_modules:
-        module_facts[module.directory] = extract_modules([module], parsed)
     if cache is not None:
-        for path, document in new_parsed.items():
-            cache.put_key(keys["document", path], document)
-        for module in pending_modules:
-            cache.put_key(keys["module", module.directory], module_facts[module.directory])
+        for directory, found in new_module_facts.items():
+            cache.put_key(keys["module", directory], found)
         for path, found in new_template_facts.items():
             cache.put_key(keys["template", path], found)
         cache.close()

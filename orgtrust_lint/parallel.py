@@ -16,8 +16,8 @@ from typing import Any, Generic, TypeVar
 Item = TypeVar("Item")
 Result = TypeVar("Result")
 
-# Below this many files, worker start-up costs more than the parsing it would share.
-MIN_PARALLEL_ITEMS = 24
+# Below this many modules or templates, worker start-up costs more than the parsing it would share.
+MIN_PARALLEL_ITEMS = 16
 # More batches than workers, so a worker that drew small files takes another batch.
 BATCHES_PER_WORKER = 4
 

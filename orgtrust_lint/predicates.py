@@ -236,8 +236,14 @@ def granted_trusted_access_actions(statement: PolicyStatement) -> list[str]:
     if statement.not_actions is not None:
         if not statement.actions_known:
             return []  # an unknown exclusion might exclude them all: no guess
-        return [a for a in TRUSTED_ACCESS_ACTIONS if not any(_action_matches(p, a) for p, _ in statement.not_actions)]
-    return [a for a in TRUSTED_ACCESS_ACTIONS if any(_action_matches(p, a) for p, _ in statement.actions)]
+        return list(_trusted_actions_matched(tuple(p for p, _ in statement.not_actions), negated=True))
+    return list(_trusted_actions_matched(tuple(p for p, _ in statement.actions), negated=False))
+
+
+@functools.lru_cache(maxsize=4096)
+def _trusted_actions_matched(patterns: tuple[str, ...], negated: bool) -> tuple[str, ...]:
+    # Thousands of statements in a monorepo share a few dozen action lists.
+    return tuple(a for a in TRUSTED_ACCESS_ACTIONS if any(_action_matches(p, a) for p in patterns) != negated)
 
 
 def _service_principal_clauses(statement: PolicyStatement) -> list[ConditionClause]:
