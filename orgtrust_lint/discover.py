@@ -27,8 +27,16 @@ class Discovered:
 
 
 def display_path(path: str) -> str:
-    if not os.path.isabs(path) and not path.startswith("..") and os.path.normpath(path) == path:
-        return path  # already relative to the working directory (every path os.walk yields under one)
+    # Fast paths for what os.walk yields thousands of times: a normalised path below the
+    # working directory, relative or absolute (os.path.relpath costs ten times more).
+    if os.path.normpath(path) == path:
+        if not os.path.isabs(path):
+            if not path.startswith(".."):
+                return path
+        else:
+            prefix = os.path.join(os.getcwd(), "")
+            if path.startswith(prefix):
+                return path[len(prefix) :]
     relative = os.path.relpath(path)
     return path if relative.startswith(".." + os.sep) else relative
 
