@@ -127,6 +127,8 @@ def test_extra_principals_from_config_are_known(capsys: pytest.CaptureFixture[st
         (["explain", "OT999"], "unknown rule 'OT999'"),
         (["services", "config.amazonaw.com"], "did you mean 'config.amazonaws.com'"),
         (["frobnicate"], "invalid choice: 'frobnicate'"),
+        (["check", "--jobs", "0"], "expected at least 1 process, got 0"),
+        (["check", "--jobs", "many"], "expected a whole number of processes, got 'many'"),
     ],
 )
 def test_usage_errors_are_one_line_and_exit_2(
@@ -253,3 +255,12 @@ def test_text_is_colored_only_on_a_terminal_without_no_color(
     monkeypatch.setenv("NO_COLOR", "1")
     run(["check", TYPOS])
     assert "\033[" not in capsys.readouterr().out
+
+
+def test_jobs_change_nothing_but_speed(capsys: pytest.CaptureFixture[str], in_repo_root: None, monkeypatch) -> None:
+    from orgtrust_lint import parallel
+
+    monkeypatch.setattr(parallel, "MIN_PARALLEL_ITEMS", 1)  # the fixtures are small: use workers anyway
+    outputs = [_run(capsys, "check", "fixtures", "--format", "json", "--jobs", jobs) for jobs in ("1", "2", "4")]
+    assert outputs[0][0] == 1 and outputs[0][2] == ""
+    assert outputs[0] == outputs[1] == outputs[2]
