@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from orgtrust_lint.config import Config
     from orgtrust_lint.lint import CheckResult
 
-EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+EXIT_OK, EXIT_FINDINGS, EXIT_ERROR, EXIT_INCOMPLETE = 0, 1, 2, 3
 
 
 class UsageError(UserError):
@@ -97,27 +97,64 @@ def _use_color() -> bool:
     return sys.stdout.isatty() and "NO_COLOR" not in os.environ and os.environ.get("TERM") != "dumb"
 
 
-def _write_report(output_format: str, result: CheckResult) -> None:
+def _render(output_format: str, result: CheckResult) -> str:
     from orgtrust_lint.report import Summary
 
     summary = Summary.of(len(result.files), result.findings, len(result.suppressed))
     if output_format == "json":
         from orgtrust_lint.report import json as json_report
 
-        sys.stdout.write(json_report.render(result.findings, summary, __version__))
-    elif output_format == "sarif":
+        return json_report.render(result.findings, summary, __version__)
+    if output_format == "sarif":
         from orgtrust_lint.engine import load_rules
         from orgtrust_lint.report import sarif
 
-        sys.stdout.write(sarif.render(result.findings, result.suppressed, load_rules(), __version__))
-    elif output_format == "github":
+        return sarif.render(result.findings, result.suppressed, load_rules(), __version__)
+    if output_format == "github":
         from orgtrust_lint.report import github
 
-        sys.stdout.write(github.render(result.findings, summary))
-    else:
-        from orgtrust_lint.report import text
+        return github.render(result.findings, summary)
+    from orgtrust_lint.report import text
 
-        sys.stdout.write(text.render(result.findings, summary, color=_use_color()))
+    return text.render(result.findings, summary, color=_use_color())
+
+
+def _write_report(output_format: str, result: CheckResult) -> CheckResult:
+    """Write the report; a finding the reporter fails on becomes an internal-error finding for
+    its file (the others are still reported). Returns the result as reported."""
+    try:
+        sys.stdout.write(_render(output_format, result))
+        return result
+    except Exception:
+        pass
+    from dataclasses import replace
+
+    from orgtrust_lint.engine import load_rules
+    from orgtrust_lint.facts import INTERNAL_ERROR_RULE, Finding, Severity
+
+    internal = next(r for r in load_rules() if r.id == INTERNAL_ERROR_RULE)
+    findings: list[Finding] = []
+    for finding in result.findings:
+        try:
+            _render(output_format, replace(result, findings=[finding], suppressed=[]))
+            findings.append(finding)
+        except Exception as exc:
+            stage = f"reporting {finding.rule} in {output_format} format for"
+            message = f"{type(exc).__name__}: {exc}".splitlines()[0][:200]
+            text = internal.message.format(stage=stage, message=message)
+            findings.append(Finding(INTERNAL_ERROR_RULE, internal.name, Severity.ERROR, finding.location, text))
+    reported = replace(result, findings=findings)
+    sys.stdout.write(_render(output_format, reported))
+    return reported
+
+
+def _exit_code(result: CheckResult, config: Config) -> int:
+    from orgtrust_lint.facts import INTERNAL_ERROR_RULE
+
+    if any(f.rule == INTERNAL_ERROR_RULE for f in result.findings):
+        return EXIT_INCOMPLETE  # some files were not fully checked, whatever else was found
+    failing = any(f.severity.rank >= config.fail_on.rank for f in result.findings)
+    return EXIT_FINDINGS if failing else EXIT_OK
 
 
 def _fix(args: argparse.Namespace, config: Config, result: CheckResult) -> CheckResult | None:
@@ -171,9 +208,7 @@ def _check(args: argparse.Namespace) -> int:
         result = _fix(args, config, result)
         if result is None:
             return EXIT_OK
-    _write_report(args.format, result)
-    failing = any(f.severity.rank >= config.fail_on.rank for f in result.findings)
-    return EXIT_FINDINGS if failing else EXIT_OK
+    return _exit_code(_write_report(args.format, result), config)
 
 
 def _drift(args: argparse.Namespace) -> int:
@@ -194,9 +229,7 @@ def _drift(args: argparse.Namespace) -> int:
     result = check_facts(facts, config, catalog=catalog)
     if args.format == "text":
         sys.stdout.write(f"Organization {live.organization_id}: {len(live.enabled)} principal(s) enabled\n")
-    _write_report(args.format, result)
-    failing = any(f.severity.rank >= config.fail_on.rank for f in result.findings)
-    return EXIT_FINDINGS if failing else EXIT_OK
+    return _exit_code(_write_report(args.format, result), config)
 
 
 def _rules(output_format: str) -> int:

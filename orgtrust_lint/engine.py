@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from orgtrust_lint.catalog import DATA_DIRECTORY, Catalog, InvalidYaml, load_yaml
-from orgtrust_lint.facts import Facts, Finding, Location, PrincipalRef, Severity
+from orgtrust_lint.facts import INTERNAL_ERROR_RULE, Facts, Finding, InternalError, Location, PrincipalRef, Severity
 from orgtrust_lint.predicates import PREDICATES, Context
 from orgtrust_lint.schema_check import DataFileError, validate_cached
 
@@ -126,38 +126,49 @@ def _message_fields(fact: Any) -> dict[str, Any]:
 
 
 def evaluate_rule(rule: Rule, facts: Facts, ctx: Context) -> list[Finding]:
-    match = rule.match
     findings = []
-    for fact in facts.of_kind(match["fact"]):
-        extras: dict[str, Any] = {}
-        for condition in match.get("where", []):
-            result = _check(condition, fact, ctx)
-            if result is None:
-                break
-            extras.update(result)
-        else:
-            severity = rule.severity
-            for override in match.get("severity_overrides", []):
-                if _check(override["when"], fact, ctx) is not None:
-                    severity = Severity(override["severity"])
-                    break
-            fields = _Fields(_message_fields(fact))
-            fields.update(extras)
-            location: Location = extras.pop("_location", None) or getattr(fact, match.get("at", "location"))
-            principal = fact.value if isinstance(fact, PrincipalRef) else getattr(fact, "principal", None)
-            findings.append(
-                Finding(
-                    rule=rule.id,
-                    name=rule.name,
-                    severity=severity,
-                    location=location,
-                    message=rule.message.format_map(fields),
-                    principal=principal,
-                    suggestion=extras.get("suggestion"),
-                    also_at=fact.via if isinstance(fact, PrincipalRef) else (),
-                )
-            )
+    for fact in facts.of_kind(rule.match["fact"]):
+        try:
+            finding = _finding_for(rule, fact, ctx)
+        except Exception as exc:
+            # One rule failing on one fact must not cost the run: the file is reported as
+            # incompletely checked and every other fact and rule still runs.
+            path = fact.location.path
+            message = f"{type(exc).__name__}: {exc}".splitlines()[0][:200]
+            facts.internal_errors.append(InternalError(path, f"checking {rule.id} on", message, fact.location))
+            continue
+        if finding is not None:
+            findings.append(finding)
     return findings
+
+
+def _finding_for(rule: Rule, fact: Any, ctx: Context) -> Finding | None:
+    match = rule.match
+    extras: dict[str, Any] = {}
+    for condition in match.get("where", []):
+        result = _check(condition, fact, ctx)
+        if result is None:
+            return None
+        extras.update(result)
+    severity = rule.severity
+    for override in match.get("severity_overrides", []):
+        if _check(override["when"], fact, ctx) is not None:
+            severity = Severity(override["severity"])
+            break
+    fields = _Fields(_message_fields(fact))
+    fields.update(extras)
+    location: Location = extras.pop("_location", None) or getattr(fact, match.get("at", "location"))
+    principal = fact.value if isinstance(fact, PrincipalRef) else getattr(fact, "principal", None)
+    return Finding(
+        rule=rule.id,
+        name=rule.name,
+        severity=severity,
+        location=location,
+        message=rule.message.format_map(fields),
+        principal=principal,
+        suggestion=extras.get("suggestion"),
+        also_at=fact.via if isinstance(fact, PrincipalRef) else (),
+    )
 
 
 def rule_selected(rule_id: str, select: tuple[str, ...], ignore: tuple[str, ...]) -> bool:
@@ -176,7 +187,10 @@ def evaluate(
 ) -> list[Finding]:
     ctx = Context(facts, catalog)
     findings: list[Finding] = []
+    internal = [r for r in rules if r.id == INTERNAL_ERROR_RULE]
     for rule in rules:
-        if rule_selected(rule.id, select, ignore):
+        if rule.id != INTERNAL_ERROR_RULE and rule_selected(rule.id, select, ignore):
             findings.extend(evaluate_rule(rule, facts, ctx))
+    for rule in internal:  # last: it reports the failures of the rules above too
+        findings.extend(evaluate_rule(rule, facts, ctx))
     return sorted(findings, key=lambda f: (f.location, f.rule))

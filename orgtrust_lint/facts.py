@@ -216,6 +216,24 @@ class DriftItem:
         return "drift"
 
 
+# Internal errors (a bug of ours) are always reported: no selection or suppression hides them.
+INTERNAL_ERROR_RULE = "OT003"
+
+
+@dataclass(frozen=True)
+class InternalError:
+    """orgtrust-lint itself failed on this file (a bug of ours, not of the file)."""
+
+    path: str
+    stage: str  # "parsing", "extracting facts from", "checking {rule} on", "reporting"
+    message: str
+    location: Location
+
+    @property
+    def kind(self) -> str:
+        return "internal_error"
+
+
 @dataclass(frozen=True)
 class ParseError:
     path: str
@@ -253,6 +271,7 @@ class Facts:
     removals: list[PrincipalRemoval] = field(default_factory=list)
     drift: list[DriftItem] = field(default_factory=list)
     parse_errors: list[ParseError] = field(default_factory=list)
+    internal_errors: list[InternalError] = field(default_factory=list)
     suppressions: list[Suppression] = field(default_factory=list)
 
     def extend(self, other: Facts) -> None:
@@ -267,6 +286,7 @@ class Facts:
         self.removals.extend(other.removals)
         self.drift.extend(other.drift)
         self.parse_errors.extend(other.parse_errors)
+        self.internal_errors.extend(other.internal_errors)
         self.suppressions.extend(other.suppressions)
 
     def of_kind(self, kind: str) -> list:
@@ -281,6 +301,7 @@ class Facts:
             "removal": self.removals,
             "drift": self.drift,
             "parse_error": self.parse_errors,
+            "internal_error": self.internal_errors,
         }[kind]
 
 

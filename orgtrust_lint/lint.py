@@ -5,7 +5,7 @@ This is the public API behind ``orgtrust-lint check``; it never prints and never
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from orgtrust_lint import parallel
 from orgtrust_lint.cache import ParseCache
@@ -13,7 +13,7 @@ from orgtrust_lint.catalog import Catalog
 from orgtrust_lint.config import Config
 from orgtrust_lint.discover import DiscoveryError, discover, display_path
 from orgtrust_lint.engine import Rule, evaluate, load_rules
-from orgtrust_lint.facts import Facts, Finding, Suppression
+from orgtrust_lint.facts import Facts, Finding, InternalError, Location, Suppression
 from orgtrust_lint.integrations import derive_integrations
 from orgtrust_lint.parse.cloudformation import (
     extract_cloudformation,
@@ -21,11 +21,13 @@ from orgtrust_lint.parse.cloudformation import (
     syntax_ok,
     template_is_relevant,
 )
+from orgtrust_lint.parse.hcl_ast import HclDocument
 from orgtrust_lint.parse.terraform import (
+    ParseFailure,
     Prefilter,
     TerraformModule,
     extract_modules,
-    parse_serially,
+    parse_terraform,
     plan_terraform,
 )
 from orgtrust_lint.suppress import apply_suppressions
@@ -47,21 +49,51 @@ def _read_text(path: str) -> str | None:
 
 
 # Worker entry points: module-level so that worker processes can find them.
+def _internal_error(path: str, stage: str, exc: Exception) -> InternalError:
+    return InternalError(path, stage, f"{type(exc).__name__}: {exc}".splitlines()[0][:200], Location.point(path, 1))
+
+
+def _extract_module(module: TerraformModule) -> Facts:
+    """One module's facts. An exception of ours on one file becomes an internal-error fact for
+    that file (its siblings are still used); one while extracting, for the whole module."""
+    parsed: dict[str, HclDocument | ParseFailure] = {}
+    failed: list[InternalError] = []
+    for path, data in module.to_parse.items():
+        if not isinstance(data, bytes):
+            continue
+        try:
+            parsed[path] = parse_terraform(path, data)
+        except Exception as exc:
+            failed.append(_internal_error(path, "parsing", exc))
+    broken = {error.path for error in failed}
+    usable = replace(module, to_parse={p: d for p, d in module.to_parse.items() if p not in broken})
+    try:
+        facts = extract_modules([usable], parsed)
+    except Exception as exc:
+        first = next(iter(usable.to_parse), module.paths[0])
+        facts = Facts(files=list(module.paths))
+        failed.append(_internal_error(first, "extracting facts from", exc))
+    facts.internal_errors.extend(failed)
+    return facts
+
+
 def _extract_module_batch(modules: list[TerraformModule]) -> list[Facts]:
-    results = []
-    for module in modules:
-        items = [(p, d) for p, d in module.to_parse.items() if isinstance(d, bytes)]
-        parsed = dict(zip((p for p, _ in items), parse_serially(items), strict=True))
-        results.append(extract_modules([module], parsed))
-    return results
+    return [_extract_module(module) for module in modules]
 
 
 def _module_size(module: TerraformModule) -> int:
     return sum(len(d) for d in module.to_parse.values() if isinstance(d, bytes))
 
 
+def _extract_template(path: str, text: str) -> Facts:
+    try:
+        return extract_cloudformation(path, text)
+    except Exception as exc:
+        return Facts(files=[path], internal_errors=[_internal_error(path, "parsing", exc)])
+
+
 def _extract_template_batch(items: list[tuple[str, str]]) -> list[Facts]:
-    return [extract_cloudformation(path, text) for path, text in items]
+    return [_extract_template(path, text) for path, text in items]
 
 
 def _module_content(module: TerraformModule) -> bytes:

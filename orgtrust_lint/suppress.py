@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from orgtrust_lint.facts import Finding, Location, Suppression
+from orgtrust_lint.facts import INTERNAL_ERROR_RULE, Finding, Location, Suppression
 
 
 def _covers(suppression: Suppression, rule: str, location: Location) -> bool:
@@ -27,6 +27,9 @@ def apply_suppressions(
     reported: list[Finding] = []
     suppressed: list[tuple[Finding, Suppression]] = []
     for finding in findings:
+        if finding.rule == INTERNAL_ERROR_RULE:
+            reported.append(finding)  # a failure of ours is never silenced
+            continue
         match = next(
             (
                 s

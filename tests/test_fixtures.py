@@ -102,8 +102,9 @@ def test_every_rule_has_a_true_positive_and_a_near_miss_in_the_fixtures() -> Non
     from orgtrust_lint.engine import load_rules
 
     # Rules about a change (git base or plan) or the live organization need two states:
-    # tests/test_change.py, tests/test_plan.py and tests/test_drift.py cover them.
-    rule_ids = {rule.id for rule in load_rules() if not {"change", "live"} & set(rule.tags)}
+    # tests/test_change.py, tests/test_plan.py and tests/test_drift.py cover them. An internal
+    # error needs a bug of ours: tests/test_internal_errors.py plants one.
+    rule_ids = {rule.id for rule in load_rules() if not {"change", "live", "internal"} & set(rule.tags)}
     assert rule_ids - positives == set(), "rules without a true positive fixture"
     # A parse error and an unresolvable value have no meaningful "near miss" in a fixture
     # (a file that parses and a literal that resolves are every other fixture).
