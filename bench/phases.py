@@ -43,7 +43,7 @@ def main() -> int:
     templates = []
     for path in discovered.templates:
         text = _read_text(path)
-        if text is None or not looks_like_template(text):
+        if not looks_like_template(text):
             continue
         if not template_is_relevant(text, template_types) and syntax_ok(text):
             continue

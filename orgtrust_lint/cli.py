@@ -148,6 +148,11 @@ def _write_report(output_format: str, result: CheckResult) -> CheckResult:
     return reported
 
 
+def _report_skipped(result: CheckResult) -> None:
+    for path, reason in result.skipped:
+        print(f"orgtrust-lint: skipped {path}: {reason}", file=sys.stderr)
+
+
 def _exit_code(result: CheckResult, config: Config) -> int:
     from orgtrust_lint.facts import INTERNAL_ERROR_RULE
 
@@ -208,6 +213,7 @@ def _check(args: argparse.Namespace) -> int:
         result = _fix(args, config, result)
         if result is None:
             return EXIT_OK
+    _report_skipped(result)
     return _exit_code(_write_report(args.format, result), config)
 
 
@@ -229,6 +235,7 @@ def _drift(args: argparse.Namespace) -> int:
     result = check_facts(facts, config, catalog=catalog)
     if args.format == "text":
         sys.stdout.write(f"Organization {live.organization_id}: {len(live.enabled)} principal(s) enabled\n")
+    _report_skipped(result)
     return _exit_code(_write_report(args.format, result), config)
 
 

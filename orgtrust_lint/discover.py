@@ -24,6 +24,7 @@ class Discovered:
     # Files named on the command line: findings are reported for these (and for what they
     # reach through variables), while their module's other files are read for context.
     explicit: set[str] | None = None
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # (path, reason): not linted
 
 
 def display_path(path: str) -> str:
@@ -48,22 +49,33 @@ def excluded(path: str, patterns: tuple[str, ...]) -> bool:
     )
 
 
-def _walk(root: str, exclude: tuple[str, ...]) -> tuple[list[str], list[str]]:
+def _walk(root: str, exclude: tuple[str, ...], skipped: list[tuple[str, str]]) -> tuple[list[str], list[str]]:
+    """IaC files under root. Symbolic links are not followed out of it: a linked directory is
+    not entered (that also ends link loops) and a linked file is read only if it stays inside."""
     found, templates = [], []
+    inside = os.path.join(os.path.realpath(root), "")
     for directory, subdirectories, filenames in os.walk(root):
-        subdirectories[:] = sorted(
-            d
-            for d in subdirectories
-            if d not in SKIPPED_DIRECTORIES and not excluded(display_path(os.path.join(directory, d)), exclude)
-        )
+        kept = []
+        for name in sorted(subdirectories):
+            path = display_path(os.path.join(directory, name))
+            if name in SKIPPED_DIRECTORIES or excluded(path, exclude):
+                continue
+            if os.path.islink(path):
+                skipped.append((path, "symbolic link to a directory, not followed"))
+                continue
+            kept.append(name)
+        subdirectories[:] = kept
         for name in sorted(filenames):
+            terraform = is_terraform_file(name)
+            if not terraform and not is_template_candidate(name):
+                continue
             path = display_path(os.path.join(directory, name))
             if excluded(path, exclude):
                 continue
-            if is_terraform_file(name):
-                found.append(path)
-            elif is_template_candidate(name):
-                templates.append(path)
+            if os.path.islink(path) and not os.path.realpath(path).startswith(inside):
+                skipped.append((path, f"symbolic link to a file outside {display_path(root)}, not followed"))
+                continue
+            (found if terraform else templates).append(path)
     return found, templates
 
 
@@ -76,7 +88,7 @@ def discover(paths: list[str], exclude: tuple[str, ...] = ()) -> Discovered:
         if not os.path.exists(given):
             raise DiscoveryError(f"{given}: no such file or directory")
         if os.path.isdir(given):
-            found, candidates = _walk(given, exclude)
+            found, candidates = _walk(given, exclude, result.skipped)
             terraform.update(found)
             templates.update(candidates)
             continue

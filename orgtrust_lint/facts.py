@@ -272,6 +272,7 @@ class Facts:
     drift: list[DriftItem] = field(default_factory=list)
     parse_errors: list[ParseError] = field(default_factory=list)
     internal_errors: list[InternalError] = field(default_factory=list)
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # (path, one-line reason): not linted
     suppressions: list[Suppression] = field(default_factory=list)
 
     def extend(self, other: Facts) -> None:
@@ -287,6 +288,7 @@ class Facts:
         self.drift.extend(other.drift)
         self.parse_errors.extend(other.parse_errors)
         self.internal_errors.extend(other.internal_errors)
+        self.skipped.extend(other.skipped)
         self.suppressions.extend(other.suppressions)
 
     def of_kind(self, kind: str) -> list:

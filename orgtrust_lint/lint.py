@@ -14,6 +14,7 @@ from orgtrust_lint.config import Config
 from orgtrust_lint.discover import DiscoveryError, discover, display_path
 from orgtrust_lint.engine import Rule, evaluate, load_rules
 from orgtrust_lint.facts import Facts, Finding, InternalError, Location, Suppression
+from orgtrust_lint.files import SkipFile, describe_encoding_error, read_file
 from orgtrust_lint.integrations import derive_integrations
 from orgtrust_lint.parse.cloudformation import (
     extract_cloudformation,
@@ -38,14 +39,19 @@ class CheckResult:
     files: list[str]
     findings: list[Finding]
     suppressed: list[tuple[Finding, Suppression]] = field(default_factory=list)
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # (path, reason): not linted
 
 
-def _read_text(path: str) -> str | None:
+def _read_text(path: str) -> str:
+    """A YAML or JSON file's text; SkipFile (with the reason) when it cannot be read as text."""
     try:
-        with open(path, "rb") as handle:
-            return handle.read().decode("utf-8-sig")
-    except (OSError, UnicodeDecodeError):
-        return None  # not a template we can read; Terraform files report this as OT001
+        data = read_file(path)
+    except OSError as exc:
+        raise SkipFile(f"cannot read file: {exc.strerror}") from None
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise SkipFile(describe_encoding_error(data, exc)[0]) from None
 
 
 # Worker entry points: module-level so that worker processes can find them.
@@ -126,9 +132,14 @@ def extract(
 
     skipped_templates: set[str] = set()
     template_items: list[tuple[str, str]] = []
+    skipped: list[tuple[str, str]] = list(discovered.skipped)
     for path in discovered.templates:
-        text = _read_text(path)
-        if text is None or not looks_like_template(text):
+        try:
+            text = _read_text(path)
+        except SkipFile as exc:
+            skipped.append((path, str(exc)))
+            continue
+        if not looks_like_template(text):
             continue
         if prefilter and not template_is_relevant(text, template_types) and syntax_ok(text):
             skipped_templates.add(path)
@@ -174,7 +185,7 @@ def extract(
             cache.put_key(keys["template", path], found)
         cache.close()
 
-    facts = Facts()
+    facts = Facts(skipped=skipped)
     for module in modules:
         facts.extend(module_facts[module.directory])
     for path in discovered.templates:
@@ -213,9 +224,10 @@ def check(
     if plan is not None:
         from orgtrust_lint.parse.plan import extract_plan
 
-        text = _read_text(plan)
-        if text is None:
-            raise DiscoveryError(f"--plan: cannot read {plan} as UTF-8 text")
+        try:
+            text = _read_text(plan)
+        except SkipFile as exc:
+            raise DiscoveryError(f"--plan: {plan}: {exc}") from None
         planned_before, planned_after = extract_plan(display_path(plan), text)
         facts.extend(planned_after)
         facts.removals.extend(removals(planned_before, planned_after, catalog, f"in plan {display_path(plan)}"))
@@ -247,4 +259,4 @@ def check_facts(
     else:
         files = facts.files
     reported, suppressed = apply_suppressions(findings, facts.suppressions)
-    return CheckResult(files, reported, suppressed)
+    return CheckResult(files, reported, suppressed, sorted(set(facts.skipped)))

@@ -125,7 +125,7 @@ def test_malformed_file_is_a_parse_error_and_siblings_are_still_read(tmp_path: P
 @pytest.mark.parametrize(
     ("content", "message"),
     [
-        (b"\xff\xfe\x00garbage", "not UTF-8 text"),
+        (b"\xff\xfe\x00garbage", "UTF-16 text; save the file as UTF-8"),
         (b'resource "x" "y" {', "unexpected end of file"),
         (b'{"resource": [1, }', "unexpected character"),
     ],

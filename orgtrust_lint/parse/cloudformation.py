@@ -327,8 +327,14 @@ def extract_cloudformation(path: str, text: str) -> Facts:
         match = matches[0] if matches else None
         line = getattr(match, "linenumber", 1) or 1
         column = getattr(match, "columnnumber", 1) or 1
-        message = getattr(match, "message", "not a template") if match else "not a template"
-        facts.parse_errors.append(ParseError(path, str(message), Location.point(path, int(line), int(column))))
+        message = str(getattr(match, "message", "not a template") if match else "not a template")
+        # PyYAML's messages run over several lines ('... in "<unicode string>", line 6, column 23');
+        # a finding's message is one line, and that place is the finding's location.
+        where = re.search(r'in "<unicode string>", line (\d+), column (\d+)', message)
+        if where and int(line) == 1 and int(column) == 1:
+            line, column = int(where.group(1)), int(where.group(2))
+        message = " ".join(message[: where.start()].split()) if where else " ".join(message.split())
+        facts.parse_errors.append(ParseError(path, message, Location.point(path, int(line), int(column))))
         return facts
     return facts_from_template(path, template, text)
 

@@ -24,6 +24,7 @@ from orgtrust_lint.facts import (
     ServiceAccessResource,
     UnresolvedValue,
 )
+from orgtrust_lint.files import SkipFile, describe_encoding_error, read_file
 from orgtrust_lint.parse.comments import scan_suppressions
 from orgtrust_lint.parse.hcl_ast import (
     Attribute,
@@ -198,11 +199,22 @@ def parse_terraform(path: str, data: bytes) -> HclDocument | ParseFailure:
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        return ParseFailure(f"not UTF-8 text (byte {exc.start})")
+        return ParseFailure(*describe_encoding_error(data, exc))
     try:
         return parse_file(path, text)
     except (HclSyntaxError, JsonSyntaxError) as exc:
         return ParseFailure(str(exc), exc.line, exc.column)
+    except RecursionError:
+        # Deeply nested lists or objects (generated, or hostile): Terraform has no such limit
+        # in principle, but no real configuration comes near it.
+        return ParseFailure("nesting too deep to parse")
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """A file that is not linted (see files.SkipFile), with the reason."""
+
+    reason: str
 
 
 ParseMany = Callable[[list[tuple[str, bytes]]], list["HclDocument | ParseFailure"]]
@@ -672,19 +684,6 @@ class _Extractor:
             )
 
 
-def read_file(path: str) -> bytes:
-    # os.read without a buffered file object: a third faster over the thousands of files a
-    # monorepo run reads, which is most of a warm run's time.
-    descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
-    try:
-        chunks = []
-        while chunk := os.read(descriptor, 1 << 20):
-            chunks.append(chunk)
-        return b"".join(chunks)
-    finally:
-        os.close(descriptor)
-
-
 # Text that a file must contain to hold a fact of its own (a principal position, a policy, an
 # organization); catalog integration resource types are added by the caller.
 _PRIMARY_TOKENS = (
@@ -722,7 +721,15 @@ class Prefilter:
         return _is_tfvars(path) or bool(_CONTEXT_BLOCK.search(text))
 
 
-def _select(contents: dict[str, bytes | ParseFailure], prefilter: Prefilter) -> list[str]:
+def _is_utf8(data: bytes) -> bool:
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _select(contents: dict[str, bytes | ParseFailure | Skipped], prefilter: Prefilter) -> list[str]:
     """The files of one module directory worth parsing."""
     texts = {
         path: data.decode("utf-8", errors="replace") if isinstance(data, bytes) else ""
@@ -743,7 +750,7 @@ class TerraformModule:
 
     directory: str
     paths: list[str]
-    to_parse: dict[str, bytes | ParseFailure]
+    to_parse: dict[str, bytes | ParseFailure | Skipped]
 
 
 def plan_terraform(
@@ -756,16 +763,19 @@ def plan_terraform(
         by_directory.setdefault(os.path.dirname(path) or ".", []).append(path)
     modules: list[TerraformModule] = []
     for directory, directory_paths in sorted(by_directory.items()):
-        contents: dict[str, bytes | ParseFailure] = {}
+        contents: dict[str, bytes | ParseFailure | Skipped] = {}
         for path in sorted(directory_paths):
             try:
                 contents[path] = read(path)
+            except SkipFile as exc:
+                contents[path] = Skipped(str(exc))
             except OSError as exc:
                 contents[path] = ParseFailure(f"cannot read file: {exc.strerror}")
         if prefilter is not None:
             chosen = set(_select(contents, prefilter))
-            # A file that cannot be read is reported, whatever the prefilter says.
-            chosen.update(p for p, data in contents.items() if isinstance(data, ParseFailure))
+            # A file that cannot be read or decoded is reported, whatever the prefilter says:
+            # Terraform would refuse it too.
+            chosen.update(p for p, data in contents.items() if not isinstance(data, bytes) or not _is_utf8(data))
             contents = {p: data for p, data in contents.items() if p in chosen}
         modules.append(TerraformModule(directory, sorted(directory_paths), contents))
     return modules
@@ -776,7 +786,11 @@ def extract_modules(modules: list[TerraformModule], parsed: dict[str, HclDocumen
     facts = Facts()
     for module in modules:
         documents: list[HclDocument] = []
+        skipped = {path: data.reason for path, data in module.to_parse.items() if isinstance(data, Skipped)}
+        facts.skipped.extend(skipped.items())
         for path, data in module.to_parse.items():
+            if isinstance(data, Skipped):
+                continue
             result = data if isinstance(data, ParseFailure) else parsed[path]
             if isinstance(result, ParseFailure):
                 facts.parse_errors.append(
@@ -786,7 +800,7 @@ def extract_modules(modules: list[TerraformModule], parsed: dict[str, HclDocumen
             documents.append(result)
             assert isinstance(data, bytes)
             facts.suppressions.extend(scan_suppressions(path, data.decode("utf-8"), _spans(result)))
-        facts.files.extend(module.paths)
+        facts.files.extend(p for p in module.paths if p not in skipped)
         scope = _build_scope(module.directory, documents)
         extractor = _Extractor(scope, facts)
         for document in scope.documents:
