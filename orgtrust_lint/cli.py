@@ -173,7 +173,12 @@ def _fix(args: argparse.Namespace, config: Config, result: CheckResult) -> Check
         return None
     fixed_findings, files = 0, 0
     for fix in fixes:
-        if write_fix(fix):
+        try:
+            written = write_fix(fix)
+        except OSError as exc:  # a full disk, a read-only file system: the original is untouched
+            print(f"orgtrust-lint: cannot write {fix.path} ({exc.strerror}); left unchanged", file=sys.stderr)
+            continue
+        if written:
             fixed_findings += len(fix.findings)
             files += 1
         else:

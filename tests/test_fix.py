@@ -94,3 +94,27 @@ def test_fix_on_a_copy_of_all_fixtures(tmp_path: Path, monkeypatch: pytest.Monke
     assert changed and changed <= fixable_files
     run(["check", "fixtures", "--fix"])
     assert "Fixed 0 problem(s) in 0 file(s)." in capsys.readouterr().out
+
+
+def test_fix_keeps_the_file_mode_and_leaves_no_temporary_file(copy: Path, capsys) -> None:
+    (copy / "main.tf").chmod(0o640)
+    run(["check", "main.tf", "--fix"])
+    capsys.readouterr()
+    assert (copy / "main.tf").read_bytes() == (DATA / "main.tf.fixed").read_bytes()
+    assert (copy / "main.tf").stat().st_mode & 0o777 == 0o640
+    assert not [p.name for p in copy.iterdir() if p.name.startswith(".orgtrust-lint-")]
+
+
+def test_a_failed_write_leaves_the_original_whole(copy: Path, capsys, monkeypatch: pytest.MonkeyPatch) -> None:
+    before = (copy / "main.tf").read_bytes()
+
+    def disk_full(source, target):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "replace", disk_full)
+    code = run(["check", "main.tf", "--fix"])
+    _, err = capsys.readouterr()
+    assert (copy / "main.tf").read_bytes() == before
+    assert not [p.name for p in copy.iterdir() if p.name.startswith(".orgtrust-lint-")]
+    assert "cannot write main.tf (No space left on device); left unchanged" in err
+    assert "Traceback" not in err and code == 1  # the typo is still there, and reported
