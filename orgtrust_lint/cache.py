@@ -34,10 +34,20 @@ _MAX_AGE_SECONDS = 30 * 24 * 3600
 _BUSY_TIMEOUT_SECONDS = 2.0
 
 
+def code_digest() -> str:
+    """A digest of this installation's source: cached facts are pickled instances of its
+    classes, so any change to the code (even without a new version number) must miss."""
+    package = Path(__file__).parent
+    digest = hashlib.sha256()
+    for source in sorted(package.rglob("*.py")):
+        digest.update(str(source.relative_to(package)).encode() + b"\0" + source.read_bytes())
+    return digest.hexdigest()[:16]
+
+
 class ParseCache:
     def __init__(self, salt: str, directory: Path | None = None) -> None:
         self.path = (directory or cache_dir()) / "parse.sqlite3"
-        self.salt = f"{__version__}|{sys.version_info[:2]}|{salt}".encode()
+        self.salt = f"{__version__}|{code_digest()}|{sys.version_info[:2]}|{salt}".encode()
         self._connection: sqlite3.Connection | None = None
         self._unusable = False
         self._pending: dict[str, bytes] = {}

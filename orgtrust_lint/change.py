@@ -12,7 +12,7 @@ import subprocess
 
 from orgtrust_lint.catalog import Catalog
 from orgtrust_lint.config import Config
-from orgtrust_lint.discover import SKIPPED_DIRECTORIES, excluded
+from orgtrust_lint.discover import SKIPPED_DIRECTORIES
 from orgtrust_lint.errors import UserError
 from orgtrust_lint.facts import Facts, Location, PrincipalRemoval
 from orgtrust_lint.integrations import declared_principals, derive_integrations
@@ -75,7 +75,7 @@ def facts_at_revision(revision: str, paths: list[str], config: Config) -> Facts:
         if any(part in SKIPPED_DIRECTORIES for part in parts[:-1]):
             continue
         display = os.path.relpath(os.path.join(top, name))
-        if excluded(display, config.exclude):
+        if config.for_file(display).excludes(display):
             continue
         if is_terraform_file(parts[-1]) or is_candidate(parts[-1]):
             wanted[display] = name

@@ -61,6 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--fail-on", choices=("error", "warning", "info"), help="lowest severity that fails the run (default: error)"
     )
     check.add_argument("--config", metavar="FILE", help="use this configuration file instead of searching for one")
+    check.add_argument("--show-config", metavar="PATH", help="print the configuration that applies to PATH and exit")
     check.add_argument("--base", metavar="GIT_REV", help="also check what the change since this revision disables")
     check.add_argument("--plan", metavar="PLAN_JSON", help="read a plan (terraform show -json); alone, lint only it")
     check.add_argument(
@@ -194,11 +195,17 @@ def _check(args: argparse.Namespace) -> int:
     from orgtrust_lint.lint import check
 
     config = load_config(args.paths, args.config)
-    config = config.override(
+    config = config.with_command_line(
         select=parse_codes(tuple(args.select), "--select") if args.select else None,
-        ignore=(*config.ignore, *parse_codes(tuple(args.ignore), "--ignore")) if args.ignore else None,
+        ignore=parse_codes(tuple(args.ignore), "--ignore") if args.ignore else (),
         fail_on=Severity(args.fail_on) if args.fail_on else None,
     )
+    if args.show_config:
+        import json
+
+        effective = config.for_file(args.show_config)
+        print(json.dumps({"file": args.show_config, **effective.describe()}, indent=2))
+        return EXIT_OK
     if args.plan and not os.path.isfile(args.plan):
         raise UsageError(f"--plan: {args.plan}: no such file")
     if args.diff and not args.fix:
@@ -233,6 +240,7 @@ def _drift(args: argparse.Namespace) -> int:
 
     config = load_config(args.paths, args.config)
     config = config.override(select=("OT4",), ignore=(), fail_on=Severity(args.fail_on) if args.fail_on else None)
+    config = config.flat()  # drift is about the organization: OT4 everywhere
     catalog = Catalog.load(config.extra_principals)
     facts, _ = extract(args.paths, config, catalog, use_cache=True, jobs=default_jobs())
     live = read_live(args.profile, args.region, args.endpoint_url, args.timeout)

@@ -5,10 +5,11 @@ The nearest file above the linted paths wins; command-line flags override it.
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import sys
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +17,9 @@ from orgtrust_lint.errors import UserError
 from orgtrust_lint.facts import Severity
 
 CONFIG_FILENAMES = (".orgtrust-lint.yaml", ".orgtrust-lint.yml", "pyproject.toml")
-_KEYS = {"select", "ignore", "fail-on", "extra-principals", "exclude"}
+# Settings that apply to the whole run, taken from the configuration nearest the linted paths;
+# the others apply per file, from the configuration nearest that file.
+RUN_SETTINGS = ("fail-on", "extra-principals", "require-reason")
 
 
 class ConfigError(UserError):
@@ -30,18 +33,98 @@ class Config:
     fail_on: Severity = Severity.ERROR
     extra_principals: tuple[str, ...] = ()
     exclude: tuple[str, ...] = ()
-    source: str | None = None
+    per_path_ignores: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    unignorable: tuple[str, ...] = ()
+    require_reason: bool = False
+    source: str | None = None  # the file(s) it came from, nearest first
+    root: str = "."  # the directory its globs are relative to
 
     def override(self, **changes: Any) -> Config:
         return replace(self, **{k: v for k, v in changes.items() if v is not None})
 
+    def with_command_line(
+        self, select: tuple[str, ...] | None = None, ignore: tuple[str, ...] = (), fail_on: Severity | None = None
+    ) -> Config:
+        """The command line's --select replaces, its --ignore adds to, its --fail-on replaces."""
+        return self.override(select=select, ignore=(*self.ignore, *ignore) if ignore else None, fail_on=fail_on)
 
-def _string_list(value: Any, key: str, source: str) -> tuple[str, ...]:
-    if isinstance(value, str):
-        value = [value]
-    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise ConfigError(f"{source}: '{key}' must be a list of strings")
-    return tuple(value)
+    def for_file(self, path: str) -> Config:
+        """The configuration that applies to ``path`` (this one, unless found per directory)."""
+        return self
+
+    def flat(self) -> Config:
+        return self
+
+    def relative(self, path: str) -> str:
+        relative = os.path.relpath(os.path.abspath(path), os.path.abspath(self.root))
+        return relative.replace(os.sep, "/")
+
+    def ignores_for(self, path: str) -> tuple[str, ...]:
+        """``ignore`` plus the per-path ignores whose pattern matches ``path``."""
+        if not self.per_path_ignores:
+            return self.ignore
+        relative = self.relative(path)
+        extra = [code for pattern, codes in self.per_path_ignores if glob_matches(pattern, relative) for code in codes]
+        return (*self.ignore, *extra)
+
+    def excludes(self, path: str) -> bool:
+        if not self.exclude:
+            return False
+        relative = self.relative(path)
+        return not relative.startswith("..") and any(glob_matches(p, relative) for p in self.exclude)
+
+    def describe(self) -> dict[str, Any]:
+        """The effective settings, as ``check --show-config`` prints them."""
+        return {
+            "source": self.source or "(defaults: no configuration file)",
+            "select": list(self.select) or "(all rules)",
+            "ignore": list(self.ignore),
+            "fail-on": self.fail_on.value,
+            "extra-principals": list(self.extra_principals),
+            "exclude": list(self.exclude),
+            "per-path-ignores": {pattern: list(codes) for pattern, codes in self.per_path_ignores},
+            "unignorable": list(self.unignorable),
+            "require-reason": self.require_reason,
+        }
+
+
+@functools.lru_cache(maxsize=512)
+def _glob_regex(pattern: str) -> re.Pattern[str]:
+    parts, index = [], 0
+    while index < len(pattern):
+        char = pattern[index]
+        if pattern.startswith("**/", index):
+            parts.append("(?:.*/)?")
+            index += 3
+            continue
+        if pattern.startswith("**", index):
+            parts.append(".*")
+            index += 2
+            continue
+        if char == "*":
+            parts.append("[^/]*")
+        elif char == "?":
+            parts.append("[^/]")
+        elif char == "[" and "]" in pattern[index + 1 :]:
+            end = pattern.index("]", index + 1)
+            body = pattern[index + 1 : end]
+            parts.append("[" + ("^" + re.escape(body[1:]) if body.startswith("!") else re.escape(body)) + "]")
+            index = end + 1
+            continue
+        else:
+            parts.append(re.escape(char))
+        index += 1
+    # A pattern matches the path itself or anything below it (a directory pattern covers its files).
+    return re.compile("".join(parts) + "(?:/.*)?")
+
+
+def glob_matches(pattern: str, relative: str) -> bool:
+    """Like ruff's globs: ``**`` spans directories, ``*`` stays within one; a pattern without a
+    slash matches at any depth; a directory pattern covers everything below it."""
+    pattern = pattern.rstrip("/")
+    if "/" not in pattern:
+        pattern = "**/" + pattern
+    return _glob_regex(pattern).fullmatch(relative) is not None
 
 
 def parse_codes(values: tuple[str, ...], source: str) -> tuple[str, ...]:
@@ -52,31 +135,88 @@ def parse_codes(values: tuple[str, ...], source: str) -> tuple[str, ...]:
     return codes
 
 
-def from_mapping(data: Any, source: str) -> Config:
+def _describe_error(error: Any) -> tuple[str, str]:
+    """(the key, what is expected) for a JSON Schema error in a configuration mapping."""
+    path = [str(p) for p in error.absolute_path]
+    key = "/".join(path) if path else ""
+    value = error.instance
+    if error.validator == "additionalProperties" and not path:
+        unknown = sorted(set(value) - set(error.schema["properties"]))[0]
+        return unknown, f"unknown setting (known: {', '.join(sorted(error.schema['properties']))})"
+    if error.validator == "enum":
+        return key, f"must be error, warning or info, not {value!r}"
+    if error.validator == "pattern" and str(error.schema.get("description", "")).startswith("a rule code"):
+        return key, f"{value!r} is not a rule code (expected OT followed by digits, e.g. OT105)"
+    if error.validator in ("pattern", "minLength") and path[:1] in (["exclude"], ["per-path-ignores"]):
+        return key, f"{value!r} is not a relative path pattern (e.g. legacy/** or *.tf.json)"
+    expected = {"array": "a list", "object": "a table of settings", "string": "a string", "boolean": "true or false"}
+    if error.validator == "type":
+        return key, f"must be {expected.get(str(error.validator_value), error.validator_value)}, not {value!r}"
+    return key, error.message
+
+
+def _validate(data: dict[str, Any], source: str) -> None:
+    import json
+
+    from orgtrust_lint.catalog import DATA_DIRECTORY
+    from orgtrust_lint.schema_check import DataFileError, validate_cached
+
+    schema = json.loads((DATA_DIRECTORY / "config.schema.json").read_text(encoding="utf-8"))
+    raw = json.dumps(data, sort_keys=True, default=str).encode()
+    try:
+        validate_cached(raw, data, schema, source, describe=_describe_error)
+    except DataFileError as exc:
+        raise ConfigError(str(exc)) from None
+
+
+def _check_rule_codes(config: Config, source: str) -> None:
+    from orgtrust_lint.engine import load_rules
+
+    ids = [rule.id for rule in load_rules()]
+    lists = {"select": config.select, "ignore": config.ignore, "unignorable": config.unignorable}
+    lists.update({f"per-path-ignores/{pattern}": codes for pattern, codes in config.per_path_ignores})
+    for key, codes in lists.items():
+        for code in codes:
+            if not any(rule_id.startswith(code) for rule_id in ids):
+                raise ConfigError(f"{source}: '{key}': no rule is {code} or starts with it (see orgtrust-lint rules)")
+
+
+def from_mapping(data: Any, source: str, root: str = ".", base: Config | None = None) -> Config:
+    """A configuration from its file's settings, over ``base`` (what it extends)."""
     if data is None:
         data = {}
     if not isinstance(data, dict):
         raise ConfigError(f"{source}: the configuration must be a table of settings")
     normalised = {str(k).replace("_", "-"): v for k, v in data.items()}
-    unknown = sorted(set(normalised) - _KEYS)
-    if unknown:
-        raise ConfigError(f"{source}: unknown setting '{unknown[0]}' (known: {', '.join(sorted(_KEYS))})")
-    config = Config(source=source)
+    for key in ("select", "ignore", "unignorable", "extra-principals", "exclude"):
+        if isinstance(normalised.get(key), str):
+            normalised[key] = [normalised[key]]  # a single value where a list is expected
+    if isinstance(normalised.get("fail-on"), str):
+        normalised["fail-on"] = normalised["fail-on"].lower()
+    _validate(normalised, source)
+    config = replace(base or Config(), source=source, root=root)
+
+    def codes(key: str) -> tuple[str, ...]:
+        return tuple(code.upper() for code in normalised[key])
+
     if "select" in normalised:
-        config = replace(config, select=parse_codes(_string_list(normalised["select"], "select", source), source))
+        config = replace(config, select=codes("select"))
     if "ignore" in normalised:
-        config = replace(config, ignore=parse_codes(_string_list(normalised["ignore"], "ignore", source), source))
+        config = replace(config, ignore=codes("ignore"))
     if "fail-on" in normalised:
-        value = normalised["fail-on"]
-        try:
-            config = replace(config, fail_on=Severity(str(value).lower()))
-        except ValueError:
-            raise ConfigError(f"{source}: 'fail-on' must be error, warning or info, not {value!r}") from None
+        config = replace(config, fail_on=Severity(normalised["fail-on"]))
     if "extra-principals" in normalised:
-        extra = _string_list(normalised["extra-principals"], "extra-principals", source)
-        config = replace(config, extra_principals=extra)
+        config = replace(config, extra_principals=tuple(normalised["extra-principals"]))
     if "exclude" in normalised:
-        config = replace(config, exclude=_string_list(normalised["exclude"], "exclude", source))
+        config = replace(config, exclude=tuple(normalised["exclude"]))
+    if "per-path-ignores" in normalised:
+        table = normalised["per-path-ignores"]
+        config = replace(config, per_path_ignores=tuple((p, tuple(c.upper() for c in table[p])) for p in sorted(table)))
+    if "unignorable" in normalised:
+        config = replace(config, unignorable=codes("unignorable"))
+    if "require-reason" in normalised:
+        config = replace(config, require_reason=bool(normalised["require-reason"]))
+    _check_rule_codes(config, source)
     return config
 
 
@@ -96,15 +236,14 @@ def _read_pyproject(path: Path) -> dict[str, Any] | None:
     return tool.get("orgtrust-lint") if isinstance(tool, dict) and "orgtrust-lint" in tool else None
 
 
-def load_file(path: Path) -> Config:
-    source = os.path.relpath(path) if path.is_absolute() else str(path)
+def _read_mapping(path: Path, source: str) -> Any:
     try:
         if path.name == "pyproject.toml":
-            return from_mapping(_read_pyproject(path), source)
+            return _read_pyproject(path)
         from orgtrust_lint.catalog import InvalidYaml, load_yaml
 
         try:
-            return from_mapping(load_yaml(path.read_bytes()), source)
+            return load_yaml(path.read_bytes())
         except InvalidYaml as exc:
             where = f" at line {exc.line}" if exc.line else ""
             raise ConfigError(f"{source}: not valid YAML{where}") from None
@@ -112,20 +251,96 @@ def load_file(path: Path) -> Config:
         raise ConfigError(f"{source}: cannot read ({exc.strerror})") from None
 
 
-def find_config(start: Path) -> Path | None:
-    directory = start if start.is_dir() else start.parent
-    for candidate in (directory.resolve(), *directory.resolve().parents):
-        for name in CONFIG_FILENAMES:
-            path = candidate / name
-            if not path.is_file():
-                continue
-            if name == "pyproject.toml" and _read_pyproject(path) is None:
-                continue
-            return path
+def load_file(path: Path, seen: tuple[Path, ...] = ()) -> Config:
+    """One configuration file, with what it extends (``extend``, relative to the file)."""
+    relative = os.path.relpath(path)
+    source = str(path) if relative.startswith("..") else relative
+    data = _read_mapping(path, source)
+    base = None
+    if isinstance(data, dict) and data.get("extend") is not None:
+        target = data["extend"]
+        if not isinstance(target, str) or not target:
+            raise ConfigError(f"{source}: 'extend': must be the path of another configuration file")
+        parent = (path.parent / target).resolve()
+        if parent in seen or parent == path.resolve():
+            raise ConfigError(f"{source}: 'extend': {target} extends this file again (a cycle)")
+        if not parent.is_file():
+            raise ConfigError(f"{source}: 'extend': {target} does not exist")
+        base = load_file(parent, (*seen, path.resolve()))
+    config = from_mapping(data, source, str(path.parent), base)
+    if base is not None:
+        config = replace(config, source=f"{source} (extends {base.source})")
+    return config
+
+
+def _own_config_file(directory: Path) -> Path | None:
+    for name in CONFIG_FILENAMES:
+        path = directory / name
+        if not path.is_file():
+            continue
+        if name == "pyproject.toml" and _read_pyproject(path) is None:
+            continue
+        return path
     return None
 
 
+def find_config(start: Path) -> Path | None:
+    directory = start if start.is_dir() else start.parent
+    for candidate in (directory.resolve(), *directory.resolve().parents):
+        found = _own_config_file(candidate)
+        if found is not None:
+            return found
+    return None
+
+
+@dataclass(frozen=True)
+class HierarchicalConfig(Config):
+    """The configuration of a run whose files each take the nearest configuration above them.
+
+    Its own settings are those of the configuration nearest the linted paths; ``for_file`` finds
+    the one for a file, with the command line's flags applied on top of every one.
+    """
+
+    command_line: tuple[tuple[str, ...] | None, tuple[str, ...], Severity | None] = (None, (), None)
+    _by_directory: dict[str, Config] = field(default_factory=dict, compare=False, repr=False)
+
+    def with_command_line(
+        self, select: tuple[str, ...] | None = None, ignore: tuple[str, ...] = (), fail_on: Severity | None = None
+    ) -> Config:
+        applied = Config.with_command_line(self, select, ignore, fail_on)
+        return replace(applied, command_line=(select, ignore, fail_on), _by_directory={})
+
+    def for_file(self, path: str) -> Config:
+        # Keyed by the path's own directory string first: abspath for each of thousands of files
+        # would cost more than the lookup.
+        directory = os.path.dirname(path)
+        found = self._by_directory.get("\0" + directory)
+        if found is None:
+            found = self._by_directory["\0" + directory] = self._for_directory(os.path.abspath(directory or "."))
+        return found
+
+    def _for_directory(self, directory: str) -> Config:
+        # Memoised per directory, and a directory without a configuration file of its own takes
+        # its parent's: a monorepo's thousand directories cost a few thousand stat calls.
+        if directory not in self._by_directory:
+            own = _own_config_file(Path(directory))
+            parent = os.path.dirname(directory)
+            if own is not None:
+                config = load_file(own).with_command_line(*self.command_line)
+            elif parent != directory:
+                config = self._for_directory(parent)
+            else:
+                config = Config().with_command_line(*self.command_line)
+            self._by_directory[directory] = config
+        return self._by_directory[directory]
+
+    def flat(self) -> Config:
+        """These settings for every file, without looking for nearer configurations."""
+        return Config(**{f.name: getattr(self, f.name) for f in fields(Config)})
+
+
 def load_config(paths: list[str], explicit: str | None = None) -> Config:
+    """With ``explicit``, that file for every file; otherwise the nearest file above each."""
     if explicit:
         path = Path(explicit)
         if not path.is_file():
@@ -133,4 +348,5 @@ def load_config(paths: list[str], explicit: str | None = None) -> Config:
         return load_file(path)
     start = Path(os.path.commonpath([os.path.abspath(p) for p in paths])) if paths else Path.cwd()
     found = find_config(start)
-    return load_file(found) if found else Config()
+    nearest = load_file(found) if found else Config()
+    return HierarchicalConfig(**{f.name: getattr(nearest, f.name) for f in fields(Config)})

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import fnmatch
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from orgtrust_lint.errors import UserError
@@ -42,14 +43,19 @@ def display_path(path: str) -> str:
     return path if relative.startswith(".." + os.sep) else relative
 
 
-def excluded(path: str, patterns: tuple[str, ...]) -> bool:
+Exclude = Callable[[str], bool] | tuple[str, ...]
+
+
+def excluded(path: str, patterns: Exclude) -> bool:
+    if callable(patterns):
+        return patterns(path)
     normalised = path.replace(os.sep, "/")
     return any(
         fnmatch.fnmatch(normalised, pattern) or fnmatch.fnmatch(normalised, f"*/{pattern}") for pattern in patterns
     )
 
 
-def _walk(root: str, exclude: tuple[str, ...], skipped: list[tuple[str, str]]) -> tuple[list[str], list[str]]:
+def _walk(root: str, exclude: Exclude, skipped: list[tuple[str, str]]) -> tuple[list[str], list[str]]:
     """IaC files under root. Symbolic links are not followed out of it: a linked directory is
     not entered (that also ends link loops) and a linked file is read only if it stays inside."""
     found, templates = [], []
@@ -79,7 +85,7 @@ def _walk(root: str, exclude: tuple[str, ...], skipped: list[tuple[str, str]]) -
     return found, templates
 
 
-def discover(paths: list[str], exclude: tuple[str, ...] = ()) -> Discovered:
+def discover(paths: list[str], exclude: Exclude = ()) -> Discovered:
     result = Discovered()
     explicit: set[str] = set()
     terraform: set[str] = set()

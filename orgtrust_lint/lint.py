@@ -12,8 +12,8 @@ from orgtrust_lint.cache import ParseCache
 from orgtrust_lint.catalog import Catalog
 from orgtrust_lint.config import Config
 from orgtrust_lint.discover import DiscoveryError, discover, display_path
-from orgtrust_lint.engine import Rule, evaluate, load_rules
-from orgtrust_lint.facts import Facts, Finding, InternalError, Location, Suppression
+from orgtrust_lint.engine import Rule, evaluate, load_rules, rule_selected
+from orgtrust_lint.facts import INTERNAL_ERROR_RULE, Facts, Finding, InternalError, Location, Suppression
 from orgtrust_lint.files import SkipFile, describe_encoding_error, read_file
 from orgtrust_lint.integrations import derive_integrations
 from orgtrust_lint.parse.cloudformation import (
@@ -120,7 +120,7 @@ def extract(
 ) -> tuple[Facts, set[str] | None]:
     """Facts of every file under ``paths``. Files are read and prefiltered here; what must be
     parsed comes from the cache or is parsed in up to ``jobs`` processes."""
-    discovered = discover(paths, config.exclude)
+    discovered = discover(paths, lambda path: config.for_file(path).excludes(path))
     catalog = catalog or Catalog.load(config.extra_principals)
     terraform_prefilter: Prefilter | None = None
     template_types: tuple[str, ...] = ()
@@ -241,6 +241,11 @@ def check(
     return check_facts(facts, config, rules, catalog, explicit)
 
 
+def _wanted(finding: Finding, config: Config) -> bool:
+    """Selected and not ignored by the configuration of the finding's own file."""
+    return rule_selected(finding.rule, config.select, config.ignores_for(finding.location.path))
+
+
 def check_facts(
     facts: Facts,
     config: Config,
@@ -252,7 +257,11 @@ def check_facts(
     catalog = catalog or Catalog.load(config.extra_principals)
     rules = rules if rules is not None else load_rules()
     facts.integrations.extend(derive_integrations(facts, catalog))
-    findings = evaluate(rules, facts, catalog, config.select, config.ignore)
+    findings = [
+        finding
+        for finding in evaluate(rules, facts, catalog)
+        if finding.rule == INTERNAL_ERROR_RULE or _wanted(finding, config.for_file(finding.location.path))
+    ]
     if explicit is not None:
         findings = [f for f in findings if f.location.path in explicit or any(a.path in explicit for a in f.also_at)]
         files = sorted(explicit)

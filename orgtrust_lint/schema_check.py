@@ -52,23 +52,27 @@ def _describe(error: Any) -> str:
     return f"at {where}: {error.message}"
 
 
-def validate(instance: Any, schema: dict[str, Any], what: str) -> None:
-    """Validate now, always; raise DataFileError naming the first problem."""
+def validate(instance: Any, schema: dict[str, Any], what: str, describe: Any = None) -> None:
+    """Validate now, always; raise DataFileError naming the first problem. With ``describe``
+    (error -> (key, what is expected)) the message is "WHAT: 'KEY': EXPECTED"."""
     import jsonschema
 
     validator = jsonschema.Draft202012Validator(schema, format_checker=jsonschema.FormatChecker())
-    errors = sorted(validator.iter_errors(instance), key=lambda e: list(e.absolute_path))
+    errors = sorted(validator.iter_errors(instance), key=lambda e: [str(p) for p in e.absolute_path])
+    if errors and describe is not None:
+        key, expected = describe(errors[0])
+        raise DataFileError(f"{what}: '{key}': {expected}" if key else f"{what}: {expected}")
     if errors:
         raise DataFileError(f"{what} does not match its schema {_describe(errors[0])}")
 
 
-def validate_cached(raw: bytes, instance: Any, schema: dict[str, Any], what: str) -> None:
+def validate_cached(raw: bytes, instance: Any, schema: dict[str, Any], what: str, describe: Any = None) -> None:
     """Validate unless this exact content was validated against this exact schema before."""
     digest = hashlib.sha256(raw + json.dumps(schema, sort_keys=True).encode()).hexdigest()
     marker = cache_dir() / "validated" / digest
     if marker.exists():
         return
-    validate(instance, schema, what)
+    validate(instance, schema, what, describe)
     try:
         marker.parent.mkdir(parents=True, exist_ok=True)
         marker.touch()

@@ -1,0 +1,117 @@
+"""Monorepo configuration: the nearest file above each linted file, `extend`, per-path ignores,
+excludes, `check --show-config`, and one-line errors naming the file, the key and what is expected."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from orgtrust_lint.cli import run
+
+TYPO = """resource "aws_organizations_organization" "org" {
+  feature_set                   = "ALL"
+  aws_service_access_principals = ["config.amazonaw.com", "sso.amazonaws.com"]
+}
+"""
+
+
+def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = run(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.fixture
+def monorepo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A platform-wide base, a root config that extends it, and a team config below."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "shared").mkdir()
+    (tmp_path / "shared" / "base.yaml").write_text("ignore: [OT105]\nunignorable: [OT201]\nfail-on: warning\n")
+    (tmp_path / ".orgtrust-lint.yaml").write_text(
+        "extend: shared/base.yaml\nexclude: ['generated/**']\nper-path-ignores:\n  'legacy/**': [OT101]\n"
+    )
+    team = tmp_path / "teams" / "payments"
+    team.mkdir(parents=True)
+    (team / ".orgtrust-lint.yaml").write_text(
+        "extend: ../../.orgtrust-lint.yaml\nper-path-ignores:\n  'old/*.tf': [OT1]\n"
+    )
+    for directory in ("org", "legacy/org", "generated", "teams/payments/org", "teams/payments/old"):
+        (tmp_path / directory).mkdir(parents=True, exist_ok=True)
+        (tmp_path / directory / "main.tf").write_text(TYPO)
+    return tmp_path
+
+
+def _paths_with(out: str, rule: str) -> set[str]:
+    return {f["path"] for f in json.loads(out)["findings"] if f["rule"] == rule}
+
+
+def test_show_config_for_nested_files(monorepo: Path, capsys) -> None:
+    code, out, err = _run(capsys, "check", "--show-config", "teams/payments/old/main.tf")
+    assert code == 0 and err == ""
+    shown = json.loads(out)
+    assert shown["file"] == "teams/payments/old/main.tf"
+    assert shown["source"] == (
+        "teams/payments/.orgtrust-lint.yaml (extends .orgtrust-lint.yaml (extends shared/base.yaml))"
+    )
+    # Inherited from two levels up, merged with the team's own table (the nearest file wins per key).
+    assert shown["ignore"] == ["OT105"] and shown["unignorable"] == ["OT201"] and shown["fail-on"] == "warning"
+    assert shown["per-path-ignores"] == {"old/*.tf": ["OT1"]}
+    code, out, _ = _run(capsys, "check", "--show-config", "legacy/org/main.tf")
+    root = json.loads(out)
+    assert root["source"] == ".orgtrust-lint.yaml (extends shared/base.yaml)"
+    assert root["per-path-ignores"] == {"legacy/**": ["OT101"]} and root["exclude"] == ["generated/**"]
+
+
+def test_the_nearest_configuration_applies_to_each_file(monorepo: Path, capsys) -> None:
+    code, out, _ = _run(capsys, "check", "--format", "json")
+    assert code == 1
+    flagged = _paths_with(out, "OT101")
+    assert flagged == {"org/main.tf", "teams/payments/org/main.tf"}
+    # legacy/** is ignored by the root's per-path ignore, old/*.tf by the team's (relative to the
+    # team's directory), generated/ is excluded and not even counted as linted.
+    assert json.loads(out)["summary"]["files"] == 4
+    assert not _paths_with(out, "OT105")  # inherited through two extends
+
+
+def test_the_command_line_adds_to_each_files_configuration(monorepo: Path, capsys) -> None:
+    code, out, _ = _run(capsys, "check", "--format", "json", "--ignore", "OT101")
+    assert code == 0 and not _paths_with(out, "OT101")
+    code, out, _ = _run(capsys, "check", "--format", "json", "--select", "OT104")
+    assert code == 0 and json.loads(out)["findings"] == []  # --select replaces each file's selection
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        ("selct: [OT101]\n", "'selct': unknown setting (known: "),
+        ("ignore: [XY1]\n", "'ignore/0': 'XY1' is not a rule code"),
+        ("ignore: [OT999]\n", "'ignore': no rule is OT999 or starts with it"),
+        ("per-path-ignores:\n  'legacy/**': [OT42]\n", "'per-path-ignores/legacy/**': no rule is OT42"),
+        ("per-path-ignores:\n  '/abs/**': [OT101]\n", "'per-path-ignores': '/abs/**' is not a relative path pattern"),
+        ("exclude: ['']\n", "'exclude/0': '' is not a relative path pattern"),
+        ("exclude: 3\n", "'exclude': must be a list, not 3"),
+        ("fail-on: sometimes\n", "'fail-on': must be error, warning or info, not 'sometimes'"),
+        ("require-reason: perhaps\n", "'require-reason': must be true or false, not 'perhaps'"),
+        ("extend: nowhere.yaml\n", "'extend': nowhere.yaml does not exist"),
+        ("extend: .orgtrust-lint.yaml\n", "'extend': .orgtrust-lint.yaml extends this file again (a cycle)"),
+    ],
+)
+def test_configuration_errors_name_file_key_and_expectation(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys, content: str, expected: str
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "main.tf").write_text(TYPO)
+    (tmp_path / ".orgtrust-lint.yaml").write_text(content)
+    code, out, err = _run(capsys, "check")
+    assert code == 2 and out == ""
+    assert err.startswith("orgtrust-lint: error: .orgtrust-lint.yaml: ") and len(err.splitlines()) == 1
+    assert expected in err, err
+
+
+def test_an_error_in_a_nested_configuration_names_that_file(monorepo: Path, capsys) -> None:
+    (monorepo / "teams" / "payments" / ".orgtrust-lint.yaml").write_text("ignore: [OT7777]\n")
+    code, _, err = _run(capsys, "check")
+    assert code == 2
+    assert err.startswith("orgtrust-lint: error: teams/payments/.orgtrust-lint.yaml: 'ignore/0': 'OT7777'")
