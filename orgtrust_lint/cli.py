@@ -62,6 +62,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     check.add_argument("--config", metavar="FILE", help="use this configuration file instead of searching for one")
     check.add_argument("--show-config", metavar="PATH", help="print the configuration that applies to PATH and exit")
+    check.add_argument(
+        "--require-reason", action="store_true", help="an inline ignore without a reason silences nothing (OT007)"
+    )
     check.add_argument("--base", metavar="GIT_REV", help="also check what the change since this revision disables")
     check.add_argument("--plan", metavar="PLAN_JSON", help="read a plan (terraform show -json); alone, lint only it")
     check.add_argument(
@@ -200,6 +203,8 @@ def _check(args: argparse.Namespace) -> int:
         ignore=parse_codes(tuple(args.ignore), "--ignore") if args.ignore else (),
         fail_on=Severity(args.fail_on) if args.fail_on else None,
     )
+    if args.require_reason:
+        config = config.override(require_reason=True)
     if args.show_config:
         import json
 

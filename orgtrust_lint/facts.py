@@ -254,6 +254,27 @@ class Suppression:
     first_line: int
     last_line: int
     reason: str
+    directive_line: int = 0  # where the comment (or Metadata entry) is, for findings about it
+    until: str | None = None  # the raw until= value: the ignore stops working after that date
+
+    @property
+    def directive(self) -> Location:
+        return Location.point(self.path, self.directive_line or self.first_line)
+
+
+@dataclass(frozen=True)
+class SuppressionProblem:
+    """An ignore that is expired, unused, not allowed or without a required reason."""
+
+    problem: str  # "expired", "bad-date", "unused", "not-allowed", "no-reason"
+    path: str
+    codes: str  # the rules the ignore names, for messages ("every rule" when it names none)
+    detail: str  # what the rule's message needs: the expiry, or the rule that may not be ignored
+    location: Location
+
+    @property
+    def kind(self) -> str:
+        return "suppression_problem"
 
 
 @dataclass
@@ -273,6 +294,7 @@ class Facts:
     parse_errors: list[ParseError] = field(default_factory=list)
     internal_errors: list[InternalError] = field(default_factory=list)
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (path, one-line reason): not linted
+    suppression_problems: list[SuppressionProblem] = field(default_factory=list)
     suppressions: list[Suppression] = field(default_factory=list)
 
     def extend(self, other: Facts) -> None:
@@ -304,6 +326,7 @@ class Facts:
             "drift": self.drift,
             "parse_error": self.parse_errors,
             "internal_error": self.internal_errors,
+            "suppression_problem": self.suppression_problems,
         }[kind]
 
 

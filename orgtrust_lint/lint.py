@@ -31,7 +31,7 @@ from orgtrust_lint.parse.terraform import (
     parse_terraform,
     plan_terraform,
 )
-from orgtrust_lint.suppress import apply_suppressions
+from orgtrust_lint.suppress import Governance, apply_suppressions
 
 
 @dataclass
@@ -257,15 +257,27 @@ def check_facts(
     catalog = catalog or Catalog.load(config.extra_principals)
     rules = rules if rules is not None else load_rules()
     facts.integrations.extend(derive_integrations(facts, catalog))
-    findings = [
-        finding
-        for finding in evaluate(rules, facts, catalog)
-        if finding.rule == INTERNAL_ERROR_RULE or _wanted(finding, config.for_file(finding.location.path))
-    ]
+    # Every rule runs and ignores are applied to all findings before each file's selection, so
+    # an ignore of a rule that is merely deselected here is not mistaken for an unused one.
+    findings = evaluate(rules, facts, catalog)
     if explicit is not None:
         findings = [f for f in findings if f.location.path in explicit or any(a.path in explicit for a in f.also_at)]
         files = sorted(explicit)
     else:
         files = facts.files
-    reported, suppressed = apply_suppressions(findings, facts.suppressions)
+    governance = Governance(
+        unignorable=lambda path: config.for_file(path).unignorable,
+        require_reason=config.require_reason,
+        reported_paths=set(files),
+    )
+    reported, suppressed, problems = apply_suppressions(findings, facts.suppressions, governance)
+    # Problems with the ignores themselves are findings too (OT004-OT007), never silenced by an ignore.
+    facts.suppression_problems.extend(problems)
+    reported.extend(evaluate([rule for rule in rules if rule.match["fact"] == "suppression_problem"], facts, catalog))
+
+    def wanted(finding: Finding) -> bool:
+        return finding.rule == INTERNAL_ERROR_RULE or _wanted(finding, config.for_file(finding.location.path))
+
+    reported = sorted((f for f in reported if wanted(f)), key=lambda f: (f.location, f.rule))
+    suppressed = [(f, s) for f, s in suppressed if wanted(f)]
     return CheckResult(files, reported, suppressed, sorted(set(facts.skipped)))

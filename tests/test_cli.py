@@ -217,8 +217,9 @@ def test_suppressed_findings_are_counted_not_shown(capsys: pytest.CaptureFixture
     code, out, _ = _run(capsys, "check", "fixtures/terraform/suppressed")
     assert code == 1
     assert "preview-service" not in out and "Config.amazonaws.com" not in out and "not-a-service" not in out
-    assert "guarduty.amazonaws.com" in out
-    assert out.splitlines()[-1].endswith("; 4 suppressed.")
+    assert "preview-two" not in out  # its ignore has not expired yet
+    assert "guarduty.amazonaws.com" in out and "previewed-service" in out  # the latter's ignore expired
+    assert out.splitlines()[-1].endswith("; 5 suppressed.")
 
 
 def test_malformed_file_reports_its_line_and_the_rest_is_linted(

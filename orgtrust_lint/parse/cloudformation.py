@@ -228,13 +228,17 @@ class _Template:
         if isinstance(codes, str):
             codes = [codes]
         if isinstance(codes, list) and codes:
+            reason = settings.get("reason") if isinstance(settings.get("reason"), str) else ""
+            until = settings.get("until")
             self.facts.suppressions.append(
                 Suppression(
                     self.path,
                     frozenset(str(c).strip().upper() for c in codes),
                     location.line,
                     location.end_line,
-                    "resource Metadata",
+                    reason,
+                    (getattr(metadata, "start_mark", None) and metadata.start_mark.line + 1) or location.line,
+                    str(until) if until is not None else None,
                 )
             )
 

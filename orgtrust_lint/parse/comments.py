@@ -7,6 +7,8 @@ import re
 from orgtrust_lint.facts import Suppression
 
 DIRECTIVE = re.compile(r"(?:#|//|/\*)\s*orgtrust-lint:\s*ignore(?:\[(?P<codes>[A-Za-z0-9_,\s-]*)\])?(?P<reason>[^\n]*)")
+_TRAILING_COMMENT = re.compile(r"\s(?:#|//)\s|^(?:#|//)\s")
+_UNTIL = re.compile(r"(?:^|\s)until=(\S*)")
 _COMMENT_ONLY = re.compile(r"^\s*(?:#|//|/\*)")
 
 
@@ -31,9 +33,14 @@ def scan_suppressions(path: str, text: str, spans: dict[int, int]) -> list[Suppr
             continue
         codes = frozenset(code.strip().upper() for code in (match.group("codes") or "").split(",") if code.strip())
         reason = match.group("reason").strip().rstrip("*/").strip()
+        reason = _TRAILING_COMMENT.split(reason, maxsplit=1)[0].strip()  # "reason  # another comment"
+        until = _UNTIL.search(reason)
+        if until:
+            reason = (reason[: until.start()] + reason[until.end() :]).strip()
+        expiry = until.group(1) if until else None
         line_number = index + 1
         if _is_code(line[: match.start()]):
-            found.append(Suppression(path, codes, line_number, line_number, reason))
+            found.append(Suppression(path, codes, line_number, line_number, reason, line_number, expiry))
             continue
         target = next(
             (n + 1 for n in range(index + 1, len(lines)) if _is_code(lines[n])),
@@ -41,5 +48,5 @@ def scan_suppressions(path: str, text: str, spans: dict[int, int]) -> list[Suppr
         )
         if target is None:
             continue
-        found.append(Suppression(path, codes, target, spans.get(target, target), reason))
+        found.append(Suppression(path, codes, target, spans.get(target, target), reason, line_number, expiry))
     return found
