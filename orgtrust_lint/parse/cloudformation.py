@@ -53,7 +53,14 @@ def looks_like_template(text: str) -> bool:
     return bool(_RESOURCES_KEY.search(text)) and bool(_RESOURCE_TYPE.search(text))
 
 
-_TEMPLATE_TOKENS = ("AWS::IAM::", "AWS::Organizations::", "Custom::", "AWS::CloudFormation::CustomResource")
+# "orgtrust-lint": an ignore (comment or Metadata) is a fact of its own, for governance (OT004-OT007).
+_TEMPLATE_TOKENS = (
+    "AWS::IAM::",
+    "AWS::Organizations::",
+    "Custom::",
+    "AWS::CloudFormation::CustomResource",
+    "orgtrust-lint",
+)
 
 
 def template_is_relevant(text: str, integration_types: Iterable[str] = ()) -> bool:
