@@ -274,10 +274,13 @@ def load_file(path: Path, seen: tuple[Path, ...] = ()) -> Config:
 
 
 def _own_config_file(directory: Path) -> Path | None:
+    # os.path on strings: this runs for every directory of a monorepo, and pathlib objects
+    # would cost more than the stat calls.
+    base = str(directory)
     for name in CONFIG_FILENAMES:
-        path = directory / name
-        if not path.is_file():
+        if not os.path.isfile(os.path.join(base, name)):
             continue
+        path = directory / name
         if name == "pyproject.toml" and _read_pyproject(path) is None:
             continue
         return path

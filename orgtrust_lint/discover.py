@@ -57,31 +57,51 @@ def excluded(path: str, patterns: Exclude) -> bool:
 
 def _walk(root: str, exclude: Exclude, skipped: list[tuple[str, str]]) -> tuple[list[str], list[str]]:
     """IaC files under root. Symbolic links are not followed out of it: a linked directory is
-    not entered (that also ends link loops) and a linked file is read only if it stays inside."""
+    not entered (that also ends link loops) and a linked file is read only if it stays inside.
+
+    os.scandir rather than os.walk: its entries know from the directory listing whether they
+    are directories or links, where os.walk plus islink would stat every file again.
+    """
     found, templates = [], []
     inside = os.path.join(os.path.realpath(root), "")
-    for directory, subdirectories, filenames in os.walk(root):
-        kept = []
-        for name in sorted(subdirectories):
-            path = display_path(os.path.join(directory, name))
-            if name in SKIPPED_DIRECTORIES or excluded(path, exclude):
+    pending = [root]
+    while pending:
+        directory = pending.pop()
+        try:
+            with os.scandir(directory) as listing:
+                entries = sorted(listing, key=lambda e: e.name)
+        except OSError as exc:
+            skipped.append((display_path(directory), f"cannot list directory: {exc.strerror}"))
+            continue
+        subdirectories = []
+        for entry in entries:
+            name = entry.name
+            try:
+                is_directory = entry.is_dir()  # follows a link: a linked directory is reported below
+            except OSError:
+                is_directory = False
+            if is_directory:
+                if name in SKIPPED_DIRECTORIES:
+                    continue
+                path = display_path(os.path.join(directory, name))
+                if excluded(path, exclude):
+                    continue
+                if entry.is_symlink():
+                    skipped.append((path, "symbolic link to a directory, not followed"))
+                    continue
+                subdirectories.append(path)
                 continue
-            if os.path.islink(path):
-                skipped.append((path, "symbolic link to a directory, not followed"))
-                continue
-            kept.append(name)
-        subdirectories[:] = kept
-        for name in sorted(filenames):
             terraform = is_terraform_file(name)
             if not terraform and not is_template_candidate(name):
                 continue
             path = display_path(os.path.join(directory, name))
             if excluded(path, exclude):
                 continue
-            if os.path.islink(path) and not os.path.realpath(path).startswith(inside):
+            if entry.is_symlink() and not os.path.realpath(path).startswith(inside):
                 skipped.append((path, f"symbolic link to a file outside {display_path(root)}, not followed"))
                 continue
             (found if terraform else templates).append(path)
+        pending.extend(reversed(subdirectories))
     return found, templates
 
 
