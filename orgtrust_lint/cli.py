@@ -16,6 +16,7 @@ from orgtrust_lint import __version__
 from orgtrust_lint.errors import UserError
 
 if TYPE_CHECKING:
+    from orgtrust_lint.baseline import Baseline, Comparison
     from orgtrust_lint.config import Config
     from orgtrust_lint.lint import CheckResult
 
@@ -76,6 +77,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     check.add_argument("--fix", action="store_true", help="rewrite unambiguous typos (OT101, OT102, OT103) in place")
     check.add_argument("--diff", action="store_true", help="with --fix: show the changes instead of writing them")
+    recorded = check.add_mutually_exclusive_group()
+    recorded.add_argument("--baseline", metavar="FILE", help="report only findings that are not recorded in FILE")
+    recorded.add_argument("--write-baseline", metavar="FILE", help="record today's findings in FILE and exit 0")
+    check.add_argument(
+        "--baseline-prune", action="store_true", help="with --baseline: remove entries whose finding is gone"
+    )
 
     drift = commands.add_parser("drift", help="compare the code with the live organization's trusted access")
     drift.add_argument("paths", nargs="*", metavar="PATH")
@@ -101,34 +108,39 @@ def _use_color() -> bool:
     return sys.stdout.isatty() and "NO_COLOR" not in os.environ and os.environ.get("TERM") != "dumb"
 
 
-def _render(output_format: str, result: CheckResult) -> str:
+def _render(output_format: str, result: CheckResult, comparison: Comparison | None = None) -> str:
     from orgtrust_lint.report import Summary
 
-    summary = Summary.of(len(result.files), result.findings, len(result.suppressed))
+    # Findings the baseline matched are left out everywhere but in SARIF, which marks them "unchanged".
+    shown = result.findings if comparison is None else [f for f in result.findings if not comparison.is_matched(f)]
+    baselined = len(result.findings) - len(shown)
+    summary = Summary.of(len(result.files), shown, len(result.suppressed), baselined)
     if output_format == "json":
         from orgtrust_lint.report import json as json_report
 
-        return json_report.render(result.findings, summary, __version__)
+        return json_report.render(shown, summary, __version__, comparison.to_json() if comparison else None)
     if output_format == "sarif":
         from orgtrust_lint.engine import load_rules
         from orgtrust_lint.report import sarif
 
-        return sarif.render(result.findings, result.suppressed, load_rules(), __version__)
+        state = comparison.sarif_state if comparison else None
+        return sarif.render(result.findings, result.suppressed, load_rules(), __version__, state)
     if output_format == "github":
         from orgtrust_lint.report import github
 
-        return github.render(result.findings, summary)
+        return github.render(shown, summary)
     from orgtrust_lint.report import text
 
-    return text.render(result.findings, summary, color=_use_color())
+    return text.render(shown, summary, color=_use_color())
 
 
-def _write_report(output_format: str, result: CheckResult) -> CheckResult:
+def _write_report(output_format: str, result: CheckResult, comparison: Comparison | None = None) -> CheckResult:
     """Write the report; a finding the reporter fails on becomes an internal-error finding for
-    its file (the others are still reported). Returns the result as reported."""
+    its file (the others are still reported). Returns the result as reported, without the
+    findings the baseline matched."""
     try:
-        sys.stdout.write(_render(output_format, result))
-        return result
+        sys.stdout.write(_render(output_format, result, comparison))
+        return _without_baselined(result, comparison)
     except Exception:
         pass
     from dataclasses import replace
@@ -140,7 +152,7 @@ def _write_report(output_format: str, result: CheckResult) -> CheckResult:
     findings: list[Finding] = []
     for finding in result.findings:
         try:
-            _render(output_format, replace(result, findings=[finding], suppressed=[]))
+            _render(output_format, replace(result, findings=[finding], suppressed=[]), comparison)
             findings.append(finding)
         except Exception as exc:
             stage = f"reporting {finding.rule} in {output_format} format for"
@@ -148,8 +160,16 @@ def _write_report(output_format: str, result: CheckResult) -> CheckResult:
             text = internal.message.format(stage=stage, message=message)
             findings.append(Finding(INTERNAL_ERROR_RULE, internal.name, Severity.ERROR, finding.location, text))
     reported = replace(result, findings=findings)
-    sys.stdout.write(_render(output_format, reported))
-    return reported
+    sys.stdout.write(_render(output_format, reported, comparison))
+    return _without_baselined(reported, comparison)
+
+
+def _without_baselined(result: CheckResult, comparison: Comparison | None) -> CheckResult:
+    if comparison is None:
+        return result
+    from dataclasses import replace
+
+    return replace(result, findings=[f for f in result.findings if not comparison.is_matched(f)])
 
 
 def _report_skipped(result: CheckResult) -> None:
@@ -192,6 +212,37 @@ def _fix(args: argparse.Namespace, config: Config, result: CheckResult) -> Check
     return check(args.paths, config, base=args.base, plan=args.plan) if files else result
 
 
+def _write_baseline(args: argparse.Namespace, result: CheckResult) -> int:
+    from orgtrust_lint.baseline import record
+    from orgtrust_lint.facts import INTERNAL_ERROR_RULE
+
+    recorded = record(args.write_baseline, result.findings)
+    stream = sys.stdout if args.format == "text" else sys.stderr
+    print(f"Recorded {recorded} finding(s) in {args.write_baseline}.", file=stream)
+    # A file orgtrust-lint failed on was not fully checked: its findings are missing from the baseline.
+    unchecked = [f for f in result.findings if f.rule == INTERNAL_ERROR_RULE]
+    for finding in unchecked:
+        print(f"orgtrust-lint: not recorded: {finding.location}: {finding.message}", file=sys.stderr)
+    return EXIT_INCOMPLETE if unchecked else EXIT_OK
+
+
+def _compare_with_baseline(
+    args: argparse.Namespace, config: Config, result: CheckResult, baseline: Baseline
+) -> Comparison:
+    from orgtrust_lint.baseline import compare, prune
+
+    comparison = compare(baseline, result, config)
+    if args.baseline_prune:
+        prune(baseline, comparison.stale)
+    for entry in comparison.stale:
+        what = f"{entry.rule} {entry.path}: {' '.join(entry.message.split())}"
+        if args.baseline_prune:
+            print(f"orgtrust-lint: removed stale baseline entry: {what}", file=sys.stderr)
+        else:
+            print(f"orgtrust-lint: stale baseline entry: {what} (fixed? run with --baseline-prune)", file=sys.stderr)
+    return comparison
+
+
 def _check(args: argparse.Namespace) -> int:
     from orgtrust_lint.config import load_config, parse_codes
     from orgtrust_lint.facts import Severity
@@ -215,6 +266,13 @@ def _check(args: argparse.Namespace) -> int:
         raise UsageError(f"--plan: {args.plan}: no such file")
     if args.diff and not args.fix:
         raise UsageError("--diff only goes with --fix")
+    if args.baseline_prune and not args.baseline:
+        raise UsageError("--baseline-prune only goes with --baseline")
+    baseline = None
+    if args.baseline:  # read before linting: a broken baseline should not cost a whole run
+        from orgtrust_lint.baseline import load
+
+        baseline = load(args.baseline)
     from orgtrust_lint.parallel import default_jobs
 
     result = check(
@@ -231,7 +289,10 @@ def _check(args: argparse.Namespace) -> int:
         if result is None:
             return EXIT_OK
     _report_skipped(result)
-    return _exit_code(_write_report(args.format, result), config)
+    if args.write_baseline:
+        return _write_baseline(args, result)
+    comparison = _compare_with_baseline(args, config, result, baseline) if baseline is not None else None
+    return _exit_code(_write_report(args.format, result, comparison), config)
 
 
 def _drift(args: argparse.Namespace) -> int:

@@ -16,8 +16,9 @@ class Summary:
     warnings: int
     infos: int
     suppressed: int
+    baselined: int = 0  # matched by --baseline: not among the findings
 
     @classmethod
-    def of(cls, files: int, findings: list[Finding], suppressed: int = 0) -> Summary:
+    def of(cls, files: int, findings: list[Finding], suppressed: int = 0, baselined: int = 0) -> Summary:
         counts = Counter(f.severity.value for f in findings)
-        return cls(files, len(findings), counts["error"], counts["warning"], counts["info"], suppressed)
+        return cls(files, len(findings), counts["error"], counts["warning"], counts["info"], suppressed, baselined)

@@ -32,8 +32,9 @@ def render(findings: list[Finding], summary: Summary) -> str:
             )
         )
         lines.append(f"::{_COMMAND[finding.severity.value]} {properties}::{_escape_data(finding.message)}")
+    baselined = f"; {summary.baselined} baselined" if summary.baselined else ""
     lines.append(
         f"orgtrust-lint: {summary.findings} finding(s) ({summary.errors} errors, {summary.warnings} warnings, "
-        f"{summary.infos} info) in {summary.files} file(s)"
+        f"{summary.infos} info) in {summary.files} file(s){baselined}"
     )
     return "\n".join(lines) + "\n"

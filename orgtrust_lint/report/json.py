@@ -30,8 +30,8 @@ def finding_to_dict(finding: Finding) -> dict[str, Any]:
     return item
 
 
-def render(findings: list[Finding], summary: Summary, tool_version: str) -> str:
-    document = {
+def render(findings: list[Finding], summary: Summary, tool_version: str, baseline: dict[str, Any] | None = None) -> str:
+    document: dict[str, Any] = {
         "version": FORMAT_VERSION,
         "tool": {"name": "orgtrust-lint", "version": tool_version},
         "findings": [finding_to_dict(f) for f in findings],
@@ -43,4 +43,6 @@ def render(findings: list[Finding], summary: Summary, tool_version: str) -> str:
             "infos": summary.infos,
         },
     }
+    if baseline is not None:  # only with --baseline, so documents without one keep their exact shape
+        document["baseline"] = baseline
     return json.dumps(document, indent=2) + "\n"

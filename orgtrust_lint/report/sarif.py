@@ -1,42 +1,18 @@
-"""SARIF 2.1.0 for code scanning: rules, results with regions, stable fingerprints, suppressions."""
+"""SARIF 2.1.0 for code scanning: rules, results with regions, stable fingerprints, suppressions,
+and with --baseline each result's baselineState."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
-from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from orgtrust_lint.facts import Finding, Suppression
+from orgtrust_lint.fingerprint import fingerprints
 
 _LEVEL = {"error": "error", "warning": "warning", "info": "note"}
-
-
-def _line_text(path: str, line: int, cache: dict[str, list[str]]) -> str:
-    if path not in cache:
-        try:
-            cache[path] = Path(path).read_text(encoding="utf-8", errors="replace").splitlines()
-        except OSError:
-            cache[path] = []
-    lines = cache[path]
-    return lines[line - 1].strip() if 0 < line <= len(lines) else ""
-
-
-def _fingerprints(findings: list[Finding]) -> list[str]:
-    """Stable across unrelated edits: the rule, the file, the principal and the offending line's text,
-    not its number; repeats of the same text are told apart by their order."""
-    cache: dict[str, list[str]] = {}
-    seen: Counter[str] = Counter()
-    prints = []
-    for finding in findings:
-        text = _line_text(finding.location.path, finding.location.line, cache)
-        key = "|".join((finding.rule, finding.location.path, finding.principal or "", text))
-        digest = hashlib.sha256(key.encode()).hexdigest()[:32]
-        seen[digest] += 1
-        prints.append(f"{digest}:{seen[digest]}")
-    return prints
 
 
 def _rule_descriptor(rule: Any) -> dict[str, Any]:
@@ -93,15 +69,22 @@ def render(
     suppressed: list[tuple[Finding, Suppression]],
     rules: list[Any],
     tool_version: str,
+    baseline_state: Callable[[Finding], str] | None = None,
 ) -> str:
+    """With ``baseline_state`` (finding -> "new" or "unchanged"), every result carries its state.
+    Stale baseline entries are not emitted as "absent" results: GitHub code scanning ignores
+    baselineState and would open an alert for each finding that was fixed."""
     index = {rule.id: i for i, rule in enumerate(rules)}
     everything = [*findings, *(f for f, _ in suppressed)]
-    prints = _fingerprints(everything)
+    prints = fingerprints(everything)
     results = [_result(f, index[f.rule], p) for f, p in zip(findings, prints, strict=False)]
     for (finding, suppression), fingerprint in zip(suppressed, prints[len(findings) :], strict=True):
         result = _result(finding, index[finding.rule], fingerprint)
         result["suppressions"] = [{"kind": "inSource", "justification": suppression.reason or "no reason given"}]
         results.append(result)
+    if baseline_state is not None:
+        for result, finding in zip(results, everything, strict=True):
+            result["baselineState"] = baseline_state(finding)
     document = {
         "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
         "version": "2.1.0",

@@ -23,12 +23,15 @@ def render(findings: list[Finding], summary: Summary, color: bool = False) -> st
             code = f"{_COLORS[finding.severity.value]}{code}{_RESET}"
         lines.append(f"{where} {code} {finding.message}")
     files = _plural(summary.files, "file")
-    suppressed = f"; {summary.suppressed} suppressed" if summary.suppressed else ""
+    not_shown = [f"{summary.suppressed} suppressed"] if summary.suppressed else []
+    if summary.baselined:
+        not_shown.append(f"{summary.baselined} baselined")
+    hidden = f"; {', '.join(not_shown)}" if not_shown else ""
     if summary.findings:
         lines.append(
             f"Found {_plural(summary.findings, 'problem')} ({_plural(summary.errors, 'error')}, "
-            f"{_plural(summary.warnings, 'warning')}, {summary.infos} info) in {files}{suppressed}."
+            f"{_plural(summary.warnings, 'warning')}, {summary.infos} info) in {files}{hidden}."
         )
     else:
-        lines.append(f"All checks passed ({files}{suppressed}).")
+        lines.append(f"All checks passed ({files}{hidden}).")
     return "\n".join(lines) + "\n"
