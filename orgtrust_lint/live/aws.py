@@ -1,16 +1,18 @@
 """Read the organization's live trusted access with boto3 (read-only calls only).
 
 ListAWSServiceAccessForOrganization, ListDelegatedAdministrators and
-ListDelegatedServicesForAccount through boto3's paginators, DescribeOrganization first to
-fail early. Throttling is retried by botocore (adaptive mode) within a bounded total time,
-and every failure becomes one LiveError line; nothing here ever prints credentials.
+ListDelegatedServicesForAccount page by page, DescribeOrganization first to fail early.
+Throttling and 5xx answers are retried with backoff within --timeout, and every failure
+becomes one LiveError line; nothing here ever prints credentials or the server's own text.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from orgtrust_lint.errors import UserError
 
@@ -35,21 +37,68 @@ REQUIRED_ACTIONS = (
 )
 
 
+# Answers worth asking again, until --timeout runs out: throttling and the service's own failures.
+_RETRYABLE_CODES = frozenset(
+    {"TooManyRequestsException", "ThrottlingException", "Throttling", "ServiceException", "InternalFailure"}
+)
+
+
+def _retryable(exc: Exception) -> bool:
+    response = getattr(exc, "response", {}) or {}
+    code = response.get("Error", {}).get("Code", "")
+    status = response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
+    return code in _RETRYABLE_CODES or status >= 500
+
+
 def read_live(profile: str | None, region: str | None, endpoint_url: str | None, timeout: float = 60.0) -> LiveState:
     import boto3
     import botocore.config
     import botocore.exceptions as errors
 
     deadline = time.monotonic() + timeout
-    attempts = 5
-    per_call = max(1.0, timeout / (attempts + 1))
+    per_call = max(1.0, timeout / 6)
+    # botocore retries nothing itself: its backoff knows no overall deadline, so a throttling
+    # storm could outlast --timeout. _call retries within the deadline instead.
     config = botocore.config.Config(
-        retries={"mode": "adaptive", "max_attempts": attempts},
+        retries={"mode": "standard", "max_attempts": 1},
         connect_timeout=per_call,
         read_timeout=per_call,
         user_agent_extra="orgtrust-lint",
     )
     operation = "DescribeOrganization"
+    attempts = 0
+
+    def check_deadline() -> None:
+        if time.monotonic() > deadline:
+            raise LiveError(f"reading the organization took longer than {timeout:g} s (--timeout); giving up")
+
+    def call(method: Any, **arguments: Any) -> dict[str, Any]:
+        nonlocal attempts
+        delay = 0.5
+        while True:
+            check_deadline()
+            attempts += 1
+            try:
+                answer = method(**arguments)
+            except errors.ClientError as exc:
+                if not _retryable(exc) or time.monotonic() + delay > deadline:
+                    raise
+                time.sleep(delay)
+                delay = min(delay * 2, 8.0)
+                continue
+            if not isinstance(answer, dict):
+                raise TypeError("not an object")
+            return answer
+
+    def pages(method: Any, **arguments: Any) -> Iterator[dict[str, Any]]:
+        token = None
+        while True:
+            page = call(method, **arguments, **({"NextToken": token} if token else {}))
+            yield page
+            token = page.get("NextToken")
+            if not token:
+                return
+
     try:
         session = boto3.Session(profile_name=profile, region_name=region or None)
         client = session.client(
@@ -58,29 +107,28 @@ def read_live(profile: str | None, region: str | None, endpoint_url: str | None,
             endpoint_url=endpoint_url,
             config=config,
         )
-
-        def check_deadline() -> None:
-            if time.monotonic() > deadline:
-                raise LiveError(f"reading the organization took longer than {timeout:g} s (--timeout); giving up")
-
-        organization = client.describe_organization()["Organization"]
-        state = LiveState(organization.get("Id", "?"), organization.get("MasterAccountId", "?"))
-        operation = "ListAWSServiceAccessForOrganization"
-        for page in client.get_paginator("list_aws_service_access_for_organization").paginate():
-            check_deadline()
-            for item in page.get("EnabledServicePrincipals", []):
-                state.enabled[item["ServicePrincipal"]] = item.get("DateEnabled")
-        operation = "ListDelegatedAdministrators"
-        admins = []
-        for page in client.get_paginator("list_delegated_administrators").paginate():
-            check_deadline()
-            admins.extend(a["Id"] for a in page.get("DelegatedAdministrators", []))
-        operation = "ListDelegatedServicesForAccount"
-        for account in admins:
-            for page in client.get_paginator("list_delegated_services_for_account").paginate(AccountId=account):
-                check_deadline()
-                for service in page.get("DelegatedServices", []):
-                    state.delegated.setdefault(service["ServicePrincipal"], []).append(account)
+        try:
+            organization = call(client.describe_organization)["Organization"]
+            state = LiveState(organization.get("Id", "?"), organization.get("MasterAccountId", "?"))
+            operation = "ListAWSServiceAccessForOrganization"
+            for page in pages(client.list_aws_service_access_for_organization):
+                for item in page.get("EnabledServicePrincipals", []):
+                    state.enabled[item["ServicePrincipal"]] = item.get("DateEnabled")
+            operation = "ListDelegatedAdministrators"
+            admins = []
+            for page in pages(client.list_delegated_administrators):
+                admins.extend(a["Id"] for a in page.get("DelegatedAdministrators", []))
+            operation = "ListDelegatedServicesForAccount"
+            for account in admins:
+                for page in pages(client.list_delegated_services_for_account, AccountId=account):
+                    for service in page.get("DelegatedServices", []):
+                        state.delegated.setdefault(service["ServicePrincipal"], []).append(account)
+        except (KeyError, TypeError, AttributeError, ValueError):
+            # A truncated, malformed or oddly shaped answer (a proxy's error page, a broken
+            # endpoint): botocore parses what it can, and what it gives us is not what AWS sends.
+            raise LiveError(
+                f"organizations:{operation} returned an answer orgtrust-lint cannot read (malformed or truncated)"
+            ) from None
         return state
     except errors.ProfileNotFound:
         raise LiveError(f"the AWS profile {profile!r} does not exist") from None
@@ -97,10 +145,18 @@ def read_live(profile: str | None, region: str | None, endpoint_url: str | None,
                 f"access denied to organizations:{operation}: run drift with credentials of the management "
                 "account or of a delegated administrator for AWS Organizations"
             ) from None
-        if code in ("TooManyRequestsException", "ThrottlingException"):
-            raise LiveError(f"organizations:{operation} stayed throttled after {attempts} attempts") from None
+        if code in ("TooManyRequestsException", "ThrottlingException", "Throttling"):
+            raise LiveError(
+                f"organizations:{operation} stayed throttled for {timeout:g} s (--timeout), {attempts} attempts"
+            ) from None
         if code in ("ExpiredTokenException", "UnrecognizedClientException", "InvalidClientTokenId"):
             raise LiveError(f"the AWS credentials were rejected ({code}); refresh them and try again") from None
+        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
+        if status >= 500:
+            raise LiveError(
+                f"organizations:{operation} kept failing with HTTP {status} (a server error) for {timeout:g} s "
+                f"(--timeout), {attempts} attempts"
+            ) from None
         raise LiveError(f"organizations:{operation} failed: {code or 'unknown error'}") from None
     except (errors.ConnectTimeoutError, errors.ReadTimeoutError):
         raise LiveError(f"the AWS Organizations endpoint did not answer organizations:{operation} in time") from None

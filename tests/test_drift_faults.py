@@ -1,0 +1,135 @@
+"""Live mode under faults, against a misbehaving endpoint of our own on 127.0.0.1.
+
+Every fault ends within a bound, with exactly one line on stderr, exit code 2, no traceback,
+and none of the credentials (nor any long piece of them) in any output, even when the endpoint
+echoes the request's signed headers back in its error message.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from orgtrust_lint.cli import run
+
+ACCESS_KEY = "AKIAFAULTFIXTURE0001"
+SECRET_KEY = "fault/fixture/SECRET+do-not-print-7c6b5a"
+SESSION_TOKEN = "FAULTFIXTURESESSIONTOKEN/0123456789abcdef=="
+SECRETS = (ACCESS_KEY, SECRET_KEY, SESSION_TOKEN)
+
+
+class _Faulty(BaseHTTPRequestHandler):
+    fault = ""
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        action = self.headers.get("X-Amz-Target", "").rsplit(".", 1)[-1]
+        fault = type(self).fault
+        if fault == "throttling storm":
+            self._send(400, json.dumps({"__type": "ThrottlingException", "message": "Rate exceeded"}))
+        elif fault.startswith("http "):
+            self._send(int(fault.split()[1]), "<html><body>Service Unavailable</body></html>", "text/html")
+        elif fault == "truncated body":
+            self.send_response(200)
+            self.send_header("Content-Type", "application/x-amz-json-1.1")
+            self.send_header("Content-Length", "4096")
+            self.end_headers()
+            self.wfile.write(b'{"Organization": {"Id": "o-')
+            self.wfile.flush()
+            self.close_connection = True
+        elif fault == "invalid JSON":
+            self._send(200, "{this is not json")
+        elif fault == "wrong shape":
+            if action == "DescribeOrganization":
+                self._send(200, json.dumps({"Organization": {"Id": "o-faulty", "MasterAccountId": "111111111111"}}))
+            else:
+                self._send(200, json.dumps({"EnabledServicePrincipals": "config.amazonaws.com", "NextToken": 7}))
+        elif fault in ("ExpiredTokenException", "UnrecognizedClientException", "InvalidClientTokenId"):
+            self._send(403 if fault == "InvalidClientTokenId" else 400, json.dumps({"__type": fault, "message": "no"}))
+        elif fault == "echoes credentials":
+            echoed = f"bad request from {self.headers.get('Authorization')} {self.headers.get('X-Amz-Security-Token')}"
+            self._send(400, json.dumps({"__type": "ValidationException", "message": echoed}))
+
+    def _send(self, status: int, body: str, content_type: str = "application/x-amz-json-1.1") -> None:
+        data = body.encode()
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+
+@pytest.fixture
+def faulty_endpoint() -> Iterator[type[_Faulty]]:
+    handler = type("Handler", (_Faulty,), {"fault": ""})
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    handler.endpoint = f"http://127.0.0.1:{server.server_address[1]}"  # type: ignore[attr-defined]
+    yield handler
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture
+def credentials(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    for name in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_ENDPOINT_URL"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", ACCESS_KEY)
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", SECRET_KEY)
+    monkeypatch.setenv("AWS_SESSION_TOKEN", SESSION_TOKEN)
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-credentials"))
+
+
+def _pieces(secret: str, length: int = 8) -> set[str]:
+    return {secret[i : i + length] for i in range(len(secret) - length + 1)}
+
+
+@pytest.mark.parametrize(
+    ("fault", "expected"),
+    [
+        ("throttling storm", "throttl"),
+        ("http 500", "kept failing with HTTP 500"),
+        ("http 502", "kept failing with HTTP 502"),
+        ("http 503", "kept failing with HTTP 503"),
+        ("truncated body", ""),
+        ("invalid JSON", ""),
+        ("wrong shape", ""),
+        ("ExpiredTokenException", "ExpiredTokenException"),
+        ("UnrecognizedClientException", "UnrecognizedClientException"),
+        ("InvalidClientTokenId", "InvalidClientTokenId"),
+        ("echoes credentials", "ValidationException"),
+    ],
+)
+def test_fault_ends_in_one_line_without_leaking(
+    faulty_endpoint, credentials: None, tmp_path: Path, capsys, fault: str, expected: str
+) -> None:
+    faulty_endpoint.fault = fault
+    (tmp_path / "org.tf").write_text(
+        'resource "aws_organizations_organization" "org" {\n'
+        '  aws_service_access_principals = ["sso.amazonaws.com"]\n'
+        "}\n"
+    )
+    started = time.monotonic()
+    code = run(["drift", str(tmp_path), "--endpoint-url", faulty_endpoint.endpoint, "--timeout", "4"])
+    elapsed = time.monotonic() - started
+    out, err = capsys.readouterr()
+    print(f"{fault}: exit {code} in {elapsed:.1f} s: {err.strip()}")
+    assert code == 2 and out == ""
+    assert len(err.strip().splitlines()) == 1 and err.startswith("orgtrust-lint: error: "), err
+    assert "Traceback" not in err
+    assert expected.lower() in err.lower()
+    assert elapsed < 12  # --timeout 4 plus one request's grace
+    leaked = {piece for secret in SECRETS for piece in _pieces(secret) if piece in out + err}
+    assert not leaked, f"credential fragments in the output: {sorted(leaked)}"
