@@ -6,6 +6,7 @@ import fnmatch
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any, Protocol
 
 from orgtrust_lint.errors import UserError
 from orgtrust_lint.parse.cloudformation import is_candidate as is_template_candidate
@@ -43,10 +44,28 @@ def display_path(path: str) -> str:
     return path if relative.startswith(".." + os.sep) else relative
 
 
-Exclude = Callable[[str], bool] | tuple[str, ...]
+class ExclusionSource(Protocol):
+    """What decides exclusion per file: a configuration that may differ per directory."""
+
+    def for_file(self, path: str) -> Any: ...
+
+
+Exclude = ExclusionSource | Callable[[str], bool] | tuple[str, ...]
+
+
+def _exclusion_in(directory: str, exclude: Exclude) -> Callable[[str], bool] | None:
+    """The exclusion test for the files of one directory; None when nothing there is excluded."""
+    if hasattr(exclude, "for_file"):
+        config = exclude.for_file(os.path.join(directory, "_"))
+        return config.excludes if config.exclude else None
+    if not exclude:
+        return None
+    return lambda path: excluded(path, exclude)
 
 
 def excluded(path: str, patterns: Exclude) -> bool:
+    if hasattr(patterns, "for_file"):
+        return bool(patterns.for_file(path).excludes(path))
     if callable(patterns):
         return patterns(path)
     normalised = path.replace(os.sep, "/")
@@ -74,6 +93,9 @@ def _walk(root: str, exclude: Exclude, skipped: list[tuple[str, str]]) -> tuple[
             skipped.append((display_path(directory), f"cannot list directory: {exc.strerror}"))
             continue
         subdirectories = []
+        # Files take the configuration of their directory: resolve it once per directory, and
+        # skip the per-file glob test entirely where that configuration excludes nothing.
+        in_directory = _exclusion_in(directory, exclude)
         for entry in entries:
             name = entry.name
             try:
@@ -95,7 +117,7 @@ def _walk(root: str, exclude: Exclude, skipped: list[tuple[str, str]]) -> tuple[
             if not terraform and not is_template_candidate(name):
                 continue
             path = display_path(os.path.join(directory, name))
-            if excluded(path, exclude):
+            if in_directory is not None and in_directory(path):
                 continue
             if entry.is_symlink() and not os.path.realpath(path).startswith(inside):
                 skipped.append((path, f"symbolic link to a file outside {display_path(root)}, not followed"))

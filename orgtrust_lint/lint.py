@@ -120,7 +120,7 @@ def extract(
 ) -> tuple[Facts, set[str] | None]:
     """Facts of every file under ``paths``. Files are read and prefiltered here; what must be
     parsed comes from the cache or is parsed in up to ``jobs`` processes."""
-    discovered = discover(paths, lambda path: config.for_file(path).excludes(path))
+    discovered = discover(paths, config)
     catalog = catalog or Catalog.load(config.extra_principals)
     terraform_prefilter: Prefilter | None = None
     template_types: tuple[str, ...] = ()
