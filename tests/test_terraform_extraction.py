@@ -157,3 +157,18 @@ def test_trust_policy_service_principals_are_not_extracted(tmp_path: Path) -> No
     )
     facts = extract_terraform(_module(tmp_path, {"main.tf": text}))
     assert facts.principals == []
+
+
+@pytest.mark.parametrize(
+    ("literal", "value"),
+    [
+        (r'"%%{x}.amazonaws.com"', "%{x}.amazonaws.com"),  # the template escape for a literal %{
+        (r'"$${x}.amazonaws.com"', "${x}.amazonaws.com"),
+        (r'"%%\u007bx.amazonaws.com"', "%%{x.amazonaws.com"),  # HCL escapes are lexical: no second pass
+        (r'"\u0063onfig.amazonaws.com"', "config.amazonaws.com"),
+        (r'"a\\%%{b}"', "a\\%{b}"),
+    ],
+)
+def test_string_escapes_are_read_as_terraform_reads_them(tmp_path: Path, literal: str, value: str) -> None:
+    facts = extract_terraform(_module(tmp_path, {"main.tf": _org(f"[{literal}]")}))
+    assert [p.value for p in facts.principals] == [value]

@@ -100,17 +100,22 @@ class HclDocument:
 
 
 _ESCAPES = {"n": "\n", "t": "\t", "r": "\r", '"': '"', "\\": "\\"}
-_ESCAPE_RE = re.compile(r"\\(u[0-9a-fA-F]{4}|U[0-9a-fA-F]{8}|.)", re.DOTALL)
+# One pass over backslash escapes and the template escapes $${ and %%{: in HCL they are all
+# lexical, so "%%\u007b" is the text %%{, not an escaped %{.
+_ESCAPE_RE = re.compile(r"\\(u[0-9a-fA-F]{4}|U[0-9a-fA-F]{8}|.)|(\$\$\{|%%\{)", re.DOTALL)
 
 
 def unescape(raw: str) -> str:
     def replace(match: re.Match[str]) -> str:
+        template_escape = match.group(2)
+        if template_escape:
+            return template_escape[1:]
         code = match.group(1)
         if code[0] in "uU" and len(code) > 1:
             return chr(int(code[1:], 16))
         return _ESCAPES.get(code, code)
 
-    return _ESCAPE_RE.sub(replace, raw).replace("$${", "${").replace("%%{", "%{")
+    return _ESCAPE_RE.sub(replace, raw)
 
 
 def heredoc_indent(token: str) -> int:
