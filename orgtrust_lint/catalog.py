@@ -34,9 +34,10 @@ DATA_DIRECTORY = Path(__file__).parent / "data"
 class InvalidYaml(ValueError):
     """Raised by load_yaml, so callers need not import yaml just to catch its errors."""
 
-    def __init__(self, line: int | None) -> None:
-        super().__init__(f"not valid YAML{f' at line {line}' if line else ''}")
+    def __init__(self, line: int | None, detail: str = "") -> None:
+        super().__init__(f"not valid YAML{f' at line {line}' if line else ''}{f' ({detail})' if detail else ''}")
         self.line = line
+        self.detail = detail
 
 
 def load_yaml(raw: bytes) -> Any:
@@ -57,6 +58,8 @@ def load_yaml(raw: bytes) -> Any:
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         raise InvalidYaml(mark.line + 1 if mark else None) from None
+    except ValueError as exc:  # a value YAML recognises but cannot build, such as 2027-02-30
+        raise InvalidYaml(None, str(exc)) from None
     write_atomically(entry, pickle.dumps(data, protocol=pickle.HIGHEST_PROTOCOL))
     return data
 

@@ -5,6 +5,7 @@ The nearest file above the linted paths wins; command-line flags override it.
 
 from __future__ import annotations
 
+import datetime
 import functools
 import os
 import re
@@ -33,7 +34,8 @@ class Config:
     fail_on: Severity = Severity.ERROR
     extra_principals: tuple[str, ...] = ()
     exclude: tuple[str, ...] = ()
-    per_path_ignores: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    # (pattern, codes, until): until is an ISO date after which the entry no longer applies.
+    per_path_ignores: tuple[tuple[str, tuple[str, ...], str | None], ...] = ()
     unignorable: tuple[str, ...] = ()
     require_reason: bool = False
     source: str | None = None  # the file(s) it came from, nearest first
@@ -64,7 +66,13 @@ class Config:
         if not self.per_path_ignores:
             return self.ignore
         relative = self.relative(path)
-        extra = [code for pattern, codes in self.per_path_ignores if glob_matches(pattern, relative) for code in codes]
+        today = datetime.date.today().isoformat()
+        extra = [
+            code
+            for pattern, codes, until in self.per_path_ignores
+            if (until is None or today <= until) and glob_matches(pattern, relative)
+            for code in codes
+        ]
         return (*self.ignore, *extra)
 
     def excludes(self, path: str) -> bool:
@@ -82,7 +90,10 @@ class Config:
             "fail-on": self.fail_on.value,
             "extra-principals": list(self.extra_principals),
             "exclude": list(self.exclude),
-            "per-path-ignores": {pattern: list(codes) for pattern, codes in self.per_path_ignores},
+            "per-path-ignores": {
+                pattern: list(codes) if until is None else {"rules": list(codes), "until": until}
+                for pattern, codes, until in self.per_path_ignores
+            },
             "unignorable": list(self.unignorable),
             "require-reason": self.require_reason,
         }
@@ -143,6 +154,13 @@ def _describe_error(error: Any) -> tuple[str, str]:
     if error.validator == "additionalProperties" and not path:
         unknown = sorted(set(value) - set(error.schema["properties"]))[0]
         return unknown, f"unknown setting (known: {', '.join(sorted(error.schema['properties']))})"
+    if error.validator in ("format", "pattern") and path[-1:] == ["until"]:
+        return key, f"{value!r} is not a date (expected YYYY-MM-DD)"
+    if error.validator == "oneOf" and path[:1] == ["per-path-ignores"]:
+        dated = [e for e in error.context or () if [str(p) for p in e.absolute_path][-1:] == ["until"]]
+        if dated:  # the table form was meant and only its date is wrong: say that
+            return _describe_error(dated[0])
+        return key, "must be a list of rule codes, or {rules: [codes], until: YYYY-MM-DD}"
     if error.validator == "enum":
         return key, f"must be error, warning or info, not {value!r}"
     if error.validator == "pattern" and str(error.schema.get("description", "")).startswith("a rule code"):
@@ -174,11 +192,22 @@ def _check_rule_codes(config: Config, source: str) -> None:
 
     ids = [rule.id for rule in load_rules()]
     lists = {"select": config.select, "ignore": config.ignore, "unignorable": config.unignorable}
-    lists.update({f"per-path-ignores/{pattern}": codes for pattern, codes in config.per_path_ignores})
+    lists.update({f"per-path-ignores/{pattern}": codes for pattern, codes, _ in config.per_path_ignores})
     for key, codes in lists.items():
         for code in codes:
             if not any(rule_id.startswith(code) for rule_id in ids):
                 raise ConfigError(f"{source}: '{key}': no rule is {code} or starts with it (see orgtrust-lint rules)")
+
+
+def _dates_as_text(value: Any) -> Any:
+    """YAML reads an unquoted 2027-03-31 as a date; the schema expects the text."""
+    if isinstance(value, datetime.date):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {k: _dates_as_text(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_dates_as_text(v) for v in value]
+    return value
 
 
 def from_mapping(data: Any, source: str, root: str = ".", base: Config | None = None) -> Config:
@@ -187,7 +216,7 @@ def from_mapping(data: Any, source: str, root: str = ".", base: Config | None = 
         data = {}
     if not isinstance(data, dict):
         raise ConfigError(f"{source}: the configuration must be a table of settings")
-    normalised = {str(k).replace("_", "-"): v for k, v in data.items()}
+    normalised = {str(k).replace("_", "-"): _dates_as_text(v) for k, v in data.items()}
     for key in ("select", "ignore", "unignorable", "extra-principals", "exclude"):
         if isinstance(normalised.get(key), str):
             normalised[key] = [normalised[key]]  # a single value where a list is expected
@@ -210,8 +239,11 @@ def from_mapping(data: Any, source: str, root: str = ".", base: Config | None = 
     if "exclude" in normalised:
         config = replace(config, exclude=tuple(normalised["exclude"]))
     if "per-path-ignores" in normalised:
-        table = normalised["per-path-ignores"]
-        config = replace(config, per_path_ignores=tuple((p, tuple(c.upper() for c in table[p])) for p in sorted(table)))
+        entries = []
+        for pattern, value in sorted(normalised["per-path-ignores"].items()):
+            codes, until = (value["rules"], value.get("until")) if isinstance(value, dict) else (value, None)
+            entries.append((pattern, tuple(c.upper() for c in codes), str(until) if until is not None else None))
+        config = replace(config, per_path_ignores=tuple(entries))
     if "unignorable" in normalised:
         config = replace(config, unignorable=codes("unignorable"))
     if "require-reason" in normalised:
@@ -245,8 +277,7 @@ def _read_mapping(path: Path, source: str) -> Any:
         try:
             return load_yaml(path.read_bytes())
         except InvalidYaml as exc:
-            where = f" at line {exc.line}" if exc.line else ""
-            raise ConfigError(f"{source}: not valid YAML{where}") from None
+            raise ConfigError(f"{source}: {exc}") from None
     except OSError as exc:
         raise ConfigError(f"{source}: cannot read ({exc.strerror})") from None
 

@@ -95,6 +95,16 @@ def test_the_command_line_adds_to_each_files_configuration(monorepo: Path, capsy
         ("fail-on: sometimes\n", "'fail-on': must be error, warning or info, not 'sometimes'"),
         ("require-reason: perhaps\n", "'require-reason': must be true or false, not 'perhaps'"),
         ("extend: nowhere.yaml\n", "'extend': nowhere.yaml does not exist"),
+        (
+            "per-path-ignores:\n  'legacy/**': {rules: [OT101], until: '2027-02-30'}\n",
+            "'per-path-ignores/legacy/**/until': '2027-02-30' is not a date (expected YYYY-MM-DD)",
+        ),
+        (
+            "per-path-ignores:\n  'legacy/**': {rules: [OT101], until: 'next spring'}\n",
+            "'per-path-ignores/legacy/**/until': 'next spring' is not a date (expected YYYY-MM-DD)",
+        ),
+        ("per-path-ignores:\n  'legacy/**': {until: 2027-01-01}\n", "'per-path-ignores/legacy/**': must be a list"),
+        ("per-path-ignores:\n  'legacy/**': {rules: [OT101], until: 2027-02-30}\n", "not valid YAML (day is out"),
         ("extend: .orgtrust-lint.yaml\n", "'extend': .orgtrust-lint.yaml extends this file again (a cycle)"),
     ],
 )
@@ -115,3 +125,19 @@ def test_an_error_in_a_nested_configuration_names_that_file(monorepo: Path, caps
     code, _, err = _run(capsys, "check")
     assert code == 2
     assert err.startswith("orgtrust-lint: error: teams/payments/.orgtrust-lint.yaml: 'ignore/0': 'OT7777'")
+
+
+def test_a_dated_per_path_ignore_stops_applying_after_its_day(monorepo: Path, capsys) -> None:
+    def config(until: str) -> None:
+        (monorepo / ".orgtrust-lint.yaml").write_text(
+            f"extend: shared/base.yaml\nper-path-ignores:\n  'legacy/**': {{rules: [OT101], until: {until}}}\n"
+        )
+
+    config("2099-12-31")  # unquoted: YAML reads it as a date, which is accepted too
+    code, out, _ = _run(capsys, "check", "legacy", "--format", "json")
+    assert code == 0 and not _paths_with(out, "OT101")
+    _, shown, _ = _run(capsys, "check", "--show-config", "legacy/org/main.tf")
+    assert json.loads(shown)["per-path-ignores"] == {"legacy/**": {"rules": ["OT101"], "until": "2099-12-31"}}
+    config("'2024-01-31'")
+    code, out, _ = _run(capsys, "check", "legacy", "--format", "json")
+    assert code == 1 and _paths_with(out, "OT101") == {"legacy/org/main.tf"}
