@@ -4,6 +4,7 @@
   ``check`` raise; what cannot be parsed is OT001 for that file.
 - Rule outcomes do not change under irrelevant edits: reordering blocks, whitespace, comments.
 - A template gives the same outcomes written as YAML or as JSON (a round trip through both syntaxes).
+- Any string written as an HCL literal is read back as exactly that string, located at that literal.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import json
 import re
 import tempfile
+import unicodedata
 from collections import Counter
 from pathlib import Path
 
@@ -20,6 +22,7 @@ from hypothesis import strategies as st
 
 from orgtrust_lint.config import Config
 from orgtrust_lint.lint import check
+from orgtrust_lint.parse.terraform import extract_terraform
 
 SETTINGS = settings(max_examples=150, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
 
@@ -188,3 +191,42 @@ def test_template_outcomes_are_the_same_in_yaml_and_json(template: dict, data: s
     indent = data.draw(st.sampled_from([None, 2, 4]))
     as_json, _ = _outcomes({"stack.json": json.dumps(template, indent=indent)})
     assert as_yaml == as_json
+
+
+# Pieces that need escaping in HCL, or look like an escape, a template or a comment.
+HCL_FRAGMENTS = ["${", "%{", "$${", "%%{", "}", "\\", '"', "#", "//", "/*", "\n", "\t", "\x00", "\u2028", "\ufeff", "é"]
+
+
+def hcl_string(value: str) -> str:
+    """A quoted HCL literal whose value is ``value``, as Terraform reads it."""
+    out = []
+    for index, char in enumerate(value):
+        if char in '"\\':
+            out.append("\\" + char)
+        elif char == "{" and index and value[index - 1] in "$%":
+            out.append("\\u007b")  # "${" and "%{" would start a template; an escaped brace does not
+        elif unicodedata.category(char) in ("Cc", "Zl", "Zp"):
+            out.append(f"\\u{ord(char):04x}")
+        else:
+            out.append(char)
+    return '"' + "".join(out) + '"'
+
+
+@SETTINGS
+@given(
+    value=st.lists(
+        st.one_of(st.characters(exclude_categories=("Cs",)), st.sampled_from([*HCL_FRAGMENTS, *REAL, *NEAR])),
+        max_size=8,
+    ).map("".join)
+)
+def test_any_string_round_trips_through_an_hcl_literal(value: str) -> None:
+    literal = hcl_string(value)
+    line = f"  aws_service_access_principals = [{literal}]"
+    with tempfile.TemporaryDirectory() as directory:
+        path = Path(directory, "main.tf")
+        path.write_text(f'resource "aws_organizations_organization" "org" {{\n{line}\n}}\n', encoding="utf-8")
+        facts = extract_terraform([str(path)])
+    assert [p.value for p in facts.principals] == [value]
+    location = facts.principals[0].location
+    assert (location.line, location.end_line) == (2, 2)
+    assert line[location.column - 1 : location.end_column - 1] == literal
