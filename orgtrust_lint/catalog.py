@@ -36,8 +36,6 @@ class InvalidYaml(ValueError):
 
     def __init__(self, line: int | None, detail: str = "") -> None:
         super().__init__(f"not valid YAML{f' at line {line}' if line else ''}{f' ({detail})' if detail else ''}")
-        self.line = line
-        self.detail = detail
 
 
 def load_yaml(raw: bytes) -> Any:

@@ -242,7 +242,7 @@ def from_mapping(data: Any, source: str, root: str = ".", base: Config | None = 
         entries = []
         for pattern, value in sorted(normalised["per-path-ignores"].items()):
             codes, until = (value["rules"], value.get("until")) if isinstance(value, dict) else (value, None)
-            entries.append((pattern, tuple(c.upper() for c in codes), str(until) if until is not None else None))
+            entries.append((pattern, tuple(c.upper() for c in codes), until))  # until: text, see _dates_as_text
         config = replace(config, per_path_ignores=tuple(entries))
     if "unignorable" in normalised:
         config = replace(config, unignorable=codes("unignorable"))

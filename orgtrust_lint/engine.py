@@ -78,8 +78,7 @@ def load_rules() -> list[Rule]:
         try:
             data = load_yaml(raw)
         except InvalidYaml as exc:
-            where = f" at line {exc.line}" if exc.line else ""
-            raise DataFileError(f"rule file {filename} is not valid YAML{where}") from None
+            raise DataFileError(f"rule file {filename}: {exc}") from None
         validate_cached(raw, data, schema, f"rule file {filename}")
         if f"{data['id']}.yaml" != filename:
             raise DataFileError(f"rule file {filename} holds rule {data['id']}")
