@@ -13,7 +13,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from orgtrust_lint.schema_check import cache_dir, validate_cached, write_atomically
+from orgtrust_lint.schema_check import validate_cached
 
 AWS_DOMAINS = ("amazonaws.com", "amazon.com", "amazonaws.com.cn")
 
@@ -38,17 +38,69 @@ class InvalidYaml(ValueError):
         super().__init__(f"not valid YAML{f' at line {line}' if line else ''}{f' ({detail})' if detail else ''}")
 
 
+# Expanding aliases can turn a few hundred bytes into billions of nodes (the "billion laughs");
+# no configuration, rule or catalog file comes anywhere near this many.
+MAX_YAML_NODES = 200_000
+# A cached parse is JSON of the parsed data: it cannot be much larger than the YAML it came from
+# once aliases are bounded, so anything bigger was not written by us.
+_MAX_CACHED_YAML_BYTES = 64 * 1024 * 1024
+
+
+def expanded_size(data: Any, limit: int = MAX_YAML_NODES) -> int:
+    """How many nodes ``data`` has with every alias written out; ValueError past ``limit``
+    or on a self-referencing value. Linear in the number of distinct nodes."""
+    sizes: dict[int, int] = {}
+    active: set[int] = set()
+
+    def size(node: Any) -> int:
+        if not isinstance(node, (dict, list)):
+            return 1
+        known = sizes.get(id(node))
+        if known is not None:
+            return known
+        if id(node) in active:
+            raise ValueError("a value that contains itself")
+        active.add(id(node))
+        children = [*node.keys(), *node.values()] if isinstance(node, dict) else node
+        total = 1
+        for child in children:
+            total += size(child)
+            if total > limit:
+                raise ValueError(f"more than {limit:,} values once aliases are expanded")
+        active.discard(id(node))
+        sizes[id(node)] = total
+        return total
+
+    return size(data)
+
+
+def _json_safe(data: Any) -> bool:
+    """Whether JSON keeps ``data`` as it is (YAML dates, for one, would come back as text)."""
+    if isinstance(data, dict):
+        return all(isinstance(k, str) and _json_safe(v) for k, v in data.items())
+    if isinstance(data, list):
+        return all(_json_safe(v) for v in data)
+    if isinstance(data, float):
+        return data == data and data not in (float("inf"), float("-inf"))
+    return data is None or isinstance(data, (str, int, bool))
+
+
 def load_yaml(raw: bytes) -> Any:
     """Parse YAML, or take the result from the cache when this exact content was parsed before:
-    the catalog and rule files take about 30 ms to parse, a tenth of a pre-commit run's budget."""
+    the catalog and rule files take about 30 ms to parse, a tenth of a pre-commit run's budget.
+    The cached copy is JSON in the trusted cache directory, so reading it can run nothing."""
     import hashlib
-    import pickle
 
-    entry = cache_dir() / "yaml" / hashlib.sha256(raw).hexdigest()
-    try:
-        return pickle.loads(entry.read_bytes())
-    except Exception:
-        pass  # not cached yet, or an entry we cannot read: parse
+    from orgtrust_lint import trusted_cache
+
+    store = trusted_cache.store()
+    entry = f"yaml/{hashlib.sha256(raw).hexdigest()}.json"
+    cached = store.read(entry, _MAX_CACHED_YAML_BYTES) if store else None
+    if cached is not None:
+        try:
+            return json.loads(cached)
+        except ValueError:
+            pass  # a damaged entry: parse again and rewrite it
     import yaml
 
     try:
@@ -58,25 +110,62 @@ def load_yaml(raw: bytes) -> Any:
         raise InvalidYaml(mark.line + 1 if mark else None) from None
     except ValueError as exc:  # a value YAML recognises but cannot build, such as 2027-02-30
         raise InvalidYaml(None, str(exc)) from None
-    write_atomically(entry, pickle.dumps(data, protocol=pickle.HIGHEST_PROTOCOL))
+    except RecursionError:
+        raise InvalidYaml(None, "nested too deeply") from None
+    try:
+        expanded_size(data)
+    except (ValueError, RecursionError) as exc:
+        raise InvalidYaml(None, str(exc) if isinstance(exc, ValueError) else "nested too deeply") from None
+    if store is not None and _json_safe(data):
+        store.write(entry, json.dumps(data, separators=(",", ":")).encode())
     return data
 
 
 def edit_distance(a: str, b: str, limit: int = 99) -> int:
-    """Optimal string alignment distance (Levenshtein plus adjacent transpositions)."""
+    """Optimal string alignment distance (Levenshtein plus adjacent transpositions), exact up to
+    ``limit``; any larger distance is reported as ``limit + 1``.
+
+    A common prefix and suffix cost nothing (".amazonaws.com" is most of a principal), only the
+    diagonal band of width 2 * limit + 1 can hold a distance within the limit, and once a whole
+    row of the band exceeds it no later row can come back. With the small limits used for
+    suggestions a pair of unrelated names costs a few short rows, not len(a) * len(b) cells (a
+    list of 100,000 unknown principals used to take nine minutes).
+    """
     if abs(len(a) - len(b)) > limit:
         return limit + 1
+    start = 0
+    while start < len(a) and start < len(b) and a[start] == b[start]:
+        start += 1
+    end = 0
+    while end < len(a) - start and end < len(b) - start and a[-1 - end] == b[-1 - end]:
+        end += 1
+    a, b = a[start : len(a) - end], b[start : len(b) - end]
+    beyond = limit + 1
+    width = len(b)
     previous2: list[int] = []
-    previous = list(range(len(b) + 1))
-    for i, ca in enumerate(a, 1):
-        current = [i] + [0] * len(b)
-        for j, cb in enumerate(b, 1):
-            cost = 0 if ca == cb else 1
-            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + cost)
-            if i > 1 and j > 1 and ca == b[j - 2] and a[i - 2] == cb:
-                current[j] = min(current[j], previous2[j - 2] + 1)
+    previous = [j if j <= limit else beyond for j in range(width + 1)]
+    for i in range(1, len(a) + 1):
+        ca = a[i - 1]
+        current = [beyond] * (width + 1)
+        current[0] = best = i if i <= limit else beyond
+        for j in range(max(1, i - limit), min(width, i + limit) + 1):
+            cb = b[j - 1]
+            value = previous[j - 1] if ca == cb else previous[j - 1] + 1
+            if previous[j] + 1 < value:
+                value = previous[j] + 1
+            if current[j - 1] + 1 < value:
+                value = current[j - 1] + 1
+            if i > 1 and j > 1 and ca == b[j - 2] and a[i - 2] == cb and previous2[j - 2] + 1 < value:
+                value = previous2[j - 2] + 1
+            if value > limit:
+                value = beyond
+            current[j] = value
+            if value < best:
+                best = value
+        if best > limit:
+            return beyond
         previous2, previous = previous, current
-    return previous[-1]
+    return previous[width]
 
 
 def split_principal(value: str) -> tuple[str, str]:
@@ -97,6 +186,7 @@ class Catalog:
         self.extra_principals = frozenset(extra_principals)
         self.misspellings: dict[str, dict[str, Any]] = {m["wrong"]: m for m in data.get("misspellings", [])}
         self.unconfirmed: dict[str, dict[str, Any]] = {u["string"]: u for u in data.get("unconfirmed", [])}
+        self._suggested: dict[str, list[str]] = {}  # the same typo is often written many times
 
     @classmethod
     def load(cls, extra_principals: tuple[str, ...] = ()) -> Catalog:
@@ -118,17 +208,34 @@ class Catalog:
 
     def suggestions(self, value: str) -> list[str]:
         """Known principals the value most likely meant, best first (several on a tie)."""
+        found = self._suggested.get(value)
+        if found is None:
+            found = self._suggested[value] = self._suggest(value)
+        return list(found)
+
+    def _suggest(self, value: str) -> list[str]:
         if value in self.misspellings:
             return [self.misspellings[value]["correct"]]
         unconfirmed = self.unconfirmed.get(value)
         if unconfirmed and unconfirmed.get("related"):
             return [unconfirmed["related"]]
         limit = 3 if len(value) >= 24 else 2
-        scored = [(edit_distance(value, known, limit), known) for known in self.known]
+        near = (
+            k for size in range(len(value) - limit, len(value) + limit + 1) for k in self._known_by_length.get(size, ())
+        )
+        scored = [(edit_distance(value, known, limit), known) for known in near]
         best = min((score for score, _ in scored), default=limit + 1)
         if best > limit:
             return []
-        return [known for score, known in scored if score == best]
+        return sorted(known for score, known in scored if score == best)
+
+    @cached_property
+    def _known_by_length(self) -> dict[int, list[str]]:
+        """A distance within the limit needs lengths within the limit: most names need no comparing."""
+        groups: dict[int, list[str]] = {}
+        for known in self.known:
+            groups.setdefault(len(known), []).append(known)
+        return groups
 
     def is_near_miss(self, value: str) -> bool:
         """Close enough to a known principal to be a typo even where unknown names are legal.

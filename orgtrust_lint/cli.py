@@ -71,7 +71,7 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument(
         "--no-prefilter", action="store_true", help="parse every file, even those that cannot hold a fact"
     )
-    check.add_argument("--no-cache", action="store_true", help="do not read or write the parse cache")
+    check.add_argument("--no-cache", action="store_true", help="do not read or write the cache")
     check.add_argument(
         "--jobs", "-j", type=_jobs, metavar="N", help="parse in up to N processes (default: the number of CPUs)"
     )
@@ -93,6 +93,7 @@ def build_parser() -> argparse.ArgumentParser:
     drift.add_argument("--timeout", type=float, default=60.0, help="give up after this many seconds (default 60)")
     drift.add_argument("--fail-on", choices=("error", "warning", "info"), help="lowest severity that fails the run")
     drift.add_argument("--config", metavar="FILE", help="use this configuration file instead of searching for one")
+    drift.add_argument("--no-cache", action="store_true", help="do not read or write the cache")
 
     rules = commands.add_parser("rules", help="list all rules")
     rules.add_argument("--format", choices=("text", "json"), default="text")
@@ -102,6 +103,31 @@ def build_parser() -> argparse.ArgumentParser:
     services.add_argument("principal", nargs="?", help="show every catalog fact about one principal")
     services.add_argument("--format", choices=("text", "json"), default="text")
     return parser
+
+
+def _effective_jobs(requested: int | None) -> int:
+    """--jobs, but never more processes than CPUs: more only adds memory and contention (a
+    value of 100000 used to start 2,001 workers)."""
+    from orgtrust_lint.parallel import default_jobs
+
+    available = default_jobs()
+    if requested is not None and requested > available:
+        print(
+            f"orgtrust-lint: --jobs {requested} is more than the {available} CPU(s) available; using {available}",
+            file=sys.stderr,
+        )
+        return available
+    return requested or available
+
+
+def _choose_cache(no_cache: bool) -> None:
+    """--no-cache reads nothing from the cache: not parsed files, nor rules, catalog or configuration."""
+    from orgtrust_lint import trusted_cache
+
+    if no_cache:
+        trusted_cache.disable()
+    else:
+        trusted_cache.enable()
 
 
 def _use_color() -> bool:
@@ -248,6 +274,7 @@ def _check(args: argparse.Namespace) -> int:
     from orgtrust_lint.facts import Severity
     from orgtrust_lint.lint import check
 
+    _choose_cache(args.no_cache)
     config = load_config(args.paths, args.config)
     config = config.with_command_line(
         select=parse_codes(tuple(args.select), "--select") if args.select else None,
@@ -273,8 +300,6 @@ def _check(args: argparse.Namespace) -> int:
         from orgtrust_lint.baseline import load
 
         baseline = load(args.baseline)
-    from orgtrust_lint.parallel import default_jobs
-
     result = check(
         args.paths,
         config,
@@ -282,7 +307,7 @@ def _check(args: argparse.Namespace) -> int:
         plan=args.plan,
         prefilter=not args.no_prefilter,
         use_cache=not args.no_cache,
-        jobs=args.jobs or default_jobs(),
+        jobs=_effective_jobs(args.jobs),
     )
     if args.fix:
         result = _fix(args, config, result)
@@ -304,11 +329,12 @@ def _drift(args: argparse.Namespace) -> int:
     from orgtrust_lint.live.drift import drift_items
     from orgtrust_lint.parallel import default_jobs
 
+    _choose_cache(args.no_cache)
     config = load_config(args.paths, args.config)
     config = config.override(select=("OT4",), ignore=(), fail_on=Severity(args.fail_on) if args.fail_on else None)
     config = config.flat()  # drift is about the organization: OT4 everywhere
     catalog = Catalog.load(config.extra_principals)
-    facts, _ = extract(args.paths, config, catalog, use_cache=True, jobs=default_jobs())
+    facts, _ = extract(args.paths, config, catalog, use_cache=not args.no_cache, jobs=default_jobs())
     live = read_live(args.profile, args.region, args.endpoint_url, args.timeout)
     facts.drift.extend(drift_items(facts, live, catalog))
     result = check_facts(facts, config, catalog=catalog)

@@ -102,12 +102,13 @@ def _extract_template_batch(items: list[tuple[str, str]]) -> list[Facts]:
     return [_extract_template(path, text) for path, text in items]
 
 
-def _module_content(module: TerraformModule) -> bytes:
-    """What a module's facts depend on: the names of its files and the content of those parsed."""
-    parts = [name.encode() for name in module.paths]
+def _module_content(module: TerraformModule) -> list[bytes]:
+    """What a module's facts depend on: the names of its files and the content of those parsed
+    (the cache length-prefixes each part, so names and contents can never run into each other)."""
+    parts = [str(len(module.paths)).encode(), *(name.encode() for name in module.paths)]
     for path, data in module.to_parse.items():
         parts.extend((path.encode(), data if isinstance(data, bytes) else repr(data).encode()))
-    return b"\0".join(parts)
+    return parts
 
 
 def extract(
@@ -151,14 +152,14 @@ def extract(
     template_facts: dict[str, Facts] = {}
     keys: dict[tuple[str, str], str] = {}
     if cache is not None:
-        # Whole modules are cached, not files: a warm run then neither unpickles syntax trees
+        # Whole modules are cached, not files: a warm run then neither rebuilds syntax trees
         # nor resolves values, and a module's few files are cheap to parse again when one changes.
         keys.update(
             (("module", m.directory), cache.key("module", m.directory, _module_content(m)))
             for m in modules
             if m.to_parse
         )
-        keys.update((("template", p), cache.key("template", p, t.encode())) for p, t in template_items)
+        keys.update((("template", p), cache.key("template", p, [t.encode()])) for p, t in template_items)
         hits = cache.get_many(keys.values())
         module_facts.update(
             (m.directory, hits[keys["module", m.directory]])

@@ -94,5 +94,6 @@ def start(
     size: Callable[[Item], int] = lambda _: 1,
 ) -> Pending[Result]:
     """Start ``function`` on batches of ``items`` in up to ``jobs`` worker processes (or, for
-    small work, later in this process). ``function`` must be a module-level function."""
-    return Pending(function, items, jobs, size)
+    small work, later in this process). ``function`` must be a module-level function. More
+    workers than CPUs would only add memory and contention, so ``jobs`` is capped there."""
+    return Pending(function, items, min(jobs, default_jobs()), size)

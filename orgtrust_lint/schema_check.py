@@ -2,17 +2,14 @@
 
 Validating the rule and catalog files on every run would import jsonschema (about 90 ms) on
 the pre-commit path. The files only change when the package changes, so a successful
-validation is recorded under the user's cache directory, keyed by the hash of the data and
+validation is recorded in the trusted cache directory, keyed by the hash of the data and
 the schema, and repeated only when either changes.
 """
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
-import os
-from pathlib import Path
 from typing import Any
 
 from orgtrust_lint.errors import UserError
@@ -20,31 +17,6 @@ from orgtrust_lint.errors import UserError
 
 class DataFileError(UserError):
     """A shipped or user-supplied data file does not match its schema."""
-
-
-def cache_dir() -> Path:
-    override = os.environ.get("ORGTRUST_LINT_CACHE_DIR")
-    if override:
-        return Path(override)
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "orgtrust-lint"
-
-
-def write_atomically(target: Path, content: bytes) -> None:
-    """Best effort: a cache entry appears whole or not at all; a read-only home only costs time."""
-    import tempfile
-
-    temporary = None
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        descriptor, temporary = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
-        with os.fdopen(descriptor, "wb") as handle:
-            handle.write(content)
-        os.replace(temporary, target)
-    except OSError:
-        if temporary is not None:
-            with contextlib.suppress(OSError):
-                os.unlink(temporary)
 
 
 def _describe(error: Any) -> str:
@@ -67,14 +39,15 @@ def validate(instance: Any, schema: dict[str, Any], what: str, describe: Any = N
 
 
 def validate_cached(raw: bytes, instance: Any, schema: dict[str, Any], what: str, describe: Any = None) -> None:
-    """Validate unless this exact content was validated against this exact schema before."""
+    """Validate unless this exact content was validated against this exact schema before (a
+    marker in the trusted cache directory, which no other user and no repository can plant)."""
+    from orgtrust_lint import trusted_cache
+
+    store = trusted_cache.store()
     digest = hashlib.sha256(raw + json.dumps(schema, sort_keys=True).encode()).hexdigest()
-    marker = cache_dir() / "validated" / digest
-    if marker.exists():
+    marker = f"validated/{digest}"
+    if store is not None and store.exists(marker):
         return
     validate(instance, schema, what, describe)
-    try:
-        marker.parent.mkdir(parents=True, exist_ok=True)
-        marker.touch()
-    except OSError:
-        pass  # a read-only home only costs the validation next time
+    if store is not None:
+        store.write(marker, b"")  # a read-only home only costs the validation next time

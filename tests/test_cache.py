@@ -27,8 +27,14 @@ def cache_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return directory
 
 
+def _database(cache_dir: Path) -> Path:
+    """The parse database, inside the namespace directory bound to the cache's key file."""
+    (found,) = cache_dir.glob("*/parse.sqlite3")
+    return found
+
+
 def _entries(cache_dir: Path) -> int:
-    with sqlite3.connect(cache_dir / "parse.sqlite3") as connection:
+    with sqlite3.connect(_database(cache_dir)) as connection:
         return connection.execute("SELECT count(*) FROM entries").fetchone()[0]
 
 
@@ -36,7 +42,7 @@ def test_warm_run_gives_the_same_findings_without_parsing(
     cache_dir: Path, monkeypatch: pytest.MonkeyPatch, in_repo_root: None
 ) -> None:
     uncached = _findings(["fixtures"], use_cache=False)
-    assert not (cache_dir / "parse.sqlite3").exists()  # --no-cache writes nothing
+    assert not list(cache_dir.glob("*/parse.sqlite3"))  # --no-cache writes nothing
     cold = _findings(["fixtures"])
     assert cold == uncached and _entries(cache_dir) > 20
 
@@ -52,10 +58,10 @@ def test_warm_run_gives_the_same_findings_without_parsing(
 
 def test_corrupt_entries_are_ignored_and_rewritten(cache_dir: Path, in_repo_root: None) -> None:
     cold = _findings(["fixtures"])
-    with sqlite3.connect(cache_dir / "parse.sqlite3") as connection:
+    with sqlite3.connect(_database(cache_dir)) as connection:
         connection.execute("UPDATE entries SET value = x'806e6f742061207069636b6c65'")
     assert _findings(["fixtures"]) == cold
-    with sqlite3.connect(cache_dir / "parse.sqlite3") as connection:
+    with sqlite3.connect(_database(cache_dir)) as connection:
         damaged = connection.execute("SELECT count(*) FROM entries WHERE value = x'806e6f742061207069636b6c65'")
         assert damaged.fetchone()[0] == 0
 
@@ -63,7 +69,7 @@ def test_corrupt_entries_are_ignored_and_rewritten(cache_dir: Path, in_repo_root
 @pytest.mark.parametrize("damage", [b"", b"not a database at all" * 100, b"SQLite format 3\x00" + b"\xff" * 4000])
 def test_a_corrupt_database_is_rebuilt(cache_dir: Path, in_repo_root: None, damage: bytes) -> None:
     cold = _findings(["fixtures"])
-    (cache_dir / "parse.sqlite3").write_bytes(damage)
+    _database(cache_dir).write_bytes(damage)
     assert _findings(["fixtures"]) == cold  # the damaged database is dropped
     assert _findings(["fixtures"]) == cold  # and the next run builds a new one
     assert _entries(cache_dir) > 20
@@ -97,3 +103,42 @@ def test_changed_content_is_a_miss(cache_dir: Path, tmp_path: Path, capsys) -> N
     tf.write_text('resource "aws_iam_service_linked_role" "r" {\n  aws_service_name = "config.amazonaws.com"\n}\n')
     assert run(["check", str(tmp_path)]) == 0
     capsys.readouterr()
+
+
+def test_a_busy_database_is_used_later_never_deleted(cache_dir: Path, in_repo_root: None) -> None:
+    """D13: another run holding the database's lock past the busy timeout costs this run its
+    cache, not the other run its database (it used to be deleted as if it were damaged)."""
+    cold = _findings(["fixtures"])
+    database = _database(cache_dir)
+    rows = _entries(cache_dir)
+    holder = sqlite3.connect(database, isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")
+    try:
+        assert _findings(["fixtures"]) == cold
+        assert database.exists()
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert _entries(cache_dir) == rows
+
+
+def test_file_names_and_contents_cannot_run_into_each_other(
+    cache_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
+    """D12: a module whose file holds NUL bytes and the names of its neighbours must not share a
+    cache entry with the module those bytes spell out (a stale finding at a line that does not exist)."""
+    monkeypatch.chdir(tmp_path)
+    Path("m").mkdir()
+    head = b'resource "aws_organizations_organization" "o" {\n  feature_set = "ALL"\n}\n# '
+    tail = b'\nresource "aws_iam_service_linked_role" "r" {\n  aws_service_name = "config.amazonaw.com"\n}\n'
+    # State 1: everything in a.tf (the NULs sit in a comment); b.tf holds nothing of interest.
+    Path("m/a.tf").write_bytes(head + b"\0m/b.tf\0" + tail)
+    Path("m/b.tf").write_text("# nothing here\n")
+    run(["check", "m"])
+    assert "m/a.tf:6:22: OT101" in capsys.readouterr().out
+    # State 2: the same bytes split over the two files; the typo is in b.tf now.
+    Path("m/a.tf").write_bytes(head)
+    Path("m/b.tf").write_bytes(tail)
+    run(["check", "m"])
+    output = capsys.readouterr().out
+    assert "m/b.tf:3:22: OT101" in output and "m/a.tf" not in output

@@ -7,6 +7,8 @@ import json
 from importlib import resources
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from orgtrust_lint.catalog import Catalog, edit_distance, load_yaml
 from orgtrust_lint.schema_check import DataFileError, validate
@@ -114,3 +116,25 @@ def test_edit_distance_counts_transpositions_once() -> None:
     assert edit_distance("conifg", "config") == 1
     assert edit_distance("abc", "abc") == 0
     assert edit_distance("", "abc") == 3
+
+
+def _textbook_distance(a: str, b: str) -> int:
+    """The full-matrix optimal string alignment distance, as the textbook writes it."""
+    previous2: list[int] = []
+    previous = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        current = [i] + [0] * len(b)
+        for j, cb in enumerate(b, 1):
+            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb))
+            if i > 1 and j > 1 and ca == b[j - 2] and a[i - 2] == cb:
+                current[j] = min(current[j], previous2[j - 2] + 1)
+        previous2, previous = previous, current
+    return previous[-1]
+
+
+@settings(max_examples=400, derandomize=True, deadline=None)
+@given(st.text("abc.", max_size=10), st.text("abc.", max_size=10), st.integers(0, 5))
+def test_banded_edit_distance_is_exact_within_its_limit(a: str, b: str, limit: int) -> None:
+    """D21's speed-up (band, early exit, common prefix and suffix) changes no suggestion."""
+    full = _textbook_distance(a, b)
+    assert edit_distance(a, b, limit) == (full if full <= limit else limit + 1)

@@ -265,4 +265,29 @@ def test_jobs_change_nothing_but_speed(capsys: pytest.CaptureFixture[str], in_re
     monkeypatch.setattr(parallel, "MIN_PARALLEL_ITEMS", 1)  # the fixtures are small: use workers anyway
     outputs = [_run(capsys, "check", "fixtures", "--format", "json", "--jobs", jobs) for jobs in ("1", "2", "4")]
     assert outputs[0][0] == 1 and outputs[0][2] == ""
-    assert outputs[0] == outputs[1] == outputs[2]
+    assert outputs[0][:2] == outputs[1][:2] == outputs[2][:2]
+
+
+def test_jobs_beyond_the_cpus_are_capped_with_a_note(
+    capsys: pytest.CaptureFixture[str], in_repo_root: None, monkeypatch
+) -> None:
+    """D20: --jobs 100000 used to start 2,001 worker processes (8 GB); now never more than the CPUs."""
+    import multiprocessing
+
+    from orgtrust_lint import parallel
+
+    monkeypatch.setattr(parallel, "MIN_PARALLEL_ITEMS", 1)
+    started: list[int] = []
+    real_context = parallel._context
+
+    class CountingContext:
+        def Pool(self, processes: int):  # the multiprocessing name
+            started.append(processes)
+            return real_context().Pool(processes=processes)
+
+    monkeypatch.setattr(parallel, "_context", CountingContext)
+    code, out, err = _run(capsys, "check", "fixtures", "--format", "json", "--jobs", "100000", "--no-cache")
+    cpus = parallel.default_jobs()
+    assert code == 1 and json.loads(out)["summary"]["findings"] > 0
+    assert err == f"orgtrust-lint: --jobs 100000 is more than the {cpus} CPU(s) available; using {cpus}\n"
+    assert max(started, default=0) <= cpus <= multiprocessing.cpu_count()

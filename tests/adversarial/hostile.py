@@ -38,6 +38,7 @@ class Expect:
     line: int | None = None
     skipped: str | None = None  # a fragment of the one-line skip reason on stderr
     message: str | None = None  # a fragment of the finding's message
+    count: int = 1  # how many such findings the hostile file gets
 
 
 @dataclass(frozen=True)
@@ -97,6 +98,14 @@ def _unreadable(root: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(TYPO_TF.format(name="secret"))
     path.chmod(0)
+
+
+def _many_unknown_principals(count: int) -> bytes:
+    """One list of ``count`` distinct names no catalog entry is close to (review D21: 100,000
+    took 529 s, most of it comparing every name with every known principal in full)."""
+    names = "".join(f'    "{chr(97 + i % 26)}{i:06d}qz.amazonaws.com",\n' for i in range(count))
+    head = 'resource "aws_organizations_organization" "o" {\n  aws_service_access_principals = [\n'
+    return f"{head}{names}  ]\n}}\n".encode()
 
 
 def _custom_tags(marker: str) -> bytes:
@@ -204,6 +213,12 @@ def cases(marker: str) -> list[Case]:
             "hostile/tags.yaml",
             _bytes("hostile/tags.yaml", _custom_tags(marker)),
             Expect("OT001", message="could not determine a constructor"),
+        ),
+        Case(
+            "10,000 unknown principals",
+            "hostile/many.tf",
+            _bytes("hostile/many.tf", _many_unknown_principals(10_000)),
+            Expect("OT101", count=10_000),
         ),
         Case("symlink loop", "hostile/loop", _symlink_loop, Expect(skipped="symbolic link to a directory")),
         Case("symlink outside", "hostile/linked.tf", _symlink_outside, Expect(skipped="outside")),
