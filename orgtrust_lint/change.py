@@ -45,6 +45,7 @@ class _Repository:
 
     directory: str | None  # None: the working directory's repository
     environment: dict[str, str]
+    revision: str  # the revision the user named, for messages
     fetch_hint: str  # git arguments that download the files of the commit we read, for the user
 
     def git(self, *args: str, stdin: bytes | None = None) -> bytes:
@@ -60,16 +61,26 @@ class _Repository:
         except FileNotFoundError:
             raise ChangeError("--base needs git, which is not installed") from None
         if result.returncode != 0:
-            message = result.stderr.decode(errors="replace").strip().splitlines()
-            raise ChangeError(message[0] if message else f"git {args[0]} failed")
+            if b"promisor remote" in result.stderr:  # git wanted to fetch what this partial clone lacks
+                raise ChangeError(self.not_in_clone("part of the tree"))
+            lines = result.stderr.decode(errors="replace").strip().splitlines()
+            errors = [line for line in lines if line.startswith(("fatal:", "error:"))]
+            raise ChangeError((errors or lines or [f"git {args[0]} failed"])[0])
         return result.stdout
+
+    def not_in_clone(self, what: str) -> str:
+        return (
+            f"--base: {what} at '{self.revision}' is not in this partial clone, and orgtrust-lint downloads "
+            f"nothing; `git {self.fetch_hint}` downloads what is missing"
+        )
 
     def submodule(self, directory: str, commit: str) -> _Repository:
         # The variables that point git at our repository (GIT_DIR, GIT_INDEX_FILE, ... set in a hook)
         # must not leak into the submodule's commands, as `git submodule` itself clears them.
         local = self.git("rev-parse", "--local-env-vars").decode().split()
         environment = {name: value for name, value in self.environment.items() if name not in local}
-        return _Repository(directory, environment, f"-C {shlex.quote(os.path.relpath(directory))} diff --stat {commit}")
+        hint = f"-C {shlex.quote(os.path.relpath(directory))} diff --stat {commit}"
+        return _Repository(directory, environment, self.revision, hint)
 
 
 def _entries(listing: bytes) -> list[tuple[bytes, str, str]]:
@@ -216,17 +227,15 @@ def _read(reading: _Reading) -> dict[str, bytes]:
         if missing:
             absent = sorted(display for display, object_id in files.items() if object_id in missing)
             others = f" and {len(absent) - 1} other file(s)" if len(absent) > 1 else ""
-            raise ChangeError(
-                f"--base: {absent[0]!r}{others} at '{reading.revision}' is not in this partial clone, and "
-                f"orgtrust-lint downloads nothing; `git {repository.fetch_hint}` fetches the missing files in one go"
-            )
+            raise ChangeError(repository.not_in_clone(f"{absent[0]!r}{others}"))
         contents = _blobs(repository, object_ids)
         by_display.update((display, contents[object_id]) for display, object_id in files.items())
     return by_display
 
 
 def facts_at_revision(revision: str, paths: list[str], config: Config) -> Facts:
-    repository = _Repository(None, {**os.environ, **NO_DOWNLOAD_ENVIRONMENT}, f"diff --stat {shlex.quote(revision)}")
+    environment = {**os.environ, **NO_DOWNLOAD_ENVIRONMENT}
+    repository = _Repository(None, environment, revision, f"diff --stat {shlex.quote(revision)}")
     try:
         repository.git("rev-parse", "--is-inside-work-tree")
     except ChangeError:

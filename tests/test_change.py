@@ -273,7 +273,7 @@ def test_d16_blobless_clone_downloads_nothing_and_runs_nothing(repo: Path, tmp_p
     assert code == 2 and out == "" and not marker.exists()
     assert err.strip() == (
         "orgtrust-lint: error: --base: 'org/main.tf' at 'HEAD~1' is not in this partial clone, and orgtrust-lint "
-        "downloads nothing; `git diff --stat 'HEAD~1'` fetches the missing files in one go"
+        "downloads nothing; `git diff --stat 'HEAD~1'` downloads what is missing"
     )
 
 
@@ -288,3 +288,31 @@ def test_d16_blobless_clone_works_once_the_base_files_are_fetched(
     _git(clone, "diff", "--stat", "HEAD~1")  # the command the error suggests
     code, findings, _ = _findings(capsys, "org", "--base", "HEAD~1")
     assert code == 1 and ("OT302", "org/main.tf", 2) in findings
+
+
+def test_hostile_git_configuration_runs_nothing_here_or_in_submodules(tmp_path: Path, capsys, monkeypatch) -> None:
+    """Reading the base (now also inside submodules) runs no command a repository's .git/config names."""
+    superproject = _superproject_with_organization_in_a_submodule(tmp_path)
+    (superproject / "org" / "main.tf").write_text(_org("guardduty.amazonaws.com") + AGGREGATOR)
+    marker = tmp_path / "ran"
+    command = f"sh -c 'echo $0 >> {marker}'"
+    hooks = tmp_path / "hooks"
+    hooks.mkdir()
+    for hook in ("post-index-change", "reference-transaction", "post-checkout", "pre-auto-gc"):
+        (hooks / hook).write_text(f"#!/bin/sh\necho {hook} >> {marker}\n")
+        (hooks / hook).chmod(0o755)
+    for repository in (superproject, superproject / "org"):
+        for key, value in {
+            "core.fsmonitor": command,
+            "core.hooksPath": str(hooks),
+            "core.pager": command,
+            "diff.external": command,
+            "core.sshCommand": command,
+            "core.askPass": command,
+            "credential.helper": f"!{command}",
+        }.items():
+            _git(repository, "config", key, value)
+    monkeypatch.chdir(superproject)
+    code, findings, _ = _findings(capsys, "--base", "HEAD")
+    assert code == 1 and ("OT302", "org/main.tf", 2) in findings
+    assert not marker.exists()
