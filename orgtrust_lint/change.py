@@ -68,9 +68,9 @@ class _Repository:
             raise ChangeError((errors or lines or [f"git {args[0]} failed"])[0])
         return result.stdout
 
-    def not_in_clone(self, what: str) -> str:
+    def not_in_clone(self, what: str, verb: str = "is") -> str:
         return (
-            f"--base: {what} at '{self.revision}' is not in this partial clone, and orgtrust-lint downloads "
+            f"--base: {what} at '{self.revision}' {verb} not in this partial clone, and orgtrust-lint downloads "
             f"nothing; `git {self.fetch_hint}` downloads what is missing"
         )
 
@@ -226,8 +226,10 @@ def _read(reading: _Reading) -> dict[str, bytes]:
         missing = _missing(repository, object_ids)
         if missing:
             absent = sorted(display for display, object_id in files.items() if object_id in missing)
-            others = f" and {len(absent) - 1} other file(s)" if len(absent) > 1 else ""
-            raise ChangeError(repository.not_in_clone(f"{absent[0]!r}{others}"))
+            if len(absent) == 1:
+                raise ChangeError(repository.not_in_clone(repr(absent[0])))
+            others = "1 other file" if len(absent) == 2 else f"{len(absent) - 1} other files"
+            raise ChangeError(repository.not_in_clone(f"{absent[0]!r} and {others}", verb="are"))
         contents = _blobs(repository, object_ids)
         by_display.update((display, contents[object_id]) for display, object_id in files.items())
     return by_display
