@@ -239,6 +239,7 @@ def check(
 
         before = facts_at_revision(base, paths, config)
         facts.removals.extend(removals(before, facts, catalog, f"since {base}"))
+        facts.skipped.extend(before.skipped)  # submodules whose base files could not be compared
     return check_facts(facts, config, rules, catalog, explicit)
 
 
