@@ -19,8 +19,11 @@ from urllib.parse import unquote_to_bytes
 
 import jsonschema
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from orgtrust_lint.cli import run
+from orgtrust_lint.report.escape import safe_line
 
 SARIF_SCHEMA = json.loads((Path(__file__).parent / "data" / "sarif-2.1.0.json").read_text())
 
@@ -249,3 +252,26 @@ def test_d23_sarif_uri_of_a_file_name_that_is_not_utf8(capsys, tmp_path: Path, m
     assert uris == {"bad%FF.tf"}
     run(["check", "--no-cache"])
     assert r"bad\xff.tf:2:36: OT101" in capsys.readouterr().out
+
+
+# Text built to hit the edges: control characters, separators, surrogates, and the pieces of commands.
+_hostile_text = st.lists(
+    st.one_of(
+        st.characters(exclude_categories=()),  # surrogates included
+        st.sampled_from(["::", "##[", "#", "[", ":", " ", "\u00a0", "\u3000", "%0A", "\\"]),
+    ),
+    max_size=40,
+).map("".join)
+
+
+@settings(max_examples=300, deadline=None, derandomize=True)
+@given(text=_hostile_text)
+def test_d11_no_text_makes_a_line_break_a_control_character_or_a_workflow_command(text: str) -> None:
+    """The one helper every stderr line goes through: whatever a path or an endpoint holds, the result is
+    one line, holds no control character, and the runner cannot read it as a command."""
+    line = safe_line(f"orgtrust-lint: skipped {text}")
+    assert len(line.splitlines()) == 1 and not UNSAFE.search(line)
+    assert "##[" not in line
+    bare = safe_line(text)
+    assert len(bare.splitlines()) <= 1 and not UNSAFE.search(bare)
+    assert "##[" not in bare and not bare.lstrip().startswith("::")

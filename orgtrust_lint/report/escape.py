@@ -22,19 +22,13 @@ _NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
 # separators (some viewers break lines there), the bidirectional overrides and isolates (they reorder
 # what a reader sees, as in "Trojan Source"), and lone surrogates: a file name that is not valid UTF-8
 # reaches us as U+DC80..U+DCFF (surrogateescape), which would otherwise go out as raw bytes 0x80..0xff.
-_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
-
-# GitHub's runner reads a line as a workflow command if, after leading white space, it starts with
-# "::", or if "##[" appears anywhere in it followed by a registered command name and "]".
-_LEGACY_COMMAND = "##["
-_LEGACY_COMMAND_SHOWN = "##\\x5b"
+_UNSAFE_RANGES = ((0x00, 0x1F), (0x7F, 0x9F), (0x2028, 0x202E), (0x2066, 0x2069), (0xD800, 0xDFFF))
 
 
-def _escape_one(match: re.Match[str]) -> str:
-    char = match.group()
+def _escape_for(code: int) -> str:
+    char = chr(code)
     if char in _NAMED:
         return _NAMED[char]
-    code = ord(char)
     if 0xDC80 <= code <= 0xDCFF:  # the byte the file system gave us, as Python keeps it
         return f"\\x{code - 0xDC00:02x}"
     if code <= 0xFF:
@@ -42,12 +36,29 @@ def _escape_one(match: re.Match[str]) -> str:
     return f"\\u{code:04x}"
 
 
+_ESCAPES = {code: _escape_for(code) for low, high in _UNSAFE_RANGES for code in range(low, high + 1)}
+_UNSAFE_RUN = re.compile("[" + "".join(f"{chr(low)}-{chr(high)}" for low, high in _UNSAFE_RANGES) + "]+")
+
+# GitHub's runner reads a line as a workflow command if, after leading white space, it starts with
+# "::", or if "##[" appears anywhere in it followed by a registered command name and "]".
+_LEGACY_COMMAND = "##["
+_LEGACY_COMMAND_SHOWN = "##\\x5b"
+
+
+def _escape_run(match: re.Match[str]) -> str:
+    run = match.group()
+    return _ESCAPES[ord(run)] if len(run) == 1 else run.translate(_ESCAPES)
+
+
 def visible(text: str) -> str:
     """``text`` with every control character (and the other characters above) written as a visible escape,
     and no "##[" (the runner's older command form works anywhere in a line, so a value cannot hold it).
 
     For a value placed inside a line we build; the result never holds a line break or an escape sequence."""
-    return _UNSAFE.sub(_escape_one, text).replace(_LEGACY_COMMAND, _LEGACY_COMMAND_SHOWN)
+    # ASCII text (nearly every path and principal) is translated in one pass, which CPython does fastest for
+    # ASCII; other text is searched for runs of unsafe characters, and only those are translated.
+    escaped = text.translate(_ESCAPES) if text.isascii() else _UNSAFE_RUN.sub(_escape_run, text)
+    return escaped.replace(_LEGACY_COMMAND, _LEGACY_COMMAND_SHOWN)
 
 
 def no_workflow_command(line: str) -> str:
