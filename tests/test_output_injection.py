@@ -15,7 +15,7 @@ import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from urllib.parse import unquote_to_bytes
+from urllib.parse import unquote_to_bytes, urlsplit
 
 import jsonschema
 import pytest
@@ -234,8 +234,11 @@ def test_d23_sarif_uris_are_valid_uri_references(capsys, tmp_path: Path, monkeyp
     assert errors == []
     locations = [r["locations"][0]["physicalLocation"]["artifactLocation"] for r in document["runs"][0]["results"]]
     assert {location["uriBaseId"] for location in locations} == {"%SRCROOT%"}
-    # Percent-decoding gives back each file's exact name.
-    assert {unquote_to_bytes(location["uri"]).decode() for location in locations} == set(names)
+    # Each URI is a relative path and nothing else ("a#b" would be file "a" with a fragment, "c:d" a scheme),
+    # and percent-decoding it gives back the file's exact name.
+    parts = [urlsplit(location["uri"]) for location in locations]
+    assert all(part.scheme == part.netloc == part.query == part.fragment == "" for part in parts), parts
+    assert {unquote_to_bytes(part.path).decode() for part in parts} == set(names)
     assert "org%20dir/main%20tf.tf" in {location["uri"] for location in locations}
 
 
