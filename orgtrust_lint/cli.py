@@ -10,7 +10,7 @@ import argparse
 import os
 import sys
 import textwrap
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING, NoReturn, TextIO
 
 from orgtrust_lint import __version__
 from orgtrust_lint.errors import UserError
@@ -112,10 +112,7 @@ def _effective_jobs(requested: int | None) -> int:
 
     available = default_jobs()
     if requested is not None and requested > available:
-        print(
-            f"orgtrust-lint: --jobs {requested} is more than the {available} CPU(s) available; using {available}",
-            file=sys.stderr,
-        )
+        _say(f"orgtrust-lint: --jobs {requested} is more than the {available} CPU(s) available; using {available}")
         return available
     return requested or available
 
@@ -128,6 +125,14 @@ def _choose_cache(no_cache: bool) -> None:
         trusted_cache.disable()
     else:
         trusted_cache.enable()
+
+
+def _say(line: str, stream: TextIO | None = None) -> None:
+    """Print one line that quotes outside text (a path, a baseline entry, an endpoint's answer): escaped
+    so that it stays one line and can neither drive the terminal nor start a GitHub workflow command."""
+    from orgtrust_lint.report.escape import safe_line
+
+    print(safe_line(line), file=stream or sys.stderr)
 
 
 def _use_color() -> bool:
@@ -200,7 +205,7 @@ def _without_baselined(result: CheckResult, comparison: Comparison | None) -> Ch
 
 def _report_skipped(result: CheckResult) -> None:
     for path, reason in result.skipped:
-        print(f"orgtrust-lint: skipped {path}: {reason}", file=sys.stderr)
+        _say(f"orgtrust-lint: skipped {path}: {reason}")
 
 
 def _exit_code(result: CheckResult, config: Config) -> int:
@@ -226,13 +231,13 @@ def _fix(args: argparse.Namespace, config: Config, result: CheckResult) -> Check
         try:
             written = write_fix(fix)
         except OSError as exc:  # a full disk, a read-only file system: the original is untouched
-            print(f"orgtrust-lint: cannot write {fix.path} ({exc.strerror}); left unchanged", file=sys.stderr)
+            _say(f"orgtrust-lint: cannot write {fix.path} ({exc.strerror}); left unchanged")
             continue
         if written:
             fixed_findings += len(fix.findings)
             files += 1
         else:
-            print(f"orgtrust-lint: {fix.path} changed while it was being fixed; left alone", file=sys.stderr)
+            _say(f"orgtrust-lint: {fix.path} changed while it was being fixed; left alone")
     stream = sys.stdout if args.format == "text" else sys.stderr
     print(f"Fixed {fixed_findings} problem(s) in {files} file(s).", file=stream)
     return check(args.paths, config, base=args.base, plan=args.plan) if files else result
@@ -244,11 +249,11 @@ def _write_baseline(args: argparse.Namespace, result: CheckResult) -> int:
 
     recorded = record(args.write_baseline, result.findings)
     stream = sys.stdout if args.format == "text" else sys.stderr
-    print(f"Recorded {recorded} finding(s) in {args.write_baseline}.", file=stream)
+    _say(f"Recorded {recorded} finding(s) in {args.write_baseline}.", stream)
     # A file orgtrust-lint failed on was not fully checked: its findings are missing from the baseline.
     unchecked = [f for f in result.findings if f.rule == INTERNAL_ERROR_RULE]
     for finding in unchecked:
-        print(f"orgtrust-lint: not recorded: {finding.location}: {finding.message}", file=sys.stderr)
+        _say(f"orgtrust-lint: not recorded: {finding.location}: {finding.message}")
     return EXIT_INCOMPLETE if unchecked else EXIT_OK
 
 
@@ -263,9 +268,9 @@ def _compare_with_baseline(
     for entry in comparison.stale:
         what = f"{entry.rule} {entry.path}: {' '.join(entry.message.split())}"
         if args.baseline_prune:
-            print(f"orgtrust-lint: removed stale baseline entry: {what}", file=sys.stderr)
+            _say(f"orgtrust-lint: removed stale baseline entry: {what}")
         else:
-            print(f"orgtrust-lint: stale baseline entry: {what} (fixed? run with --baseline-prune)", file=sys.stderr)
+            _say(f"orgtrust-lint: stale baseline entry: {what} (fixed? run with --baseline-prune)")
     return comparison
 
 
@@ -339,7 +344,7 @@ def _drift(args: argparse.Namespace) -> int:
     facts.drift.extend(drift_items(facts, live, catalog))
     result = check_facts(facts, config, catalog=catalog)
     if args.format == "text":
-        sys.stdout.write(f"Organization {live.organization_id}: {len(live.enabled)} principal(s) enabled\n")
+        _say(f"Organization {live.organization_id}: {len(live.enabled)} principal(s) enabled", sys.stdout)
     _report_skipped(result)
     return _exit_code(_write_report(args.format, result), config)
 
@@ -477,7 +482,7 @@ def run(argv: list[str]) -> int:
         parser.print_help()
         return EXIT_ERROR
     except UserError as exc:
-        print(f"orgtrust-lint: error: {exc}", file=sys.stderr)
+        _say(f"orgtrust-lint: error: {exc}")
         return EXIT_ERROR
 
 
@@ -493,6 +498,6 @@ def main() -> NoReturn:
     except KeyboardInterrupt:
         code = 130
     except Exception as exc:
-        print(f"orgtrust-lint: internal error: {type(exc).__name__}: {exc} (please report this)", file=sys.stderr)
+        _say(f"orgtrust-lint: internal error: {type(exc).__name__}: {exc} (please report this)")
         code = EXIT_ERROR
     sys.exit(code)

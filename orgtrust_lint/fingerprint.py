@@ -35,7 +35,9 @@ def fingerprints(findings: Sequence[Finding]) -> list[str]:
     for finding in findings:
         text = _line_text(finding.location.path, finding.location.line, cache)
         key = "|".join((finding.rule, finding.location.path, finding.principal or "", text))
-        digest = hashlib.sha256(key.encode()).hexdigest()[:32]
+        # surrogateescape: a file name that is not valid UTF-8 hashes as its own bytes instead of failing;
+        # every other key encodes exactly as before, so no existing fingerprint changes.
+        digest = hashlib.sha256(key.encode("utf-8", "surrogateescape")).hexdigest()[:32]
         seen[digest] += 1
         prints.append(f"{digest}:{seen[digest]}")
     return prints

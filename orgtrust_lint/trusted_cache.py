@@ -65,7 +65,9 @@ def _note(directory: Path, why: str) -> None:
     if str(directory) in _noted:
         return
     _noted.add(str(directory))
-    print(f"orgtrust-lint: not using the cache directory {str(directory)!r}: {why}", file=sys.stderr)
+    from orgtrust_lint.report.escape import safe_line
+
+    print(safe_line(f"orgtrust-lint: not using the cache directory '{directory}': {why}"), file=sys.stderr)
 
 
 def _owned_private_directory(path: Path, fix_mode: bool) -> str | None:

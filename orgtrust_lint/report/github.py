@@ -4,12 +4,16 @@ from __future__ import annotations
 
 from orgtrust_lint.facts import Finding
 from orgtrust_lint.report import Summary
+from orgtrust_lint.report.escape import visible
 
 _COMMAND = {"error": "error", "warning": "warning", "info": "notice"}
 
 
+# GitHub's toolkit (escapeData, escapeProperty) escapes only what the runner decodes again: "%", CR and
+# LF, and in properties ":" and ",". Other control characters would reach the log (and a terminal, when
+# run by hand) raw, and the runner decodes no other %XX: they are written as visible escapes first.
 def _escape_data(text: str) -> str:
-    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    return visible(text).replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
 
 
 def _escape_property(text: str) -> str:

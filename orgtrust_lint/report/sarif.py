@@ -8,6 +8,7 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote_from_bytes
 
 from orgtrust_lint.facts import Finding, Suppression
 from orgtrust_lint.fingerprint import fingerprints
@@ -33,8 +34,11 @@ def _rule_descriptor(rule: Any) -> dict[str, Any]:
 
 def _artifact(path: str) -> dict[str, str]:
     if os.path.isabs(path):
-        return {"uri": Path(path).as_uri()}
-    return {"uri": path.replace(os.sep, "/"), "uriBaseId": "%SRCROOT%"}
+        return {"uri": Path(path).as_uri()}  # percent-encodes, like the relative form below
+    # A relative reference per RFC 3986: everything but unreserved characters and "/" percent-encoded
+    # (a space, "%", "#", "?", a ":" that would read as a scheme, control and non-ASCII characters),
+    # from the file system's own bytes, so a name that is not valid UTF-8 still names the same file.
+    return {"uri": quote_from_bytes(os.fsencode(path.replace(os.sep, "/")), safe="/"), "uriBaseId": "%SRCROOT%"}
 
 
 def _result(finding: Finding, index: int, fingerprint: str) -> dict[str, Any]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from orgtrust_lint.facts import Finding
 from orgtrust_lint.report import Summary
+from orgtrust_lint.report.escape import no_workflow_command, visible
 
 _COLORS = {"error": "\033[31m", "warning": "\033[33m", "info": "\033[36m"}
 _BOLD, _RESET = "\033[1m", "\033[0m"
@@ -16,12 +17,13 @@ def _plural(count: int, word: str) -> str:
 def render(findings: list[Finding], summary: Summary, color: bool = False) -> str:
     lines = []
     for finding in findings:
-        where = f"{finding.location.path}:{finding.location.line}:{finding.location.column}:"
+        # Paths and messages (which quote principals) come from the files: escaped before our colours go in.
+        where = f"{visible(finding.location.path)}:{finding.location.line}:{finding.location.column}:"
         code = f"{finding.rule} [{finding.severity.value}]"
         if color:
             where = f"{_BOLD}{where}{_RESET}"
             code = f"{_COLORS[finding.severity.value]}{code}{_RESET}"
-        lines.append(f"{where} {code} {finding.message}")
+        lines.append(no_workflow_command(f"{where} {code} {visible(finding.message)}"))
     files = _plural(summary.files, "file")
     not_shown = [f"{summary.suppressed} suppressed"] if summary.suppressed else []
     if summary.baselined:

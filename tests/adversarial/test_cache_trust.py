@@ -150,7 +150,7 @@ def test_a_world_writable_cache_directory_is_not_used(tmp_path: Path) -> None:
     assert _findings(result) == expected
     assert not marker.exists(), "a cached pickle ran a command"
     assert result.stderr.splitlines() == [
-        f"orgtrust-lint: not using the cache directory {str(shared)!r}: other users can write to it"
+        f"orgtrust-lint: not using the cache directory '{shared}': other users can write to it"
     ]
     assert stat.S_IMODE(shared.stat().st_mode) == 0o777  # left as it was: not ours to repair
 
@@ -168,7 +168,7 @@ def test_a_cache_directory_of_another_user_is_not_used(tmp_path: Path) -> None:
     assert _findings(result) == expected
     assert not (tmp_path / "code-ran").exists()
     assert result.stderr.splitlines() == [
-        f"orgtrust-lint: not using the cache directory {str(foreign)!r}: it belongs to another user"
+        f"orgtrust-lint: not using the cache directory '{foreign}': it belongs to another user"
     ]
 
 
