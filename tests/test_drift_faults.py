@@ -8,6 +8,10 @@ echoes the request's signed headers back in its error message.
 from __future__ import annotations
 
 import json
+import os
+import resource
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -26,9 +30,25 @@ SECRETS = (ACCESS_KEY, SECRET_KEY, SESSION_TOKEN)
 
 class _Faulty(BaseHTTPRequestHandler):
     fault = ""
+    stopping: threading.Event  # set when the test ends: endless answers stop there
 
     def log_message(self, *args: object) -> None:
         pass
+
+    def _trickle(self, data: bytes) -> None:
+        """Send data one byte every 0.5 s: each socket read gets a byte well within any read timeout."""
+        for byte in data:
+            if type(self).stopping.wait(0.5):
+                return
+            self.wfile.write(bytes([byte]))
+
+    def _flood(self, chunk: bytes, framing: str) -> None:
+        """Send chunk after chunk, as fast as the client reads, until it hangs up or the test ends."""
+        try:
+            while not type(self).stopping.is_set():
+                self.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk) if framing == "chunked" else chunk)
+        except OSError:  # the client hung up: what the test wants
+            pass
 
     def do_POST(self) -> None:
         self.rfile.read(int(self.headers.get("Content-Length", 0)))
@@ -55,6 +75,28 @@ class _Faulty(BaseHTTPRequestHandler):
                 self._send(200, json.dumps({"EnabledServicePrincipals": "config.amazonaws.com", "NextToken": 7}))
         elif fault in ("ExpiredTokenException", "UnrecognizedClientException", "InvalidClientTokenId"):
             self._send(403 if fault == "InvalidClientTokenId" else 400, json.dumps({"__type": fault, "message": "no"}))
+        elif fault == "trickled body":
+            body = json.dumps({"Organization": {"Id": "o-slow", "MasterAccountId": "111111111111"}}).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/x-amz-json-1.1")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self._trickle(body)
+        elif fault == "trickled headers":
+            self.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/x-amz-json-1.1\r\n")
+            self._trickle(b"X-Slow: " + b"a" * 60000)
+        elif fault == "endless chunked body":
+            self.send_response(200)
+            self.send_header("Content-Type", "application/x-amz-json-1.1")
+            self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            self._flood(b" " * 65536, "chunked")
+        elif fault == "8 GiB body":
+            self.send_response(200)
+            self.send_header("Content-Type", "application/x-amz-json-1.1")
+            self.send_header("Content-Length", str(8 << 30))
+            self.end_headers()
+            self._flood(b" " * 65536, "raw")
         elif fault == "echoes credentials":
             echoed = f"bad request from {self.headers.get('Authorization')} {self.headers.get('X-Amz-Security-Token')}"
             self._send(400, json.dumps({"__type": "ValidationException", "message": echoed}))
@@ -70,12 +112,13 @@ class _Faulty(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def faulty_endpoint() -> Iterator[type[_Faulty]]:
-    handler = type("Handler", (_Faulty,), {"fault": ""})
+    handler = type("Handler", (_Faulty,), {"fault": "", "stopping": threading.Event()})
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     server.daemon_threads = True
     threading.Thread(target=server.serve_forever, daemon=True).start()
     handler.endpoint = f"http://127.0.0.1:{server.server_address[1]}"  # type: ignore[attr-defined]
     yield handler
+    handler.stopping.set()
     server.shutdown()
     server.server_close()
 
@@ -133,3 +176,77 @@ def test_fault_ends_in_one_line_without_leaking(
     assert elapsed < 12  # --timeout 4 plus one request's grace
     leaked = {piece for secret in SECRETS for piece in _pieces(secret) if piece in out + err}
     assert not leaked, f"credential fragments in the output: {sorted(leaked)}"
+
+
+def _org_code(tmp_path: Path) -> str:
+    (tmp_path / "org.tf").write_text(
+        'resource "aws_organizations_organization" "org" {\n'
+        '  aws_service_access_principals = ["sso.amazonaws.com"]\n'
+        "}\n"
+    )
+    return str(tmp_path)
+
+
+def _assert_one_line_without_leaking(code: int, out: str, err: str) -> None:
+    assert code == 2 and out == "", (code, out, err)
+    assert len(err.strip().splitlines()) == 1 and err.startswith("orgtrust-lint: error: "), err
+    assert "Traceback" not in err and "internal error" not in err and "MemoryError" not in err, err
+    leaked = {piece for secret in SECRETS for piece in _pieces(secret) if piece in out + err}
+    assert not leaked, f"credential fragments in the output: {sorted(leaked)}"
+
+
+@pytest.mark.parametrize("fault", ["trickled body", "trickled headers"])
+def test_d10_a_trickling_endpoint_ends_at_the_timeout(
+    faulty_endpoint, credentials: None, tmp_path: Path, capsys, fault: str
+) -> None:
+    """D10: a byte every 0.5 s satisfies every per-read timeout; --timeout must still end the whole run.
+
+    Before the fix these runs were still going after 120 s; the run is in a thread here so that a
+    regression fails this test instead of hanging the suite.
+    """
+    faulty_endpoint.fault = fault
+    outcome: list[int] = []
+    argv = ["drift", _org_code(tmp_path), "--endpoint-url", faulty_endpoint.endpoint, "--timeout", "2"]
+    started = time.monotonic()
+    worker = threading.Thread(target=lambda: outcome.append(run(argv)), daemon=True)
+    worker.start()
+    worker.join(8)
+    elapsed = time.monotonic() - started
+    assert not worker.is_alive(), f"drift --timeout 2 was still running after {elapsed:.0f} s"
+    out, err = capsys.readouterr()
+    print(f"{fault}: exit {outcome} in {elapsed:.2f} s: {err.strip()}")
+    _assert_one_line_without_leaking(outcome[0], out, err)
+    assert "longer than 2 s (--timeout)" in err
+    assert elapsed < 3.5  # --timeout 2 plus a small grace
+
+
+def _limit_address_space() -> None:
+    one_gib = 1 << 30
+    resource.setrlimit(resource.RLIMIT_AS, (one_gib, one_gib))
+
+
+@pytest.mark.parametrize("fault", ["endless chunked body", "8 GiB body"])
+def test_d10_an_endless_answer_is_cut_off_at_the_size_cap(
+    faulty_endpoint, credentials: None, tmp_path: Path, fault: str
+) -> None:
+    """D10: an answer that never ends must stop at the size cap, not grow memory (4 GB in 6 s before the fix).
+
+    The command runs in its own process limited to 1 GiB of address space: going past the cap
+    there would end in MemoryError, not in the one-line error.
+    """
+    faulty_endpoint.fault = fault
+    argv = ["drift", _org_code(tmp_path), "--endpoint-url", faulty_endpoint.endpoint, "--timeout", "20"]
+    started = time.monotonic()
+    finished = subprocess.run(
+        [sys.executable, "-m", "orgtrust_lint", *argv],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        env=os.environ.copy(),
+        preexec_fn=_limit_address_space,
+    )
+    elapsed = time.monotonic() - started
+    print(f"{fault}: exit {finished.returncode} in {elapsed:.2f} s: {finished.stderr.strip()}")
+    _assert_one_line_without_leaking(finished.returncode, finished.stdout, finished.stderr)
+    assert "organizations:DescribeOrganization answered with more than 4 MiB" in finished.stderr
+    assert elapsed < 10  # the cap is reached in well under a second on 127.0.0.1
