@@ -348,3 +348,14 @@ def test_d22_timeout_must_be_a_positive_finite_number(aws_env: None, tmp_path: P
     assert code == 2 and time.monotonic() - started < 3
     err = _one_line_error(capsys)
     assert "argument --timeout" in err and repr(value) in err, err
+
+
+@pytest.mark.parametrize("url", ["file:///etc/passwd", "ftp://user:PassInUrl123@example.com/", "http://exa_mple.com"])
+def test_d22_an_endpoint_url_from_the_aws_config_file_is_checked_too(
+    aws_env: None, tmp_path: Path, capsys, url: str
+) -> None:
+    """D22: botocore also reads endpoint_url from the profile; file:// there was an internal error too."""
+    (tmp_path / "no-config").write_text(f"[default]\nendpoint_url = {url}\n")  # the file AWS_CONFIG_FILE names
+    assert run(["drift", _code(tmp_path), "--timeout", "5"]) == 2
+    err = _one_line_error(capsys)
+    assert "http:// or https://" in err and "PassInUrl" not in err and "user" not in err, err

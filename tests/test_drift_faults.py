@@ -320,6 +320,7 @@ def test_d10_an_endless_answer_is_cut_off_at_the_size_cap(
         text=True,
         timeout=30,
         env=os.environ.copy(),
+        cwd=tmp_path,  # not the checkout: python -m would import the package from its sources there
         preexec_fn=_limit_address_space,
     )
     elapsed = time.monotonic() - started

@@ -105,13 +105,15 @@ def endpoint_url_problem(url: str) -> str | None:
     return None
 
 
-def _configured_endpoint() -> tuple[str, str] | None:
-    """The endpoint URL botocore takes from the environment, with the variable's name."""
+def _endpoint_setting(endpoint_url: str | None) -> tuple[str, str] | None:
+    """Where the endpoint URL comes from and what it is: --endpoint-url, else botocore's variables."""
+    if endpoint_url is not None:
+        return "--endpoint-url", endpoint_url
     if os.environ.get("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "").lower() == "true":
         return None
     for name in ("AWS_ENDPOINT_URL_ORGANIZATIONS", "AWS_ENDPOINT_URL"):
         if os.environ.get(name):
-            return os.environ[name], name
+            return name, os.environ[name]
     return None
 
 
@@ -293,16 +295,16 @@ class _Progress:
 def read_live(profile: str | None, region: str | None, endpoint_url: str | None, timeout: float = 60.0) -> LiveState:
     if not 0 < timeout <= MAX_TIMEOUT_SECONDS:  # false for nan too
         raise LiveError(f"--timeout must be above 0 and at most {MAX_TIMEOUT_SECONDS:g} seconds, got {timeout!r}")
-    configured = ("--endpoint-url", endpoint_url) if endpoint_url is not None else None
-    if configured is None and (from_environment := _configured_endpoint()):
-        configured = (from_environment[1], from_environment[0])
-    if configured and (problem := endpoint_url_problem(configured[1])):
-        raise LiveError(f"{configured[0]} {redact_url(configured[1])!r} {problem}")
+    setting = _endpoint_setting(endpoint_url)
+    # Named in messages about the endpoint; without a setting, a profile's endpoint_url may still apply.
+    endpoint = f"{setting[0]} {redact_url(setting[1])!r}" if setting else "the endpoint URL in the AWS configuration"
+    if setting and (problem := endpoint_url_problem(setting[1])):
+        raise LiveError(f"{endpoint} {problem}")
 
     progress = _Progress()
     limits = _Limits(timeout)
     try:
-        return _read(profile, region, endpoint_url, timeout, limits, progress)
+        return _read(profile, region, endpoint_url, endpoint, timeout, limits, progress)
     except Exception:
         # Whatever a cut-off connection made the call fail with, the reason is the limit.
         if limits.expired:
@@ -330,6 +332,7 @@ def _read(
     profile: str | None,
     region: str | None,
     endpoint_url: str | None,
+    endpoint: str,
     timeout: float,
     limits: _Limits,
     progress: _Progress,
@@ -390,8 +393,8 @@ def _read(
             )
         except errors.BotoCoreError:
             raise
-        except ValueError:  # botocore's own check of an endpoint URL we did not see: the AWS config file's
-            raise LiveError("the endpoint URL in the AWS configuration is not a valid http(s) URL") from None
+        except ValueError:  # botocore's own check of the URL, stricter than ours on host names
+            raise LiveError(f"{endpoint} is not a valid http:// or https:// URL") from None
         resolved = client.meta.endpoint_url
         if problem := endpoint_url_problem(resolved):
             raise LiveError(f"the AWS Organizations endpoint {redact_url(resolved)!r} {problem}")
