@@ -60,7 +60,7 @@ def _retryable(exc: Exception) -> bool:
     return code in _RETRYABLE_CODES or status >= 500
 
 
-# --timeout beyond a day is a mistake, not a wish: it would also overflow socket timeouts.
+# --timeout beyond a day is a mistake, not a wish; far larger values (inf) cannot even be given to a timer.
 MAX_TIMEOUT_SECONDS = 86400.0
 # An Organizations answer is a few KB (a page holds at most a few dozen principals or accounts).
 # Past these caps the endpoint is broken or hostile, and reading on would only fill memory.
