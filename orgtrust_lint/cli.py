@@ -46,6 +46,28 @@ def _jobs(value: str) -> int:
     return jobs
 
 
+def _timeout(value: str) -> float:
+    from orgtrust_lint.live.aws import MAX_TIMEOUT_SECONDS
+
+    try:
+        seconds = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {value!r}") from None
+    if not 0 < seconds <= MAX_TIMEOUT_SECONDS:  # false for nan too, which would disable the deadline
+        raise argparse.ArgumentTypeError(
+            f"expected a number of seconds above 0 and at most {MAX_TIMEOUT_SECONDS:g}, got {value!r}"
+        )
+    return seconds
+
+
+def _endpoint_url(value: str) -> str:
+    from orgtrust_lint.live.aws import endpoint_url_problem, redact_url
+
+    if problem := endpoint_url_problem(value):
+        raise argparse.ArgumentTypeError(f"{redact_url(value)!r} {problem}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="orgtrust-lint", description="Lint AWS Organizations trusted access in IaC.")
     parser.add_argument("--version", action="version", version=f"orgtrust-lint {__version__}")
@@ -88,9 +110,11 @@ def build_parser() -> argparse.ArgumentParser:
     drift.add_argument("paths", nargs="*", metavar="PATH")
     drift.add_argument("--profile", help="AWS profile (default: the standard credential chain)")
     drift.add_argument("--region", help="AWS region for the Organizations endpoint")
-    drift.add_argument("--endpoint-url", help="Organizations endpoint (AWS_ENDPOINT_URL is honoured too)")
+    drift.add_argument(
+        "--endpoint-url", type=_endpoint_url, help="Organizations endpoint (AWS_ENDPOINT_URL is honoured too)"
+    )
     drift.add_argument("--format", choices=("text", "json", "sarif", "github"), default="text")
-    drift.add_argument("--timeout", type=float, default=60.0, help="give up after this many seconds (default 60)")
+    drift.add_argument("--timeout", type=_timeout, default=60.0, help="give up after this many seconds (default 60)")
     drift.add_argument("--fail-on", choices=("error", "warning", "info"), help="lowest severity that fails the run")
     drift.add_argument("--config", metavar="FILE", help="use this configuration file instead of searching for one")
     drift.add_argument("--no-cache", action="store_true", help="do not read or write the cache")
