@@ -99,34 +99,118 @@ class Config:
         }
 
 
-@functools.lru_cache(maxsize=512)
-def _glob_regex(pattern: str) -> re.Pattern[str]:
-    parts, index = [], 0
+# Glob tokens. A glob is matched by simulating its automaton (a set of token positions) over the
+# path, one character at a time: O(path x pattern) however many wildcards it has. A regex
+# translation backtracked exponentially on patterns like *a*a*a*a*a*b: one configuration line and
+# a long directory name hung a run for minutes.
+_LITERAL, _ONE, _CLASS, _STAR, _DOUBLE_STAR, _ANY_DIRECTORIES = range(6)
+
+
+class _Glob:
+    """One compiled pattern. States are bits of an int: bit i means "token i is next", bit
+    len(tokens) means "the whole pattern matched", the bit after it "matched, and the path goes on
+    below it" (a pattern covers everything below what it names). A "**/" token has a second state,
+    "inside it" (bits from ``inside``): it has consumed characters and must now reach a slash, where
+    the fresh state may still skip it. The automaton is turned into a deterministic one lazily, so
+    matching is one dictionary lookup per character of the path."""
+
+    _MAX_TRANSITIONS = 4096  # memory bound for the lazily built table; past it, start afresh
+
+    def __init__(self, pattern: str) -> None:
+        self.tokens = _glob_tokens(pattern)
+        self.matched = 1 << len(self.tokens)
+        self.below = self.matched << 1
+        self.inside = len(self.tokens) + 2
+        # Tokens that may match nothing: the automaton can be in the next state too.
+        self.optional = sum(
+            1 << i for i, (kind, _) in enumerate(self.tokens) if kind in (_STAR, _DOUBLE_STAR, _ANY_DIRECTORIES)
+        )
+        self.start = self._closure(1)
+        self.transitions: dict[tuple[int, str], int] = {}
+
+    def _closure(self, states: int) -> int:
+        # Optional tokens only lead forward, one position: a single ascending pass suffices.
+        optional = states & self.optional
+        for position in range(len(self.tokens)):
+            if (optional >> position) & 1:
+                states |= 1 << (position + 1)
+                optional |= self.optional & (1 << (position + 1))
+        return states
+
+    def _step(self, states: int, char: str) -> int:
+        following = 0
+        for position, (kind, value) in enumerate(self.tokens):
+            if kind == _ANY_DIRECTORIES and (states >> (self.inside + position)) & 1:
+                states |= 1 << position  # inside it, it steps as from its start (but cannot be skipped)
+            if not (states >> position) & 1:
+                continue
+            if kind == _LITERAL:
+                following |= (char == value) << (position + 1)
+            elif kind == _ONE:
+                following |= (char != "/") << (position + 1)
+            elif kind == _CLASS:
+                negated, characters = value
+                following |= ((char in characters) != negated) << (position + 1)
+            elif kind == _STAR:
+                following |= (char != "/") << position
+            elif kind == _DOUBLE_STAR:
+                following |= 1 << position
+            else:  # _ANY_DIRECTORIES: "**/", nothing or anything that ends with a slash
+                following |= 1 << (self.inside + position) | (char == "/") << (position + 1)
+        if states & self.matched and char == "/":
+            following |= self.below
+        following |= states & self.below
+        return self._closure(following)
+
+    def matches(self, path: str) -> bool:
+        states, transitions = self.start, self.transitions
+        for char in path:
+            following = transitions.get((states, char))
+            if following is None:
+                if len(transitions) >= self._MAX_TRANSITIONS:
+                    transitions.clear()
+                following = transitions[(states, char)] = self._step(states, char)
+            states = following
+            if not states or states & self.below:
+                return bool(states)
+        return bool(states & (self.matched | self.below))
+
+
+def _glob_tokens(pattern: str) -> list[tuple[int, Any]]:
+    tokens: list[tuple[int, Any]] = []
+    index = 0
     while index < len(pattern):
         char = pattern[index]
         if pattern.startswith("**/", index):
-            parts.append("(?:.*/)?")
+            tokens.append((_ANY_DIRECTORIES, None))
             index += 3
             continue
         if pattern.startswith("**", index):
-            parts.append(".*")
+            tokens.append((_DOUBLE_STAR, None))
             index += 2
             continue
         if char == "*":
-            parts.append("[^/]*")
+            tokens.append((_STAR, None))
         elif char == "?":
-            parts.append("[^/]")
+            tokens.append((_ONE, None))
         elif char == "[" and "]" in pattern[index + 1 :]:
+            # A set of literal characters (no ranges), "!" first for its complement; it may
+            # match a slash, as it always has.
             end = pattern.index("]", index + 1)
             body = pattern[index + 1 : end]
-            parts.append("[" + ("^" + re.escape(body[1:]) if body.startswith("!") else re.escape(body)) + "]")
+            negated = body.startswith("!")
+            tokens.append((_CLASS, (negated, frozenset(body[1:] if negated else body))))
             index = end + 1
             continue
         else:
-            parts.append(re.escape(char))
+            tokens.append((_LITERAL, char))
         index += 1
-    # A pattern matches the path itself or anything below it (a directory pattern covers its files).
-    return re.compile("".join(parts) + "(?:/.*)?")
+    return tokens
+
+
+@functools.lru_cache(maxsize=512)
+def _compiled_glob(pattern: str) -> _Glob:
+    return _Glob(pattern)
 
 
 def glob_matches(pattern: str, relative: str) -> bool:
@@ -135,7 +219,7 @@ def glob_matches(pattern: str, relative: str) -> bool:
     pattern = pattern.rstrip("/")
     if "/" not in pattern:
         pattern = "**/" + pattern
-    return _glob_regex(pattern).fullmatch(relative) is not None
+    return _compiled_glob(pattern).matches(relative)
 
 
 def parse_codes(values: tuple[str, ...], source: str) -> tuple[str, ...]:

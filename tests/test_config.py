@@ -4,11 +4,19 @@ excludes, `check --show-config`, and one-line errors naming the file, the key an
 from __future__ import annotations
 
 import json
+import os
+import re
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
 
 from orgtrust_lint.cli import run
+from orgtrust_lint.config import glob_matches
 
 TYPO = """resource "aws_organizations_organization" "org" {
   feature_set                   = "ALL"
@@ -141,3 +149,121 @@ def test_a_dated_per_path_ignore_stops_applying_after_its_day(monorepo: Path, ca
     config("'2024-01-31'")
     code, out, _ = _run(capsys, "check", "legacy", "--format", "json")
     assert code == 1 and _paths_with(out, "OT101") == {"legacy/org/main.tf"}
+
+
+# --- D8: globs are matched in linear time --------------------------------------------------------
+
+CLI = str(Path(sys.executable).parent / "orgtrust-lint")
+
+
+def _cli_in(directory: Path, *argv: str, timeout: float = 30) -> tuple[subprocess.CompletedProcess[str], float]:
+    """The installed command, as a user runs it, with its wall time."""
+    started = time.monotonic()
+    done = subprocess.run([CLI, *argv], cwd=directory, capture_output=True, text=True, timeout=timeout)
+    return done, time.monotonic() - started
+
+
+@pytest.mark.parametrize(
+    "config",
+    [
+        "exclude: ['*a*a*a*a*a*a*a*a*a*a*a*a*b']\n",
+        "per-path-ignores:\n  '**a**a**a**a**a**a**a**a**a**a**b': [OT105]\n",
+    ],
+)
+def test_d8_glob_is_linear(tmp_path: Path, config: str) -> None:
+    """D8: a pattern with many wildcards against a 40-character directory name took more than 60 s
+    (the regex backtracked exponentially); it must not matter how many wildcards a pattern has."""
+    (tmp_path / ".orgtrust-lint.yaml").write_text(config)
+    (tmp_path / ("a" * 40)).mkdir()
+    (tmp_path / ("a" * 40) / "main.tf").write_text(TYPO)
+    done, seconds = _cli_in(tmp_path, "check", "--no-cache", "--format", "json")
+    assert seconds < 2, f"took {seconds:.1f} s"
+    assert done.returncode == 1 and done.stderr == ""
+    # Nothing matched (no "b" in the path), so the file is linted and its findings reported.
+    assert _paths_with(done.stdout, "OT101") == {"a" * 40 + "/main.tf"}
+
+
+GLOB_CASES = [
+    # ** spans directories, * and ? stay within one
+    ("legacy/**", "legacy/a/b/main.tf", True),
+    ("legacy/*", "legacy/a/b/main.tf", True),  # a directory pattern covers everything below it
+    ("legacy/*.tf", "legacy/a/main.tf", False),
+    ("legacy/*.tf", "legacy/main.tf", True),
+    ("legacy/?.tf", "legacy/a.tf", True),
+    ("legacy/?.tf", "legacy/ab.tf", False),
+    ("a?b", "a/b", False),
+    ("**/x.tf", "x.tf", True),
+    ("**/x.tf", "a/b/x.tf", True),
+    ("a/**/x.tf", "a/x.tf", True),
+    ("a/**/x.tf", "a/b/c/x.tf", True),
+    ("a/**/x.tf", "ab/x.tf", False),
+    ("a**b", "a/c/b", True),  # ** without a slash spans directories too
+    ("*.tf.json", "deep/down/main.tf.json", True),  # no slash: at any depth
+    ("main.tf", "deep/down/main.tf", True),
+    ("main.tf", "deep/down/xmain.tf", False),
+    ("down/main.tf", "deep/down/main.tf", False),  # with a slash: relative to the configuration
+    ("generated/", "generated/x.tf", True),
+    ("generated", "x/generated/y/z.tf", True),
+    ("[ab].tf", "b.tf", True),
+    ("[ab].tf", "c.tf", False),
+    ("[!ab].tf", "c.tf", True),
+    ("[!ab].tf", "a.tf", False),
+    ("[a-c].tf", "b.tf", False),  # no ranges: the characters a, - and c
+    ("[a-c].tf", "-.tf", True),
+    ("[ab.tf", "[ab.tf", True),  # an unclosed [ is itself
+    ("*a*a*a*a*a*a*a*a*a*a*a*a*b", "a" * 40, False),
+    ("*a*a*a*a*a*a*a*a*a*a*a*a*b", "a" * 39 + "b", True),
+    ("**a**a**a**a**a**a**a**a**a**a**b", "a/" * 30 + "b", True),
+    ("**a**a**a**a**a**a**a**a**a**a**b", "a/" * 300, False),
+    ("legacy/**", "legacy/a\nb.tf", True),  # ** spans every character, a newline too
+]
+
+
+@pytest.mark.parametrize(("pattern", "path", "expected"), GLOB_CASES)
+def test_glob_semantics(pattern: str, path: str, expected: bool) -> None:
+    assert glob_matches(pattern, path) is expected
+
+
+def _regex_glob_matches(pattern: str, relative: str) -> bool:
+    """The regex translation globs had before D8 (exponential on some patterns), as the reference
+    for their meaning; ``**`` now also spans a newline (DOTALL)."""
+    pattern = pattern.rstrip("/")
+    if "/" not in pattern:
+        pattern = "**/" + pattern
+    parts, index = [], 0
+    while index < len(pattern):
+        char = pattern[index]
+        if pattern.startswith("**/", index):
+            parts.append("(?:.*/)?")
+            index += 3
+            continue
+        if pattern.startswith("**", index):
+            parts.append(".*")
+            index += 2
+            continue
+        if char == "*":
+            parts.append("[^/]*")
+        elif char == "?":
+            parts.append("[^/]")
+        elif char == "[" and "]" in pattern[index + 1 :]:
+            end = pattern.index("]", index + 1)
+            body = pattern[index + 1 : end]
+            parts.append("[" + ("^" + re.escape(body[1:]) if body.startswith("!") else re.escape(body)) + "]")
+            index = end + 1
+            continue
+        else:
+            parts.append(re.escape(char))
+        index += 1
+    return re.fullmatch("".join(parts) + "(?:/.*)?", relative, re.DOTALL) is not None
+
+
+@settings(max_examples=400, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
+@given(
+    pattern=st.text(alphabet="ab./*?[]!", min_size=1, max_size=10),
+    path=st.text(alphabet="ab./\n", min_size=1, max_size=14),
+)
+def test_globs_keep_their_meaning(pattern: str, path: str) -> None:
+    """Whatever the pattern, the linear matcher agrees with the regex translation it replaced (short
+    inputs, so the regex stays fast), except for empty [] and [!], which that regex could not compile."""
+    assume("[]" not in pattern and "[!]" not in pattern and not pattern.startswith("/"))
+    assert glob_matches(pattern, path) is _regex_glob_matches(pattern, path)
