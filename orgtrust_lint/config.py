@@ -277,7 +277,7 @@ def _describe_error(error: Any) -> tuple[str, str]:
     if error.validator == "pattern" and description.startswith("a rule code"):
         return key, "not a rule code (expected OT followed by digits, e.g. OT105)"
     if error.validator == "pattern" and description.startswith("a service principal"):
-        return key, f"not a service principal (expected {description[2:]})"
+        return key, "not a service principal (expected a lowercase name such as preview-service.amazonaws.com)"
     if error.validator in ("pattern", "minLength") and path == ["per-path-ignores"]:
         return key, "one of its patterns is not a relative path pattern (e.g. legacy/** or *.tf.json)"
     if error.validator in ("pattern", "minLength") and path[:1] in (["exclude"], ["per-path-ignores"]):
