@@ -289,7 +289,9 @@ def _edit_for(finding: Finding, text: str, index: LineIndex, occurrences: dict, 
             f"{where}: OT102 not fixed: '{finding.principal}' is written in a variable or local "
             f"(used at {uses}) that other expressions may also use; remove it by hand if that is right"
         )
-    if embedded or len(places) != 1 or places[0][1] is None or places[0][1].kind != "seq":
+    if len(places) > 1:
+        return f"{where}: OT102 not fixed: the same literal is also used elsewhere (a YAML alias)"
+    if embedded or places[0][1] is None or places[0][1].kind != "seq":
         return f"{where}: OT102 not fixed: '{finding.principal}' there is not an element of a list"
     removal = _removal(text, index, finding, yaml)
     if removal is None:
