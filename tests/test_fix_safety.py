@@ -67,9 +67,9 @@ def test_d2_a_character_python_takes_for_a_line_break_does_not_move_the_fix(tree
 
 
 @pytest.mark.parametrize("name", ["nel", "u2028", "cr"])
-def test_d2_yaml_counts_its_own_line_breaks(tree: Path, name: str, capsys) -> None:
-    """In YAML a lone CR, NEL and U+2028 are line breaks (YAML 1.1, and libyaml as cfn-lint uses
-    it): locations in a template count them, so the fix must too."""
+def test_yaml_templates_keep_counting_yaml_line_breaks(tree: Path, name: str, capsys) -> None:
+    """The other side of D2: in YAML a lone CR, NEL and U+2028 are line breaks (YAML 1.1, and
+    libyaml as cfn-lint uses it), so locations in a template count them and the fix must too."""
     text = (
         'AWSTemplateFormatVersion: "2010-09-09"\n'
         f"# generated{BREAKS[name]}# by a tool\n"
@@ -116,7 +116,9 @@ def test_d3_a_hidden_form_feed_does_not_make_an_ignore_silence_the_next_line(tre
 def test_an_ignore_on_the_first_line_after_a_byte_order_mark_covers_the_next_line(tree: Path, capsys) -> None:
     (tree / "main.tf").write_bytes(
         b"\xef\xbb\xbf# orgtrust-lint: ignore[OT101] private preview, reviewed\n"
-        b'resource "aws_iam_service_linked_role" "preview" { aws_service_name = "preview-service.amazonaws.com" }\n'
+        b'resource "aws_organizations_organization" "org" {\n'
+        b'  aws_service_access_principals = ["preview-service.amazonaws.com"]\n'
+        b"}\n"
     )
     code = run(["check", "tree", "--no-cache"])
     assert "preview-service" not in capsys.readouterr().out and code == 0
