@@ -213,6 +213,9 @@ def _occurrences(tree: _Node) -> dict[tuple[int, int, int, int], list[tuple[_Nod
 # ---- edits ----------------------------------------------------------------------------------
 
 
+_YAML_ANCHOR = re.compile(r"&[^\s,\[\]{}]+[ \t]+")
+
+
 def _literal_span(text: str, index: LineIndex, finding: Finding) -> tuple[int, int, bool] | None:
     """The offsets of the principal's characters when the finding's range holds exactly the
     principal, bare or in quotes, and whether it is embedded in an expression (below); None
@@ -225,6 +228,9 @@ def _literal_span(text: str, index: LineIndex, finding: Finding) -> tuple[int, i
     if start is None or end is None or not principal:
         return None
     written = text[start:end]
+    anchor = _YAML_ANCHOR.match(written) if written.startswith("&") else None
+    if anchor:  # a YAML node's range starts at its anchor ("&name value"); aliases share the value
+        start, written = start + anchor.end(), written[anchor.end() :]
     if written == principal:
         return start, end, False
     quoted = len(written) == len(principal) + 2 and written[0] == written[-1] and written[0] in "\"'"
@@ -265,7 +271,9 @@ def _removal(text: str, index: LineIndex, finding: Finding, yaml: bool) -> tuple
     return None
 
 
-def _edit_for(finding: Finding, text: str, index: LineIndex, occurrences: dict, yaml: bool, path: str) -> Edit | str:
+def _edit_for(
+    finding: Finding, text: str, index: LineIndex, occurrences: dict, yaml: bool, path: str, uses: _Uses
+) -> Edit | str:
     """The edit a finding asks for, or why it is not made."""
     where = finding.location
     span = _literal_span(text, index, finding)
@@ -283,11 +291,11 @@ def _edit_for(finding: Finding, text: str, index: LineIndex, occurrences: dict, 
         return Edit(start, end, finding.suggestion or "", finding)
     if path.endswith(_NO_REMOVAL):
         return f"{where}: OT102 not fixed: elements are not removed from JSON files"
-    if finding.also_at:
-        uses = ", ".join(str(use) for use in finding.also_at[:3])
+    shared = _shared(finding, uses)
+    if shared:
         return (
-            f"{where}: OT102 not fixed: '{finding.principal}' is written in a variable or local "
-            f"(used at {uses}) that other expressions may also use; remove it by hand if that is right"
+            f"{where}: OT102 not fixed: '{finding.principal}' is written in {shared}: "
+            "removing it there could change more than this list; remove it by hand if that is right"
         )
     if len(places) > 1:
         return f"{where}: OT102 not fixed: the same literal is also used elsewhere (a YAML alias)"
@@ -297,6 +305,69 @@ def _edit_for(finding: Finding, text: str, index: LineIndex, occurrences: dict, 
     if removal is None:
         return f"{where}: OT102 not fixed: the element's surroundings are not a plain list"
     return Edit(removal[0], removal[1], "", finding, removes=True)
+
+
+_REFERENCE = re.compile(r"(?:var|local)\.[A-Za-z_][A-Za-z0-9_-]*")
+
+
+class _Uses:
+    """How often a module refers to a variable or local, counted in its files' text.
+
+    A repeated element written in ``local.x`` or in a variable's value is removed only when the
+    literal reaches the finding through references that each occur once in their module: a
+    second use (another resource's for_each, an output, a module argument) would lose the
+    element too. A mention in a comment counts as a use, which errs on the side of leaving it."""
+
+    def __init__(self) -> None:
+        self._texts: dict[str, str] = {}
+        self._counts: dict[tuple[str, str], int] = {}
+
+    def _module_text(self, directory: str) -> str:
+        if directory not in self._texts:
+            texts = []
+            try:
+                names = sorted(os.listdir(directory))
+            except OSError:
+                names = []
+            for name in names:
+                if name.endswith((".tf", ".tf.json")):
+                    try:
+                        texts.append(read_file(os.path.join(directory, name)).decode("utf-8", errors="replace"))
+                    except (OSError, SkipFile):
+                        texts.append("\0unreadable")  # unknown uses: counted as one more
+            self._texts[directory] = "\n".join(texts)
+        return self._texts[directory]
+
+    def reference_at(self, use: Location) -> str | None:
+        """The ``var.x`` or ``local.x`` written at a use site, or None for anything else."""
+        try:
+            text = read_file(use.path).decode("utf-8").removeprefix("\ufeff")
+        except (OSError, SkipFile, UnicodeDecodeError):
+            return None
+        index = LineIndex.of(text)
+        start, end = index.offset(use.line, use.column), index.offset(use.end_line, use.end_column)
+        written = text[start:end] if start is not None and end is not None else ""
+        return written if _REFERENCE.fullmatch(written) else None
+
+    def count(self, directory: str, reference: str) -> int:
+        key = (directory, reference)
+        if key not in self._counts:
+            pattern = re.compile(rf"(?<![\w.-]){re.escape(reference)}(?![\w-])")
+            text = self._module_text(directory)
+            self._counts[key] = len(pattern.findall(text)) + text.count("\0unreadable")
+        return self._counts[key]
+
+
+def _shared(finding: Finding, uses: _Uses) -> str | None:
+    """What makes the finding's literal possibly shared (words for a message), or None."""
+    for use in finding.also_at:
+        reference = uses.reference_at(use)
+        if reference is None:
+            return f"a value reached through {use}"
+        directory = os.path.dirname(use.path) or "."
+        if uses.count(directory, reference) != 1:
+            return f"{reference}, which is used more than once in {directory}"
+    return None
 
 
 def _apply(text: str, edits: list[Edit]) -> str:
@@ -350,7 +421,7 @@ def unwritable(path: str, status: os.stat_result) -> str | None:
 # ---- planning -------------------------------------------------------------------------------
 
 
-def _plan_file(path: str, findings: list[Finding], digest: str, notes: list[str]) -> FileFix | None:
+def _plan_file(path: str, findings: list[Finding], digest: str, notes: list[str], uses: _Uses) -> FileFix | None:
     try:
         reason = unwritable(path, os.lstat(path))
         if reason:
@@ -378,7 +449,7 @@ def _plan_file(path: str, findings: list[Finding], digest: str, notes: list[str]
     occurrences = _occurrences(tree)
     edits: list[Edit] = []
     for finding in findings:
-        edit = _edit_for(finding, text, index, occurrences, yaml, path)
+        edit = _edit_for(finding, text, index, occurrences, yaml, path, uses)
         if isinstance(edit, str):
             notes.append(edit)
         else:
@@ -418,6 +489,7 @@ def plan_fixes(result: CheckResult, given: Sequence[str] = ()) -> FixPlan:
         if finding.rule in FIXABLE and finding.principal and wanted:
             by_path[finding.location.path].append(finding)
     linted = set(result.files)
+    uses = _Uses()
     for path, findings in sorted(by_path.items()):
         digest = result.digests.get(path)
         if digest is None or path not in linted or not _is_given(path, given):
@@ -426,7 +498,7 @@ def plan_fixes(result: CheckResult, given: Sequence[str] = ()) -> FixPlan:
                 "(a plan is fixed in its configuration); left alone"
             )
             continue
-        fix = _plan_file(path, findings, digest, plan.notes)
+        fix = _plan_file(path, findings, digest, plan.notes, uses)
         if fix is not None:
             plan.fixes.append(fix)
     return plan

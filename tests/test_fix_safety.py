@@ -274,7 +274,48 @@ resource "aws_organizations_delegated_administrator" "admins" {
     captured = capsys.readouterr()
     assert (tree / "main.tf").read_text() == text
     assert "main.tf:3:45: OT102" in captured.out
-    assert "is written in a variable or local" in captured.err and code == 0
+    assert "is written in local.identity_services, which is used more than once in tree" in captured.err
+    assert code == 0
+
+
+def test_a_duplicate_in_a_local_or_tfvars_used_once_is_removed(tree: Path, capsys) -> None:
+    """The other side of D6: a value with a single use is no more shared than an inline list."""
+    (tree / "main.tf").write_text(
+        'variable "extra" {}\n'
+        "locals {\n"
+        '  base = ["sso.amazonaws.com", "ram.amazonaws.com", "sso.amazonaws.com"]\n'
+        "}\n"
+        'resource "aws_organizations_organization" "org" {\n'
+        "  aws_service_access_principals = concat(local.base, var.extra)\n"
+        "}\n"
+    )
+    (tree / "terraform.tfvars").write_text('extra = [\n  "fms.amazonaws.com",\n  "fms.amazonaws.com", # twice\n]\n')
+    run(["check", "tree", "--no-cache", "--fix"])
+    assert "Fixed 2 problem(s) in 2 file(s)." in capsys.readouterr().out
+    assert '  base = ["sso.amazonaws.com", "ram.amazonaws.com"]\n' in (tree / "main.tf").read_text()
+    assert (tree / "terraform.tfvars").read_text() == 'extra = [\n  "fms.amazonaws.com",\n]\n'
+
+
+def test_a_typo_behind_a_yaml_anchor_is_fixed_for_every_alias(tree: Path, capsys) -> None:
+    text = """AWSTemplateFormatVersion: "2010-09-09"
+Resources:
+  Enable:
+    Type: Custom::EnableAwsServiceAccess
+    Properties:
+      ServiceToken: x
+      servicePrincipal: &sp sso.amazonaws.cm
+  Role:
+    Type: AWS::IAM::ManagedPolicy
+    Properties:
+      PolicyDocument:
+        Statement:
+          - {Effect: Allow, Action: "organizations:*", Resource: "*",
+             Condition: {StringEquals: {"organizations:ServicePrincipal": [*sp]}}}
+"""
+    (tree / "template.yaml").write_text(text)
+    run(["check", "tree", "--no-cache", "--fix"])
+    assert (tree / "template.yaml").read_text() == text.replace("&sp sso.amazonaws.cm", "&sp sso.amazonaws.com")
+    assert "OT101" not in capsys.readouterr().out
 
 
 # ---- D7: nothing outside the paths given -----------------------------------------------------
