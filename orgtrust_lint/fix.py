@@ -47,6 +47,7 @@ except ImportError:  # pragma: no cover - Windows
 FIXABLE = frozenset({"OT101", "OT102", "OT103"})
 _NO_REMOVAL = (".json",)  # JSON has no trailing comma: removing a last element on its own line would break it
 _TERRAFORM = (".tf", ".tfvars", ".tf.json", ".tfvars.json")
+_NOTES_PER_FILE = 10
 
 
 class FixSkipped(Exception):
@@ -498,7 +499,16 @@ def plan_fixes(result: CheckResult, given: Sequence[str] = ()) -> FixPlan:
                 "(a plan is fixed in its configuration); left alone"
             )
             continue
-        fix = _plan_file(path, findings, digest, plan.notes, uses)
+        notes: list[str] = []
+        try:
+            fix = _plan_file(path, findings, digest, notes, uses)
+        except Exception as exc:  # a bug of ours: this file is not fixed, the others still are
+            message = f"{type(exc).__name__}: {exc}".splitlines()[0][:200]
+            notes.append(f"{path} could not be fixed (internal error: {message}; please report this); left alone")
+            fix = None
+        if len(notes) > _NOTES_PER_FILE:  # 20,000 repeats in one shared local need not be 20,000 lines
+            notes[_NOTES_PER_FILE:] = [f"{path}: {len(notes) - _NOTES_PER_FILE} more finding(s) not fixed"]
+        plan.notes.extend(notes)
         if fix is not None:
             plan.fixes.append(fix)
     return plan
