@@ -27,6 +27,7 @@ import os
 import re
 import stat
 import tempfile
+import time
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -48,6 +49,7 @@ FIXABLE = frozenset({"OT101", "OT102", "OT103"})
 _NO_REMOVAL = (".json",)  # JSON has no trailing comma: removing a last element on its own line would break it
 _TERRAFORM = (".tf", ".tfvars", ".tf.json", ".tfvars.json")
 _NOTES_PER_FILE = 10
+LOCK_WAIT_SECONDS = 10.0  # a concurrent --fix holds a file's lock for milliseconds
 
 
 class FixSkipped(Exception):
@@ -322,6 +324,7 @@ class _Uses:
     def __init__(self) -> None:
         self._texts: dict[str, str] = {}
         self._counts: dict[tuple[str, str], int] = {}
+        self._indexes: dict[str, LineIndex | None] = {}
 
     def _module_text(self, directory: str) -> str:
         if directory not in self._texts:
@@ -339,13 +342,21 @@ class _Uses:
             self._texts[directory] = "\n".join(texts)
         return self._texts[directory]
 
+    def _index(self, path: str) -> LineIndex | None:
+        if path not in self._indexes:
+            try:
+                text = read_file(path).decode("utf-8").removeprefix("\ufeff")
+                self._indexes[path] = LineIndex.of(text)
+            except (OSError, SkipFile, UnicodeDecodeError):
+                self._indexes[path] = None
+        return self._indexes[path]
+
     def reference_at(self, use: Location) -> str | None:
         """The ``var.x`` or ``local.x`` written at a use site, or None for anything else."""
-        try:
-            text = read_file(use.path).decode("utf-8").removeprefix("\ufeff")
-        except (OSError, SkipFile, UnicodeDecodeError):
+        index = self._index(use.path)
+        if index is None:
             return None
-        index = LineIndex.of(text)
+        text = index.text
         start, end = index.offset(use.line, use.column), index.offset(use.end_line, use.end_column)
         written = text[start:end] if start is not None and end is not None else ""
         return written if _REFERENCE.fullmatch(written) else None
@@ -524,6 +535,23 @@ def _read_all(descriptor: int) -> bytes:
     return b"".join(chunks)
 
 
+def _lock(descriptor: int) -> None:
+    """Take the file's exclusive lock. Another --fix run on the same file waits here (and then
+    finds the file replaced); a program that keeps the lock longer makes us leave the file alone
+    rather than wait forever."""
+    if fcntl is None:
+        return
+    deadline = time.monotonic() + LOCK_WAIT_SECONDS
+    while True:
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                raise FixSkipped("is locked by another program") from None
+            time.sleep(0.02)
+
+
 def write_fix(fix: FileFix) -> bool:
     """Write atomically; False (and nothing written) when the file changed since it was planned.
     FixSkipped when it may not be rewritten; OSError when writing fails (the file is then whole)."""
@@ -537,9 +565,7 @@ def write_fix(fix: FileFix) -> bool:
             raise FixSkipped("is a symbolic link (fix the file it points to)") from None
         raise exc
     try:
-        if fcntl is not None:
-            # Another --fix run on the same file waits here; it then finds the file replaced.
-            fcntl.flock(descriptor, fcntl.LOCK_EX)
+        _lock(descriptor)
         status = os.fstat(descriptor)
         try:
             now = os.lstat(fix.path)

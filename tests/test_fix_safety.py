@@ -5,8 +5,6 @@ from __future__ import annotations
 import fcntl
 import os
 import stat
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -154,33 +152,51 @@ def test_d4_two_fix_runs_at_once_do_not_apply_a_fix_twice(tree: Path, monkeypatc
     assert "changed since it was linted; left alone" in captured.err
 
 
-def test_d4_a_run_waiting_for_the_lock_finds_the_file_replaced(tree: Path) -> None:
-    """Two processes: while this test holds the file's lock the fixer waits; meanwhile the file
-    is replaced (as a concurrent --fix does), and the waiting fixer must then leave it alone."""
+def test_d4_a_run_waiting_for_the_lock_finds_the_file_replaced(
+    tree: Path, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
+    """Another --fix holds the file's lock; when it is done it has replaced the file. The run that
+    waited for the lock must then leave the file alone, not write over the other run's result."""
+    main = tree / "main.tf"
+    main.write_text(_org("securityhub"))
+    other_run = os.open(main, os.O_RDONLY)
+    fcntl.flock(other_run, fcntl.LOCK_EX)
+    real_flock, waited = fcntl.flock, []
+
+    def flock_seen_waiting(descriptor: int, operation: int) -> None:
+        try:
+            real_flock(descriptor, operation)
+        except BlockingIOError:
+            if not waited:  # the other run finishes: its result replaces the file, its lock goes
+                waited.append(True)
+                replacement = tree / "replacement"
+                replacement.write_text(_org("securityhub.amazonaws.com"))
+                os.replace(replacement, main)
+                os.close(other_run)
+            raise
+
+    monkeypatch.setattr(fcntl, "flock", flock_seen_waiting)
+    run(["check", "tree", "--no-cache", "--fix"])
+    captured = capsys.readouterr()
+    assert waited and main.read_text() == _org("securityhub.amazonaws.com")
+    assert "tree/main.tf changed while it was being fixed; left alone" in captured.err
+
+
+def test_a_file_locked_for_long_is_left_alone(tree: Path, monkeypatch: pytest.MonkeyPatch, capsys) -> None:
+    from orgtrust_lint import fix
+
     main = tree / "main.tf"
     main.write_text(_org("securityhub"))
     holder = os.open(main, os.O_RDONLY)
     fcntl.flock(holder, fcntl.LOCK_EX)
-    fixer = subprocess.Popen(
-        [sys.executable, "-m", "orgtrust_lint", "check", "tree", "--no-cache", "--fix"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    monkeypatch.setattr(fix, "LOCK_WAIT_SECONDS", 0.2)
     try:
-        deadline = time.monotonic() + 20
-        while f"-> FLOCK  ADVISORY  WRITE {fixer.pid} " not in Path("/proc/locks").read_text():
-            assert time.monotonic() < deadline and fixer.poll() is None, "the fixer never waited for the lock"
-            time.sleep(0.02)
-        replacement = tree / "replacement"
-        replacement.write_text(_org("securityhub.amazonaws.com"))
-        os.replace(replacement, main)
+        code = run(["check", "tree", "--no-cache", "--fix"])
     finally:
         os.close(holder)
-    _, err = fixer.communicate(timeout=30)
-    assert main.read_text() == _org("securityhub.amazonaws.com")
-    assert "tree/main.tf changed while it was being fixed; left alone" in err
-    assert "Traceback" not in err
+    captured = capsys.readouterr()
+    assert main.read_text() == _org("securityhub")
+    assert "tree/main.tf is locked by another program; left alone" in captured.err and code == 1
 
 
 # ---- D5: never an unparseable file ---------------------------------------------------------
