@@ -9,8 +9,8 @@ only when all of this holds, else the finding stays reported and a one-line note
 - the finding's line and column, counted as the file's parser counts lines (orgtrust_lint.lines),
   hold exactly the literal: the principal itself, or it in quotes;
 - the file's own parser, run again, has a string literal with that value at that place, and for
-  OT102 that literal is an element of a list and is not reached through a variable or local
-  (other expressions may use the same value);
+  OT102 that literal is an element of a list, outside JSON, and not reached through a variable or
+  local that its module refers to more than once (another use would lose the element too);
 - the edited text parses, and into exactly the tree expected: the same as before except for the
   replaced values and the removed elements.
 
@@ -506,7 +506,7 @@ def plan_fixes(result: CheckResult, given: Sequence[str] = ()) -> FixPlan:
         digest = result.digests.get(path)
         if digest is None or path not in linted or not _is_given(path, given):
             plan.notes.append(
-                f"{path} is not a Terraform or CloudFormation file among the paths given "
+                f"{path} is not one of the Terraform or CloudFormation files linted from the paths given "
                 "(a plan is fixed in its configuration); left alone"
             )
             continue

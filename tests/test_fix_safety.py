@@ -348,7 +348,7 @@ def test_d7_a_plan_is_never_rewritten(tree: Path, capsys) -> None:
     captured = capsys.readouterr()
     assert plan.read_bytes() == before
     assert "guarduty.amazonaws.com" in captured.out and code == 1
-    assert "plan.json is not a Terraform or CloudFormation file among the paths given" in captured.err
+    assert "plan.json is not one of the Terraform or CloudFormation files linted from the paths given" in captured.err
 
 
 def test_d7_a_sibling_read_for_context_is_not_rewritten(tree: Path, capsys) -> None:
@@ -360,7 +360,7 @@ def test_d7_a_sibling_read_for_context_is_not_rewritten(tree: Path, capsys) -> N
     before = (tree / "variables.tf").read_bytes()
     run(["check", "tree/main.tf", "--no-cache", "--fix"])
     assert (tree / "variables.tf").read_bytes() == before
-    assert "variables.tf is not a Terraform or CloudFormation file among the paths given" in capsys.readouterr().err
+    assert "variables.tf is not one of the Terraform or CloudFormation files linted from the paths given" in capsys.readouterr().err
 
 
 # ---- D18: the lint after the fix ---------------------------------------------------------------
