@@ -360,7 +360,8 @@ def test_d7_a_sibling_read_for_context_is_not_rewritten(tree: Path, capsys) -> N
     before = (tree / "variables.tf").read_bytes()
     run(["check", "tree/main.tf", "--no-cache", "--fix"])
     assert (tree / "variables.tf").read_bytes() == before
-    assert "variables.tf is not one of the Terraform or CloudFormation files linted from the paths given" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "variables.tf is not one of the Terraform or CloudFormation files linted from the paths given" in err
 
 
 # ---- D18: the lint after the fix ---------------------------------------------------------------
