@@ -241,19 +241,37 @@ def _exit_code(result: CheckResult, config: Config) -> int:
     return EXIT_FINDINGS if failing else EXIT_OK
 
 
+def _check_options(args: argparse.Namespace) -> dict:
+    """The options of a lint run, the same for the first run and for the one after --fix."""
+    from orgtrust_lint.parallel import default_jobs
+
+    return {
+        "base": args.base,
+        "plan": args.plan,
+        "prefilter": not args.no_prefilter,
+        "use_cache": not args.no_cache,
+        "jobs": args.jobs or default_jobs(),
+    }
+
+
 def _fix(args: argparse.Namespace, config: Config, result: CheckResult) -> CheckResult | None:
     """Apply (or with --diff, show) the fixes; return the result of linting again, or None after a diff."""
-    from orgtrust_lint.fix import plan_fixes, write_fix
+    from orgtrust_lint.fix import FixSkipped, plan_fixes, write_fix
     from orgtrust_lint.lint import check
 
-    fixes = plan_fixes(result.findings)
+    plan = plan_fixes(result, args.paths)
+    for note in plan.notes:
+        _say(f"orgtrust-lint: {note}")
     if args.diff:
-        sys.stdout.write("".join(fix.diff() for fix in fixes))
+        sys.stdout.write("".join(fix.diff() for fix in plan))
         return None
     fixed_findings, files = 0, 0
-    for fix in fixes:
+    for fix in plan:
         try:
             written = write_fix(fix)
+        except FixSkipped as exc:
+            _say(f"orgtrust-lint: {fix.path} {exc}; left alone")
+            continue
         except OSError as exc:  # a full disk, a read-only file system: the original is untouched
             _say(f"orgtrust-lint: cannot write {fix.path} ({exc.strerror}); left unchanged")
             continue
@@ -264,7 +282,7 @@ def _fix(args: argparse.Namespace, config: Config, result: CheckResult) -> Check
             _say(f"orgtrust-lint: {fix.path} changed while it was being fixed; left alone")
     stream = sys.stdout if args.format == "text" else sys.stderr
     print(f"Fixed {fixed_findings} problem(s) in {files} file(s).", file=stream)
-    return check(args.paths, config, base=args.base, plan=args.plan) if files else result
+    return check(args.paths, config, **_check_options(args)) if files else result
 
 
 def _write_baseline(args: argparse.Namespace, result: CheckResult) -> int:
@@ -329,15 +347,8 @@ def _check(args: argparse.Namespace) -> int:
         from orgtrust_lint.baseline import load
 
         baseline = load(args.baseline)
-    result = check(
-        args.paths,
-        config,
-        base=args.base,
-        plan=args.plan,
-        prefilter=not args.no_prefilter,
-        use_cache=not args.no_cache,
-        jobs=_effective_jobs(args.jobs),
-    )
+    args.jobs = _effective_jobs(args.jobs)  # decided (and any note printed) once, for both runs of --fix
+    result = check(args.paths, config, keep_digests=args.fix, **_check_options(args))
     if args.fix:
         result = _fix(args, config, result)
         if result is None:

@@ -14,7 +14,7 @@ from orgtrust_lint.config import Config
 from orgtrust_lint.discover import DiscoveryError, discover, display_path
 from orgtrust_lint.engine import Rule, evaluate, load_rules, rule_selected
 from orgtrust_lint.facts import INTERNAL_ERROR_RULE, Facts, Finding, InternalError, Location, Suppression
-from orgtrust_lint.files import SkipFile, describe_encoding_error, read_file
+from orgtrust_lint.files import SkipFile, content_digest, describe_encoding_error, read_file
 from orgtrust_lint.integrations import derive_integrations
 from orgtrust_lint.parse.cloudformation import (
     extract_cloudformation,
@@ -40,6 +40,9 @@ class CheckResult:
     findings: list[Finding]
     suppressed: list[tuple[Finding, Suppression]] = field(default_factory=list)
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (path, reason): not linted
+    # With keep_digests: files.content_digest of each parsed file as it was read, so that --fix
+    # edits only a file that still holds the content its findings were computed from.
+    digests: dict[str, str] = field(default_factory=dict)
 
 
 def _read_text(path: str) -> str:
@@ -118,9 +121,11 @@ def extract(
     prefilter: bool = True,
     use_cache: bool = False,
     jobs: int = 1,
+    digests: dict[str, str] | None = None,
 ) -> tuple[Facts, set[str] | None]:
     """Facts of every file under ``paths``. Files are read and prefiltered here; what must be
-    parsed comes from the cache or is parsed in up to ``jobs`` processes."""
+    parsed comes from the cache or is parsed in up to ``jobs`` processes. ``digests``, when
+    given, receives the content digest of every file parsed (or served from the cache)."""
     discovered = discover(paths, config)
     catalog = catalog or Catalog.load(config.extra_principals)
     terraform_prefilter: Prefilter | None = None
@@ -167,6 +172,9 @@ def extract(
             if m.to_parse and keys["module", m.directory] in hits
         )
         template_facts.update((p, hits[keys["template", p]]) for p, _ in template_items if keys["template", p] in hits)
+    if digests is not None:
+        digests.update((p, content_digest(d)) for m in modules for p, d in m.to_parse.items() if isinstance(d, bytes))
+        digests.update((p, content_digest(t.encode("utf-8"))) for p, t in template_items)
     module_misses = [m for m in modules if m.directory not in module_facts]
     template_misses = [(p, t) for p, t in template_items if p not in template_facts]
 
@@ -211,15 +219,18 @@ def check(
     prefilter: bool = True,
     use_cache: bool = False,
     jobs: int = 1,
+    keep_digests: bool = False,
 ) -> CheckResult:
     """Lint ``paths``; with ``base`` (a git revision) or ``plan`` (plan JSON) also check what the
-    change disables. With a plan and no paths, only the plan is linted."""
+    change disables. With a plan and no paths, only the plan is linted. ``keep_digests``: record
+    in the result what each parsed file held (for --fix)."""
     config = config or Config()
     catalog = catalog or Catalog.load(config.extra_principals)
+    digests: dict[str, str] = {}
     if plan is not None and not paths:
         facts, explicit = Facts(), None
     else:
-        facts, explicit = extract(paths, config, catalog, prefilter, use_cache, jobs)
+        facts, explicit = extract(paths, config, catalog, prefilter, use_cache, jobs, digests if keep_digests else None)
     if plan is not None or base is not None:
         from orgtrust_lint.change import removals
     if plan is not None:
@@ -240,7 +251,9 @@ def check(
         before = facts_at_revision(base, paths, config)
         facts.removals.extend(removals(before, facts, catalog, f"since {base}"))
         facts.skipped.extend(before.skipped)  # submodules whose base files could not be compared
-    return check_facts(facts, config, rules, catalog, explicit)
+    result = check_facts(facts, config, rules, catalog, explicit)
+    result.digests = digests
+    return result
 
 
 def _wanted(finding: Finding, config: Config) -> bool:
