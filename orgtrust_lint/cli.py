@@ -302,17 +302,21 @@ def _write_baseline(args: argparse.Namespace, result: CheckResult) -> int:
 def _compare_with_baseline(
     args: argparse.Namespace, config: Config, result: CheckResult, baseline: Baseline
 ) -> Comparison:
-    from orgtrust_lint.baseline import compare, prune
+    from orgtrust_lint.baseline import FORMAT_VERSION, compare, prune
 
     comparison = compare(baseline, result, config)
-    if args.baseline_prune:
-        prune(baseline, comparison.stale)
-    for entry in comparison.stale:
+    pruned = prune(baseline, comparison.stale) if args.baseline_prune else None
+    for entry in comparison.stale_shown:  # paths as the findings show them, relative to the working directory
         what = f"{entry.rule} {entry.path}: {' '.join(entry.message.split())}"
         if args.baseline_prune:
             _say(f"orgtrust-lint: removed stale baseline entry: {what}")
         else:
             _say(f"orgtrust-lint: stale baseline entry: {what} (fixed? run with --baseline-prune)")
+    if pruned is not None and pruned.converted:
+        _say(
+            f"orgtrust-lint: converted {args.baseline} to version {FORMAT_VERSION}: "
+            "its paths are relative to its own directory"
+        )
     return comparison
 
 

@@ -108,9 +108,11 @@ def _extract_template_batch(items: list[tuple[str, str]]) -> list[Facts]:
 def _module_content(module: TerraformModule) -> list[bytes]:
     """What a module's facts depend on: the names of its files and the content of those parsed
     (the cache length-prefixes each part, so names and contents can never run into each other)."""
-    parts = [str(len(module.paths)).encode(), *(name.encode() for name in module.paths)]
+    parts = [str(len(module.paths)).encode(), *(name.encode("utf-8", "surrogateescape") for name in module.paths)]
     for path, data in module.to_parse.items():
-        parts.extend((path.encode(), data if isinstance(data, bytes) else repr(data).encode()))
+        parts.extend(
+            (path.encode("utf-8", "surrogateescape"), data if isinstance(data, bytes) else repr(data).encode())
+        )
     return parts
 
 
