@@ -36,6 +36,22 @@ def _codes(value: str) -> list[str]:
     return [code for code in value.split(",") if code.strip()]
 
 
+def _check_codes(codes: tuple[str, ...], option: str) -> tuple[str, ...]:
+    """Command-line codes are checked like the configuration file's: a typo in a CI flag must not
+    select nothing and pass, nor select only rules that 'check' never reports."""
+    from orgtrust_lint.engine import load_rules
+
+    rules = load_rules()
+    for code in codes:
+        matching = [rule for rule in rules if rule.id.startswith(code)]
+        if not matching:
+            raise UsageError(f"{option}: no rule is {code} or starts with it (see orgtrust-lint rules)")
+        if option == "--select" and all(rule.fact == "drift" for rule in matching):
+            only_drift = f"{code} is only reported by 'orgtrust-lint drift', never by 'check'"
+            raise UsageError(f"{option}: {only_drift} (see orgtrust-lint rules)")
+    return codes
+
+
 def _jobs(value: str) -> int:
     try:
         jobs = int(value)
@@ -328,8 +344,8 @@ def _check(args: argparse.Namespace) -> int:
     _choose_cache(args.no_cache)
     config = load_config(args.paths, args.config)
     config = config.with_command_line(
-        select=parse_codes(tuple(args.select), "--select") if args.select else None,
-        ignore=parse_codes(tuple(args.ignore), "--ignore") if args.ignore else (),
+        select=_check_codes(parse_codes(tuple(args.select), "--select"), "--select") if args.select else None,
+        ignore=_check_codes(parse_codes(tuple(args.ignore), "--ignore"), "--ignore") if args.ignore else (),
         fail_on=Severity(args.fail_on) if args.fail_on else None,
     )
     if args.require_reason:

@@ -12,7 +12,7 @@ from orgtrust_lint.cache import ParseCache
 from orgtrust_lint.catalog import Catalog
 from orgtrust_lint.config import Config
 from orgtrust_lint.discover import DiscoveryError, discover, display_path
-from orgtrust_lint.engine import Rule, evaluate, load_rules, rule_selected
+from orgtrust_lint.engine import Rule, load_rules, rule_selected, run
 from orgtrust_lint.facts import INTERNAL_ERROR_RULE, Facts, Finding, InternalError, Location, Suppression
 from orgtrust_lint.files import SkipFile, content_digest, describe_encoding_error, read_file
 from orgtrust_lint.integrations import derive_integrations
@@ -31,7 +31,7 @@ from orgtrust_lint.parse.terraform import (
     parse_terraform,
     plan_terraform,
 )
-from orgtrust_lint.suppress import Governance, apply_suppressions
+from orgtrust_lint.suppress import Governance
 
 
 @dataclass
@@ -270,31 +270,27 @@ def check_facts(
     catalog: Catalog | None = None,
     explicit: set[str] | None = None,
 ) -> CheckResult:
-    """Evaluate already extracted facts: integrations, rules, then suppressions."""
+    """Evaluate already extracted facts: integrations, then the rules and ignores (engine.run),
+    then each file's selection."""
     catalog = catalog or Catalog.load(config.extra_principals)
     rules = rules if rules is not None else load_rules()
     facts.integrations.extend(derive_integrations(facts, catalog))
-    # Every rule runs and ignores are applied to all findings before each file's selection, so
-    # an ignore of a rule that is merely deselected here is not mistaken for an unused one.
-    findings = evaluate(rules, facts, catalog)
-    if explicit is not None:
-        findings = [f for f in findings if f.location.path in explicit or any(a.path in explicit for a in f.also_at)]
-        files = sorted(explicit)
-    else:
-        files = facts.files
+    files = sorted(explicit) if explicit is not None else facts.files
+
+    def in_scope(finding: Finding) -> bool:
+        """Not a finding about a file only read for context (the sibling of a file pre-commit passed)."""
+        return explicit is None or finding.location.path in explicit or any(a.path in explicit for a in finding.also_at)
+
     governance = Governance(
         unignorable=lambda path: config.for_file(path).unignorable,
         require_reason=config.require_reason,
         reported_paths=set(files),
     )
-    reported, suppressed, problems = apply_suppressions(findings, facts.suppressions, governance)
-    # Problems with the ignores themselves are findings too (OT004-OT007), never silenced by an ignore.
-    facts.suppression_problems.extend(problems)
-    reported.extend(evaluate([rule for rule in rules if rule.match["fact"] == "suppression_problem"], facts, catalog))
+    result = run(rules, facts, catalog, governance, in_scope)
 
     def wanted(finding: Finding) -> bool:
         return finding.rule == INTERNAL_ERROR_RULE or _wanted(finding, config.for_file(finding.location.path))
 
-    reported = sorted((f for f in reported if wanted(f)), key=lambda f: (f.location, f.rule))
-    suppressed = [(f, s) for f, s in suppressed if wanted(f)]
+    reported = [f for f in result.findings if wanted(f)]
+    suppressed = [(f, s) for f, s in result.suppressed if wanted(f)]
     return CheckResult(files, reported, suppressed, sorted(set(facts.skipped)))

@@ -32,9 +32,21 @@ Predicate = Callable[[Any, "Context"], Extras | None]
 PREDICATES: dict[str, Predicate] = {}
 
 
-def predicate(function: Predicate) -> Predicate:
-    PREDICATES[function.__name__] = function
-    return function
+# The fields each predicate's result adds for the rule's message (besides "_location" and
+# "suggestion", which are not message text): the engine checks every message placeholder
+# against them when it loads the rules, so a misspelled one is a load error, not an empty string.
+PROVIDES: dict[str, frozenset[str]] = {}
+
+
+def predicate(*provides: str) -> Callable[[Predicate], Predicate]:
+    """Register a predicate under its function name, with the message fields it provides."""
+
+    def register(function: Predicate) -> Predicate:
+        PREDICATES[function.__name__] = function
+        PROVIDES[function.__name__] = frozenset(provides)
+        return function
+
+    return register
 
 
 @dataclass
@@ -93,7 +105,7 @@ def normalise(value: str) -> tuple[str, str] | None:
     return (candidate, "; ".join(problems)) if problems else None
 
 
-@predicate
+@predicate("problem", "suggestion", "did_you_mean")
 def malformed_principal(ref: PrincipalRef, ctx: Context) -> Extras | None:
     result = normalise(ref.value)
     if result is None:
@@ -109,7 +121,7 @@ def malformed_principal(ref: PrincipalRef, ctx: Context) -> Extras | None:
     }
 
 
-@predicate
+@predicate("did_you_mean", "suggestion", "note")
 def unknown_principal(ref: PrincipalRef, ctx: Context) -> Extras | None:
     catalog = ctx.catalog
     if catalog.is_known(ref.value) or normalise(ref.value) is not None:
@@ -131,7 +143,7 @@ def unknown_principal(ref: PrincipalRef, ctx: Context) -> Extras | None:
     }
 
 
-@predicate
+@predicate("first")
 def duplicate_principal(ref: PrincipalRef, ctx: Context) -> Extras | None:
     if ref.deduplicated:
         return None
@@ -145,7 +157,7 @@ def _entry(ref: PrincipalRef, ctx: Context) -> dict[str, Any] | None:
     return ctx.catalog.entry(ref.value)
 
 
-@predicate
+@predicate("service", "note")
 def enable_via_trusted_service(ref: PrincipalRef, ctx: Context) -> Extras | None:
     entry = _entry(ref, ctx)
     if entry is None or entry["enable"]["recommended_from"] != "trusted-service":
@@ -153,13 +165,13 @@ def enable_via_trusted_service(ref: PrincipalRef, ctx: Context) -> Extras | None
     return {"service": entry["service"], "note": entry["enable"]["note"]}
 
 
-@predicate
+@predicate()
 def organizations_enable_breaks(ref: PrincipalRef, ctx: Context) -> Extras | None:
     entry = _entry(ref, ctx)
     return {} if entry and entry["enable"].get("organizations_enable_breaks") else None
 
 
-@predicate
+@predicate()
 def principals_without_all_features(org: Organization, ctx: Context) -> Extras | None:
     if not org.declares_principals or org.feature_set.upper() in ("ALL", "?"):
         return None
@@ -168,7 +180,7 @@ def principals_without_all_features(org: Organization, ctx: Context) -> Extras |
     return {}
 
 
-@predicate
+@predicate("organization", "organization_location")
 def mixed_with_principal_list(resource: ServiceAccessResource, ctx: Context) -> Extras | None:
     for org in ctx.facts.organizations:
         if org.declares_principals and org.scope == resource.scope:
@@ -176,7 +188,7 @@ def mixed_with_principal_list(resource: ServiceAccessResource, ctx: Context) -> 
     return None
 
 
-@predicate
+@predicate("declared_in", "consequence")
 def principal_not_enabled(integration: Integration, ctx: Context) -> Extras | None:
     declared = ctx.declared_principals
     if declared is None or integration.principal in declared:
@@ -254,7 +266,7 @@ def _short(actions: list[str]) -> str:
     return ", ".join(a.split(":", 1)[1] for a in actions)
 
 
-@predicate
+@predicate("actions")
 def grants_trusted_access_without_condition(statement: PolicyStatement, ctx: Context) -> Extras | None:
     actions = granted_trusted_access_actions(statement)
     if not actions or _service_principal_clauses(statement):
@@ -286,7 +298,7 @@ def _why_ineffective(clause: ConditionClause) -> str | None:
     return None
 
 
-@predicate
+@predicate("actions", "problem")
 def ineffective_service_principal_condition(statement: PolicyStatement, ctx: Context) -> Extras | None:
     actions = granted_trusted_access_actions(statement)
     if not actions:
@@ -298,7 +310,7 @@ def ineffective_service_principal_condition(statement: PolicyStatement, ctx: Con
     return None
 
 
-@predicate
+@predicate("unsupported", "carry", "operator")
 def service_principal_condition_on_unsupported_actions(statement: PolicyStatement, ctx: Context) -> Extras | None:
     if statement.effect.lower() != "allow" or not statement.grants or statement.not_actions is not None:
         return None
@@ -323,7 +335,7 @@ def service_principal_condition_on_unsupported_actions(statement: PolicyStatemen
 # ---- changes (git base or plan) -----------------------------------------------------------
 
 
-@predicate
+@predicate("what")
 def removal_breaks_integrations(removal: PrincipalRemoval, ctx: Context) -> Extras | None:
     if not removal.deleted_integrations and not removal.kept_integrations:
         return None
@@ -335,7 +347,7 @@ def removal_breaks_integrations(removal: PrincipalRemoval, ctx: Context) -> Extr
     return {"what": " and ".join(parts)}
 
 
-@predicate
+@predicate("service", "consequence")
 def lasting_disable_consequence(removal: PrincipalRemoval, ctx: Context) -> Extras | None:
     entry = ctx.catalog.entry(removal.principal)
     if not entry or not entry["on_disable"].get("lasting") or not entry["on_disable"].get("summary"):
@@ -346,7 +358,7 @@ def lasting_disable_consequence(removal: PrincipalRemoval, ctx: Context) -> Extr
 # ---- live drift ----------------------------------------------------------------------------
 
 
-@predicate
+@predicate("effect", "suggestion")
 def out_of_band_consequence(item: DriftItem, ctx: Context) -> Extras | None:
     entry = ctx.catalog.entry(item.principal)
     consequence = ""
