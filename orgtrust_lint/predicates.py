@@ -26,6 +26,7 @@ from orgtrust_lint.facts import (
     ServiceAccessResource,
 )
 from orgtrust_lint.integrations import declared_principals
+from orgtrust_lint.parse.policy import TRUSTED_ACCESS_ACTIONS, action_matches, trusted_actions_matched
 
 Extras = dict[str, Any]
 Predicate = Callable[[Any, "Context"], Extras | None]
@@ -182,10 +183,23 @@ def principals_without_all_features(org: Organization, ctx: Context) -> Extras |
 
 @predicate("organization", "organization_location")
 def mixed_with_principal_list(resource: ServiceAccessResource, ctx: Context) -> Extras | None:
+    if not resource.certain:
+        return None
     for org in ctx.facts.organizations:
-        if org.declares_principals and org.scope == resource.scope:
-            return {"organization": org.address, "organization_location": str(org.principals_location)}
+        if org.declares_principals and org.authoritative and org.certain and org.scope == resource.scope:
+            return {"organization": org.address, "organization_location": str(_list_location(org))}
     return None
+
+
+def _list_location(org: Organization) -> Location:
+    """Where the authoritative list is: the attribute, or the resource that leaves it out (an empty list)."""
+    return org.principals_location or org.location
+
+
+def _list_description(org: Organization) -> str:
+    if not org.principals_written:
+        return f"{org.address} ({org.location}), which leaves aws_service_access_principals out: an empty list"
+    return f"the aws_service_access_principals of {org.address} ({org.principals_location})"
 
 
 @predicate("declared_in", "consequence")
@@ -193,15 +207,15 @@ def principal_not_enabled(integration: Integration, ctx: Context) -> Extras | No
     declared = ctx.declared_principals
     if declared is None or integration.principal in declared:
         return None
-    lists = [o for o in ctx.facts.organizations if o.declares_principals]
+    lists = [o for o in ctx.facts.organizations if o.declares_principals and o.certain]
     if lists:
-        declared_in = f"the aws_service_access_principals of {lists[0].address} ({lists[0].principals_location})"
+        declared_in = _list_description(lists[0])
     else:
         names = sorted({r.address for r in ctx.facts.service_access})
         shown = ", ".join(names[:3]) + (", ..." if len(names) > 3 else "")
         declared_in = f"the trusted access declared in this code ({shown})"
     consequence = ""
-    if lists and integration.self_enabling:
+    if lists and lists[0].authoritative and integration.self_enabling:
         consequence = (
             "; the service enables trusted access itself when this resource is created, and the next "
             "apply of the authoritative list disables it again"
@@ -214,31 +228,12 @@ def principal_not_enabled(integration: Integration, ctx: Context) -> Extras | No
 
 # ---- IAM statements ---------------------------------------------------------------------
 
-# The four actions that change trusted access or delegated administration.
-TRUSTED_ACCESS_ACTIONS = (
-    "organizations:EnableAWSServiceAccess",
-    "organizations:DisableAWSServiceAccess",
-    "organizations:RegisterDelegatedAdministrator",
-    "organizations:DeregisterDelegatedAdministrator",
-)
 # Actions whose requests carry organizations:ServicePrincipal, per the Service Authorization
 # Reference for AWS Organizations (cited in rules/OT204.yaml). Every other action never does.
 ACTIONS_WITH_SERVICE_PRINCIPAL_KEY = frozenset(
     a.lower() for a in (*TRUSTED_ACCESS_ACTIONS, "organizations:ListDelegatedAdministrators")
 )
 SERVICE_PRINCIPAL_KEY = "organizations:serviceprincipal"
-
-
-@functools.lru_cache(maxsize=4096)
-def _action_pattern(pattern: str) -> re.Pattern[str]:
-    # Policies in a monorepo repeat the same few patterns; compiling each once keeps rule
-    # evaluation out of the profile.
-    return re.compile("".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern.lower()))
-
-
-def _action_matches(pattern: str, action: str) -> bool:
-    """IAM action matching: case-insensitive, * and ? wildcards, service prefix included."""
-    return _action_pattern(pattern).fullmatch(action.lower()) is not None
 
 
 def granted_trusted_access_actions(statement: PolicyStatement) -> list[str]:
@@ -248,14 +243,8 @@ def granted_trusted_access_actions(statement: PolicyStatement) -> list[str]:
     if statement.not_actions is not None:
         if not statement.actions_known:
             return []  # an unknown exclusion might exclude them all: no guess
-        return list(_trusted_actions_matched(tuple(p for p, _ in statement.not_actions), negated=True))
-    return list(_trusted_actions_matched(tuple(p for p, _ in statement.actions), negated=False))
-
-
-@functools.lru_cache(maxsize=4096)
-def _trusted_actions_matched(patterns: tuple[str, ...], negated: bool) -> tuple[str, ...]:
-    # Thousands of statements in a monorepo share a few dozen action lists.
-    return tuple(a for a in TRUSTED_ACCESS_ACTIONS if any(_action_matches(p, a) for p in patterns) != negated)
+        return list(trusted_actions_matched(tuple(p for p, _ in statement.not_actions), negated=True))
+    return list(trusted_actions_matched(tuple(p for p, _ in statement.actions), negated=False))
 
 
 def _service_principal_clauses(statement: PolicyStatement) -> list[ConditionClause]:
@@ -320,7 +309,7 @@ def service_principal_condition_on_unsupported_actions(statement: PolicyStatemen
     unsupported = [
         (pattern, location)
         for pattern, location in statement.actions
-        if not any(_action_matches(pattern, a) for a in ACTIONS_WITH_SERVICE_PRINCIPAL_KEY)
+        if not any(action_matches(pattern, a) for a in ACTIONS_WITH_SERVICE_PRINCIPAL_KEY)
     ]
     if not unsupported:
         return None

@@ -27,6 +27,7 @@ from orgtrust_lint.evaluate.values import (
     options,
     truth,
     via,
+    with_origin,
 )
 from orgtrust_lint.facts import Location
 from orgtrust_lint.parse.hcl_ast import (
@@ -70,19 +71,38 @@ Function = Callable[["Evaluator", Call, list[Value]], Value]
 class Evaluator:
     """Evaluates expressions of one module instance; values of var and local are computed once."""
 
-    def __init__(self, module: ModuleValues, functions: Mapping[str, Function] | None = None) -> None:
+    def __init__(
+        self, module: ModuleValues, all_branches: bool = False, functions: Mapping[str, Function] | None = None
+    ) -> None:
+        """With ``all_branches`` every conditional is one of its two branches, even one whose
+        condition is known: a literal in a branch that is not taken today is still checked."""
         from orgtrust_lint.evaluate.functions import FUNCTIONS
 
         self.module = module
+        self.all_branches = all_branches
         self.functions = FUNCTIONS if functions is None else functions
-        self.variables_used: set[str] = set()
         self._memo: dict[str, Value] = {}
+        self._depends: dict[str, frozenset[str]] = {}  # var/local -> the variables its value uses
         self._active: set[str] = set()
+        self._tracking: list[set[str]] = []
 
     # ---- entry points -------------------------------------------------------------------
 
     def evaluate(self, expr: Expr, env: Mapping[str, Value] | None = None) -> Value:
         return self._eval(expr, env or {})
+
+    def evaluate_tracking(self, expr: Expr, env: Mapping[str, Value] | None = None) -> tuple[Value, set[str]]:
+        """The value and the names of the variables it depends on (through locals too)."""
+        self._tracking.append(set())
+        try:
+            value = self._eval(expr, env or {})
+        finally:
+            used = self._tracking.pop()
+        return value, used
+
+    def _uses(self, names: frozenset[str] | set[str]) -> None:
+        for tracked in self._tracking:
+            tracked.update(names)
 
     # ---- expressions --------------------------------------------------------------------
 
@@ -151,6 +171,8 @@ class Evaluator:
 
     def _conditional(self, expr: Conditional, env: Mapping[str, Value]) -> Value:
         decided = truth(self._eval(expr.condition, env))
+        if self.all_branches:
+            decided = None
         if decided is True:
             return self._eval(expr.then, env)
         if decided is False:
@@ -300,47 +322,55 @@ class Evaluator:
         return Unknown(expr.text, expr.location, "it refers to a value known only at apply time", address)
 
     def variable(self, name: str, use: Expr) -> Value:
-        self.variables_used.add(name)
         key = f"var.{name}"
+        self._uses({name})
         if key not in self._memo:
             if key in self._active:
                 return Unknown(use.text, use.location, f"{key} refers to itself")
-            self._active.add(key)
-            try:
-                self._memo[key] = self._variable_value(name, use)
-            finally:
-                self._active.discard(key)
-        return via(self._memo[key], use.location)
+            self._memo[key] = self._computed(key, lambda: self._variable_value(name, use))
+        return _at_use(self._memo[key], use)
+
+    def _computed(self, key: str, compute: Callable[[], Value]) -> Value:
+        """Compute a var or local once, remembering which variables it used."""
+        self._active.add(key)
+        self._tracking.append(set())
+        try:
+            value = compute()
+        finally:
+            used = self._tracking.pop()
+            self._active.discard(key)
+        self._depends[key] = frozenset(used)
+        self._uses(used)
+        return value
 
     def _variable_value(self, name: str, use: Expr) -> Value:
         if name in self.module.arguments:
             return self.module.arguments[name]
         if name in self.module.assigned:
             attribute, filename = self.module.assigned[name]
-            return via(self._eval(attribute.value, {}), attribute.location, f"var.{name} set in {filename}")
+            return with_origin(self._eval(attribute.value, {}), f"var.{name} set in {filename}")
         declaration = self.module.variables.get(name)
+        # "var" marks an unknown that _at_use places at each use of the variable.
         if declaration is None:
-            return Unknown(use.text, use.location, f"variable {name!r} is not declared in this module")
+            return Unknown("var", use.location, f"variable {name!r} is not declared in this module")
         default = declaration.attributes.get("default")
         if default is None:
             return Unknown(
-                use.text, use.location, f"var.{name} has no default and is not set in terraform.tfvars or *.auto.tfvars"
+                "var", use.location, f"var.{name} has no default and is not set in terraform.tfvars or *.auto.tfvars"
             )
-        return via(self._eval(default.value, {}), default.location, f"default of var.{name}")
+        return with_origin(self._eval(default.value, {}), f"default of var.{name}")
 
     def local(self, name: str, use: Expr) -> Value:
         key = f"local.{name}"
-        if key not in self._memo:
+        if key in self._memo:
+            self._uses(self._depends.get(key, frozenset()))
+        else:
             attribute = self.module.locals.get(name)
             if attribute is None:
                 return Unknown(use.text, use.location, f"{key} is not defined in this module")
             if key in self._active:
                 return Unknown(use.text, use.location, f"{key} refers to itself")
-            self._active.add(key)
-            try:
-                self._memo[key] = via(self._eval(attribute.value, {}), attribute.location, key)
-            finally:
-                self._active.discard(key)
+            self._memo[key] = self._computed(key, lambda: with_origin(self._eval(attribute.value, {}), key))
         return via(self._memo[key], use.location)
 
     # ---- traversal ----------------------------------------------------------------------
@@ -416,6 +446,15 @@ def as_number(value: Value) -> float | int | None:
     if not math.isfinite(number):
         return None
     return int(number) if number.is_integer() else number
+
+
+def _at_use(value: Value, use: Expr) -> Value:
+    """A variable's value as seen at one use: its literals remember the use site, and a variable
+    that nothing sets is reported where it is used (an unknown inside its default or tfvars
+    value stays where it is written, reported once however often it is used)."""
+    if isinstance(value, Unknown) and value.expression == "var":
+        return Unknown(use.text, use.location, value.reason, value.refers_to)
+    return via(value, use.location)
 
 
 def _unknown_from(value: Value, expr: Expr) -> Unknown:

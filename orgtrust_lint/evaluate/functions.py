@@ -62,7 +62,7 @@ def _concat(evaluator: Evaluator, call: Call, args: list[Value]) -> Value:
     for arg in args:
         found = elements(arg)
         if isinstance(arg, Unknown):
-            items.append(unknown(call, arg.reason, arg.refers_to))  # unknown elements, the rest still known
+            items.append(arg)  # unknown elements, reported where they are written; the rest still known
         elif found is None:
             return unknown(call, "concat() takes lists")
         else:
@@ -164,7 +164,7 @@ def _setunion(evaluator: Evaluator, call: Call, args: list[Value]) -> Value:
     for arg in args:
         found = elements(arg)
         if isinstance(arg, Unknown):
-            items.append(unknown(call, arg.reason, arg.refers_to))
+            items.append(arg)
         elif found is None:
             return unknown(call, "setunion() takes sets")
         else:

@@ -13,7 +13,7 @@ something is missing or conflicting use this).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 
 from orgtrust_lint.facts import Location
@@ -105,20 +105,29 @@ def options(value: Value) -> tuple[Value, ...]:
     return value.options if isinstance(value, OneOf) else (value,)
 
 
-def via(value: Value, location: Location, origin: str | None = None) -> Value:
-    """``value`` reached through a reference at ``location`` (a use site)."""
+def _map_known(value: Value, change: Callable[[Known], Known]) -> Value:
     if isinstance(value, Known):
-        changed = replace(value, via=(*value.via, location))
-        return replace(changed, origin=origin) if origin and value.origin == "literal" else changed
+        return change(value)
     if isinstance(value, ListValue):
-        return replace(value, items=tuple(via(item, location, origin) for item in value.items))
+        return replace(value, items=tuple(_map_known(item, change) for item in value.items))
     if isinstance(value, ObjectValue):
-        return replace(value, items=tuple((k, via(v, location, origin)) for k, v in value.items))
+        return replace(value, items=tuple((k, _map_known(v, change)) for k, v in value.items))
     if isinstance(value, OneOf):
-        return OneOf(tuple(via(option, location, origin) for option in value.options))
+        return OneOf(tuple(_map_known(option, change) for option in value.options))
     if isinstance(value, Maybe):
-        return Maybe(via(value.value, location, origin))
+        return Maybe(_map_known(value.value, change))
     return value
+
+
+def via(value: Value, location: Location) -> Value:
+    """``value`` reached through a reference at ``location`` (a use site)."""
+    return _map_known(value, lambda known: replace(known, via=(*known.via, location)))
+
+
+def with_origin(value: Value, origin: str) -> Value:
+    """``value`` as the value of a variable or local: its literals say so unless already reached
+    through another one (the innermost name is the one a reader looks for)."""
+    return _map_known(value, lambda known: replace(known, origin=origin) if known.origin == "literal" else known)
 
 
 @dataclass(frozen=True)
