@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
@@ -72,6 +74,18 @@ def rule_schema() -> dict[str, Any]:
 
 def load_rules() -> list[Rule]:
     """All shipped rules, validated against the rule schema; raise DataFileError if one is bad."""
+    return list(_shipped_rules())
+
+
+def rule_ids() -> frozenset[str]:
+    """The ids of the shipped rules: what configuration files and flags may name."""
+    return frozenset(rule.id for rule in _shipped_rules())
+
+
+@functools.cache
+def _shipped_rules() -> tuple[Rule, ...]:
+    # Once per process: the rule files ship with the package and do not change during a run, and
+    # reading and validating them costs more than linting a small repository.
     schema = rule_schema()
     rules = []
     for filename, raw in _rule_files():
@@ -86,7 +100,7 @@ def load_rules() -> list[Rule]:
             if "predicate" in condition and condition["predicate"] not in PREDICATES:
                 raise DataFileError(f"rule file {filename} uses unknown predicate {condition['predicate']!r}")
         rules.append(Rule.from_data(data))
-    return rules
+    return tuple(rules)
 
 
 def _conditions(match: dict[str, Any]) -> list[dict[str, Any]]:
@@ -183,8 +197,11 @@ def evaluate(
     catalog: Catalog,
     select: tuple[str, ...] = (),
     ignore: tuple[str, ...] = (),
+    catalog_for: Callable[[str], Catalog] | None = None,
 ) -> list[Finding]:
-    ctx = Context(facts, catalog)
+    """The findings of ``rules`` over ``facts``, sorted; ``catalog_for`` gives the catalog as one file
+    sees it (with its configuration's extra principals), by default ``catalog`` for every file."""
+    ctx = Context(facts, catalog, catalog_for)
     findings: list[Finding] = []
     internal = [r for r in rules if r.id == INTERNAL_ERROR_RULE]
     for rule in rules:

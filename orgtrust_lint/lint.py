@@ -10,7 +10,7 @@ from dataclasses import dataclass, field, replace
 from orgtrust_lint import parallel
 from orgtrust_lint.cache import ParseCache
 from orgtrust_lint.catalog import Catalog
-from orgtrust_lint.config import Config
+from orgtrust_lint.config import ConfigResolver, Settings, resolver_for
 from orgtrust_lint.discover import DiscoveryError, discover, display_path
 from orgtrust_lint.engine import Rule, evaluate, load_rules, rule_selected
 from orgtrust_lint.facts import INTERNAL_ERROR_RULE, Facts, Finding, InternalError, Location, Suppression
@@ -113,16 +113,16 @@ def _module_content(module: TerraformModule) -> list[bytes]:
 
 def extract(
     paths: list[str],
-    config: Config,
+    config: Settings | ConfigResolver | None,
     catalog: Catalog | None = None,
     prefilter: bool = True,
     use_cache: bool = False,
     jobs: int = 1,
 ) -> tuple[Facts, set[str] | None]:
-    """Facts of every file under ``paths``. Files are read and prefiltered here; what must be
-    parsed comes from the cache or is parsed in up to ``jobs`` processes."""
-    discovered = discover(paths, config)
-    catalog = catalog or Catalog.load(config.extra_principals)
+    """Facts of every file under ``paths`` the configuration does not exclude. Files are read and
+    prefiltered here; what must be parsed comes from the cache or is parsed in up to ``jobs`` processes."""
+    discovered = discover(paths, resolver_for(config).excludes)
+    catalog = catalog or Catalog.load()
     terraform_prefilter: Prefilter | None = None
     template_types: tuple[str, ...] = ()
     if prefilter:
@@ -203,7 +203,7 @@ def extract(
 
 def check(
     paths: list[str],
-    config: Config | None = None,
+    config: Settings | ConfigResolver | None = None,
     rules: list[Rule] | None = None,
     catalog: Catalog | None = None,
     base: str | None = None,
@@ -213,13 +213,14 @@ def check(
     jobs: int = 1,
 ) -> CheckResult:
     """Lint ``paths``; with ``base`` (a git revision) or ``plan`` (plan JSON) also check what the
-    change disables. With a plan and no paths, only the plan is linted."""
-    config = config or Config()
-    catalog = catalog or Catalog.load(config.extra_principals)
+    change disables. With a plan and no paths, only the plan is linted. ``config`` is one
+    configuration for every file, or a resolver that finds each file's own."""
+    resolver = resolver_for(config)
+    catalog = catalog or Catalog.load()
     if plan is not None and not paths:
         facts, explicit = Facts(), None
     else:
-        facts, explicit = extract(paths, config, catalog, prefilter, use_cache, jobs)
+        facts, explicit = extract(paths, resolver, catalog, prefilter, use_cache, jobs)
     if plan is not None or base is not None:
         from orgtrust_lint.change import removals
     if plan is not None:
@@ -237,48 +238,60 @@ def check(
     if base is not None:
         from orgtrust_lint.change import facts_at_revision
 
-        before = facts_at_revision(base, paths, config)
+        before = facts_at_revision(base, paths, resolver)
         facts.removals.extend(removals(before, facts, catalog, f"since {base}"))
         facts.skipped.extend(before.skipped)  # submodules whose base files could not be compared
-    return check_facts(facts, config, rules, catalog, explicit)
+    return check_facts(facts, resolver, rules, catalog, explicit)
 
 
-def _wanted(finding: Finding, config: Config) -> bool:
+def _wanted(finding: Finding, settings: Settings) -> bool:
     """Selected and not ignored by the configuration of the finding's own file."""
-    return rule_selected(finding.rule, config.select, config.ignores_for(finding.location.path))
+    return rule_selected(finding.rule, settings.select, settings.ignores_for(finding.location.path))
 
 
 def check_facts(
     facts: Facts,
-    config: Config,
+    config: Settings | ConfigResolver | None,
     rules: list[Rule] | None = None,
     catalog: Catalog | None = None,
     explicit: set[str] | None = None,
 ) -> CheckResult:
-    """Evaluate already extracted facts: integrations, rules, then suppressions."""
-    catalog = catalog or Catalog.load(config.extra_principals)
+    """Evaluate already extracted facts: integrations, rules, then suppressions. With ``explicit``
+    (the files a user named), only findings in those files or reached from them are reported."""
+    resolver = resolver_for(config)
+    catalog = catalog or Catalog.load()
     rules = rules if rules is not None else load_rules()
+
+    def catalog_for(path: str) -> Catalog:
+        # A principal is known if the catalog or its own file's configuration lists it.
+        return catalog.with_extra_principals(resolver.for_file(path).extra_principals)
+
     facts.integrations.extend(derive_integrations(facts, catalog))
     # Every rule runs and ignores are applied to all findings before each file's selection, so
     # an ignore of a rule that is merely deselected here is not mistaken for an unused one.
-    findings = evaluate(rules, facts, catalog)
-    if explicit is not None:
-        findings = [f for f in findings if f.location.path in explicit or any(a.path in explicit for a in f.also_at)]
-        files = sorted(explicit)
-    else:
-        files = facts.files
+    findings = evaluate(rules, facts, catalog, catalog_for=catalog_for)
+
+    def reported_here(finding: Finding) -> bool:
+        if explicit is None:
+            return True
+        return finding.location.path in explicit or any(a.path in explicit for a in finding.also_at)
+
+    findings = [f for f in findings if reported_here(f)]
+    files = sorted(explicit) if explicit is not None else facts.files
     governance = Governance(
-        unignorable=lambda path: config.for_file(path).unignorable,
-        require_reason=config.require_reason,
+        unignorable=lambda path: resolver.for_file(path).unignorable,
+        require_reason=lambda path: resolver.for_file(path).require_reason,
         reported_paths=set(files),
     )
     reported, suppressed, problems = apply_suppressions(findings, facts.suppressions, governance)
-    # Problems with the ignores themselves are findings too (OT004-OT007), never silenced by an ignore.
+    # Problems with the ignores themselves are findings too (OT004-OT007), never silenced by an ignore;
+    # like any finding, reported only for the files a user named.
     facts.suppression_problems.extend(problems)
-    reported.extend(evaluate([rule for rule in rules if rule.match["fact"] == "suppression_problem"], facts, catalog))
+    governance_rules = [rule for rule in rules if rule.match["fact"] == "suppression_problem"]
+    reported.extend(f for f in evaluate(governance_rules, facts, catalog) if reported_here(f))
 
     def wanted(finding: Finding) -> bool:
-        return finding.rule == INTERNAL_ERROR_RULE or _wanted(finding, config.for_file(finding.location.path))
+        return finding.rule == INTERNAL_ERROR_RULE or _wanted(finding, resolver.for_file(finding.location.path))
 
     reported = sorted((f for f in reported if wanted(f)), key=lambda f: (f.location, f.rule))
     suppressed = [(f, s) for f, s in suppressed if wanted(f)]
