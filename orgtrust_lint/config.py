@@ -104,7 +104,10 @@ class Settings:
             },
             "unignorable": list(self.unignorable),
             "require-reason": self.require_reason,
-            "scope": "every setting applies to this file; a run fails if any finding reaches its own file's fail-on",
+            "scope": (
+                "every setting applies to this file, whichever paths a run covers; a run fails if any"
+                " finding reaches the fail-on of its own file"
+            ),
         }
 
 
@@ -539,7 +542,10 @@ class ConfigResolver:
         self.fixed = fixed
         self.adjustments = adjustments
         self.run_directory = run_directory  # what the linted paths have in common
-        # The same memo under two keys: a file's directory as written (the common case, thousands
+        # What each directory's configuration files say, before the command line: shared with the
+        # resolvers derived from this one, so each file is read once whatever the flags.
+        self._configured_by_directory: dict[str, Settings] = {}
+        # What applies, under two keys: a file's directory as written (the common case, thousands
         # of files: os.path.abspath for each would cost more than the lookup), and absolute.
         self._by_given_directory: dict[str, Settings] = {}
         self._by_directory: dict[str, Settings] = {}
@@ -560,7 +566,9 @@ class ConfigResolver:
         return self._adjusted(lambda settings: settings.override(**changes))
 
     def _adjusted(self, adjustment: Callable[[Settings], Settings]) -> ConfigResolver:
-        return ConfigResolver(self.rule_ids, self.fixed, (*self.adjustments, adjustment), self.run_directory)
+        derived = ConfigResolver(self.rule_ids, self.fixed, (*self.adjustments, adjustment), self.run_directory)
+        derived._configured_by_directory = self._configured_by_directory
+        return derived
 
     def for_file(self, path: str) -> Settings:
         """The settings that apply to ``path``."""
@@ -576,29 +584,33 @@ class ConfigResolver:
 
     def for_directory(self, directory: str) -> Settings:
         """The settings for the files of ``directory``."""
-        return self._for_absolute_directory(os.path.abspath(directory))
+        absolute = os.path.abspath(directory)
+        found = self._by_directory.get(absolute)
+        if found is None:
+            found = self._by_directory[absolute] = self._adjust(self._configured(absolute))
+        return found
 
     def flat(self) -> Settings:
         """The settings nearest the linted paths, for a run that uses one configuration for every file
         (drift: it is about the organization, not about files)."""
         return self.for_directory(self.run_directory)
 
-    def _for_absolute_directory(self, directory: str) -> Settings:
-        found = self._by_directory.get(directory)
-        if found is not None:
-            return found
+    def _configured(self, directory: str) -> Settings:
+        """What the configuration files say for the absolute ``directory``, before the command line:
+        its own file's, else its parent's, up to the top of the repository."""
         if self.fixed is not None:
-            found = self._adjust(self.fixed)
-        else:
+            return self.fixed
+        found = self._configured_by_directory.get(directory)
+        if found is None:
             own = _own_config_file(Path(directory))
             parent = os.path.dirname(directory)
             if own is not None:
-                found = self._adjust(load_file(own, self.rule_ids))
+                found = load_file(own, self.rule_ids)
             elif parent != directory and not _is_repository_top(directory):
-                found = self._for_absolute_directory(parent)
+                found = self._configured(parent)
             else:
-                found = self._adjust(Settings())
-        self._by_directory[directory] = found
+                found = Settings()
+            self._configured_by_directory[directory] = found
         return found
 
     def _adjust(self, settings: Settings) -> Settings:

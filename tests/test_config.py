@@ -558,6 +558,7 @@ def test_fu_m3_fail_on_and_require_reason_are_per_file(two_teams: Path, capsys) 
     assert _run(capsys, "check", "--format", "json", "--fail-on", "error", "teams/a")[0] == 0
     _, shown, _ = _run(capsys, "check", "--show-config", "teams/a/main.tf")
     assert json.loads(shown)["fail-on"] == "warning" and json.loads(shown)["require-reason"] is True
+    assert "a run fails if any finding reaches the fail-on of its own file" in json.loads(shown)["scope"]
 
 
 def test_cr_d5_configuration_files_do_not_reload_the_rules(
