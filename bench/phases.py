@@ -34,7 +34,7 @@ def main() -> int:
     catalog = Catalog.load()
     rules = load_rules()
     mark = timed("load rules and catalog", mark)
-    discovered = discover(sys.argv[1:], ())
+    discovered = discover(sys.argv[1:])
     mark = timed("discover files", mark)
     specs = catalog.integration_specs
     modules = plan_terraform(discovered.terraform, prefilter=Prefilter(s.resource for s in specs))

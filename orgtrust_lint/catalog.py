@@ -192,6 +192,7 @@ class Catalog:
         self.misspellings: dict[str, dict[str, Any]] = {m["wrong"]: m for m in data.get("misspellings", [])}
         self.unconfirmed: dict[str, dict[str, Any]] = {u["string"]: u for u in data.get("unconfirmed", [])}
         self._suggested: dict[str, list[str]] = {}  # the same typo is often written many times
+        self._with_extra: dict[frozenset[str], Catalog] = {}
 
     @classmethod
     def load(cls, extra_principals: tuple[str, ...] = ()) -> Catalog:
@@ -200,6 +201,17 @@ class Catalog:
         data = load_yaml(raw)
         validate_cached(raw, data, schema, "the principal catalog")
         return cls(data, extra_principals)
+
+    def with_extra_principals(self, extra_principals: tuple[str, ...]) -> Catalog:
+        """This catalog, also knowing ``extra_principals`` (one configuration's private previews).
+        Memoised, and the catalog's data is shared: a monorepo's teams each get theirs cheaply."""
+        if self.extra_principals.issuperset(extra_principals):
+            return self
+        known = self.extra_principals.union(extra_principals)
+        found = self._with_extra.get(known)
+        if found is None:
+            found = self._with_extra[known] = Catalog(self.data, tuple(sorted(known)))
+        return found
 
     def is_known(self, principal: str) -> bool:
         return principal in self.entries or principal in self.extra_principals

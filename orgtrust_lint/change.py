@@ -13,7 +13,7 @@ import subprocess
 from dataclasses import dataclass, field
 
 from orgtrust_lint.catalog import Catalog
-from orgtrust_lint.config import Config
+from orgtrust_lint.config import ConfigResolver
 from orgtrust_lint.discover import SKIPPED_DIRECTORIES
 from orgtrust_lint.errors import UserError
 from orgtrust_lint.facts import Facts, Location, PrincipalRemoval
@@ -138,14 +138,14 @@ def _wanted_files(
         parts = full.split("/")
         display = os.path.relpath(os.path.join(context.top, full))
         if mode == GITLINK_MODE:
-            if any(part in SKIPPED_DIRECTORIES for part in parts) or context.config.for_file(display).excludes(display):
+            if any(part in SKIPPED_DIRECTORIES for part in parts) or context.config.excludes(display):
                 continue
             inner = {spec for spec in (_within(name, s) for s in specs) if spec is not None}
             submodules.setdefault((name, object_id), set()).update(inner)
             continue
         if any(part in SKIPPED_DIRECTORIES for part in parts[:-1]):
             continue
-        if context.config.for_file(display).excludes(display):
+        if context.config.excludes(display):
             continue
         if is_terraform_file(parts[-1]) or is_candidate(parts[-1]):
             context.files.setdefault(repository, {})[display] = object_id
@@ -184,7 +184,7 @@ class _Reading:
 
     top: str
     revision: str
-    config: Config
+    config: ConfigResolver
     files: dict[_Repository, dict[str, str]] = field(default_factory=dict)  # display path -> blob id
     skipped: list[tuple[str, str]] = field(default_factory=list)
 
@@ -235,7 +235,7 @@ def _read(reading: _Reading) -> dict[str, bytes]:
     return by_display
 
 
-def facts_at_revision(revision: str, paths: list[str], config: Config) -> Facts:
+def facts_at_revision(revision: str, paths: list[str], config: ConfigResolver) -> Facts:
     environment = {**os.environ, **NO_DOWNLOAD_ENVIRONMENT}
     repository = _Repository(None, environment, revision, f"diff --stat {shlex.quote(revision)}")
     try:

@@ -17,7 +17,7 @@ from orgtrust_lint.errors import UserError
 
 if TYPE_CHECKING:
     from orgtrust_lint.baseline import Baseline, Comparison
-    from orgtrust_lint.config import Config
+    from orgtrust_lint.config import ConfigResolver, Settings
     from orgtrust_lint.lint import CheckResult
 
 EXIT_OK, EXIT_FINDINGS, EXIT_ERROR, EXIT_INCOMPLETE = 0, 1, 2, 3
@@ -248,12 +248,15 @@ def _report_skipped(result: CheckResult) -> None:
         _say(f"orgtrust-lint: skipped {path}: {reason}")
 
 
-def _exit_code(result: CheckResult, config: Config) -> int:
+def _exit_code(result: CheckResult, config: Settings | ConfigResolver) -> int:
+    from orgtrust_lint.config import resolver_for
     from orgtrust_lint.facts import INTERNAL_ERROR_RULE
 
     if any(f.rule == INTERNAL_ERROR_RULE for f in result.findings):
         return EXIT_INCOMPLETE  # some files were not fully checked, whatever else was found
-    failing = any(f.severity.rank >= config.fail_on.rank for f in result.findings)
+    # Each finding against the fail-on of its own file's configuration (--fail-on sets every file's).
+    fail_on = resolver_for(config).for_file
+    failing = any(f.severity.rank >= fail_on(f.location.path).fail_on.rank for f in result.findings)
     return EXIT_FINDINGS if failing else EXIT_OK
 
 
@@ -270,7 +273,7 @@ def _check_options(args: argparse.Namespace) -> dict:
     }
 
 
-def _fix(args: argparse.Namespace, config: Config, result: CheckResult) -> CheckResult | None:
+def _fix(args: argparse.Namespace, config: ConfigResolver, result: CheckResult) -> CheckResult | None:
     """Apply (or with --diff, show) the fixes; return the result of linting again, or None after a diff."""
     from orgtrust_lint.fix import FixSkipped, plan_fixes, write_fix
     from orgtrust_lint.lint import check
@@ -316,7 +319,7 @@ def _write_baseline(args: argparse.Namespace, result: CheckResult) -> int:
 
 
 def _compare_with_baseline(
-    args: argparse.Namespace, config: Config, result: CheckResult, baseline: Baseline
+    args: argparse.Namespace, config: ConfigResolver, result: CheckResult, baseline: Baseline
 ) -> Comparison:
     from orgtrust_lint.baseline import FORMAT_VERSION, compare, prune
 
@@ -338,11 +341,12 @@ def _compare_with_baseline(
 
 def _check(args: argparse.Namespace) -> int:
     from orgtrust_lint.config import load_config, parse_codes
+    from orgtrust_lint.engine import rule_ids
     from orgtrust_lint.facts import Severity
     from orgtrust_lint.lint import check
 
     _choose_cache(args.no_cache)
-    config = load_config(args.paths, args.config)
+    config = load_config(args.paths, args.config, rule_ids=rule_ids())
     config = config.with_command_line(
         select=_check_codes(parse_codes(tuple(args.select), "--select"), "--select") if args.select else None,
         ignore=_check_codes(parse_codes(tuple(args.ignore), "--ignore"), "--ignore") if args.ignore else (),
@@ -383,6 +387,7 @@ def _check(args: argparse.Namespace) -> int:
 def _drift(args: argparse.Namespace) -> int:
     from orgtrust_lint.catalog import Catalog
     from orgtrust_lint.config import load_config
+    from orgtrust_lint.engine import rule_ids
     from orgtrust_lint.facts import Severity
     from orgtrust_lint.lint import check_facts, extract
     from orgtrust_lint.live.aws import read_live
@@ -390,9 +395,9 @@ def _drift(args: argparse.Namespace) -> int:
     from orgtrust_lint.parallel import default_jobs
 
     _choose_cache(args.no_cache)
-    config = load_config(args.paths, args.config)
-    config = config.override(select=("OT4",), ignore=(), fail_on=Severity(args.fail_on) if args.fail_on else None)
-    config = config.flat()  # drift is about the organization: OT4 everywhere
+    resolver = load_config(args.paths, args.config, rule_ids=rule_ids())
+    resolver = resolver.override(select=("OT4",), ignore=(), fail_on=Severity(args.fail_on) if args.fail_on else None)
+    config = resolver.flat()  # drift is about the organization: the run's configuration, OT4 everywhere
     catalog = Catalog.load(config.extra_principals)
     facts, _ = extract(args.paths, config, catalog, use_cache=not args.no_cache, jobs=default_jobs())
     live = read_live(args.profile, args.region, args.endpoint_url, args.timeout)

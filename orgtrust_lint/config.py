@@ -1,6 +1,15 @@
-"""Configuration from ``[tool.orgtrust-lint]`` in pyproject.toml or ``.orgtrust-lint.yaml``.
+"""Configuration: ``[tool.orgtrust-lint]`` in pyproject.toml or ``.orgtrust-lint.yaml``.
 
-The nearest file above the linted paths wins; command-line flags override it.
+Two parts. ``Settings`` is a frozen value: what one configuration file (with what it extends) says,
+with the command line's flags applied. ``ConfigResolver`` answers "which settings apply to this
+file?": the nearest configuration file above it, searched no higher than the top of its git
+repository, or one file for everything (``--config``). Every setting applies per file: a finding
+fails the run if it reaches the ``fail-on`` of its own file's configuration, an ignore needs a
+reason where its file's configuration says ``require-reason``, and a principal is known if its
+file's configuration lists it in ``extra-principals``.
+
+Rule codes are checked against the rule ids the resolver is given, so loading a configuration
+never loads the rules.
 """
 
 from __future__ import annotations
@@ -11,7 +20,8 @@ import os
 import re
 import stat
 import sys
-from dataclasses import dataclass, field, fields, replace
+from collections.abc import Callable, Collection
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -19,9 +29,10 @@ from orgtrust_lint.errors import UserError
 from orgtrust_lint.facts import Severity
 
 CONFIG_FILENAMES = (".orgtrust-lint.yaml", ".orgtrust-lint.yml", "pyproject.toml")
-# Settings that apply to the whole run, taken from the configuration nearest the linted paths;
-# the others apply per file, from the configuration nearest that file.
-RUN_SETTINGS = ("fail-on", "extra-principals", "require-reason")
+# A directory holding one of these is the top of a repository (a .git file marks a worktree or a
+# submodule): the search for a configuration stops there, so what applies to a repository depends
+# only on what it contains, the same in a fresh CI clone as in a checkout inside a home directory.
+REPOSITORY_MARKERS = (".git", ".hg")
 
 
 class ConfigError(UserError):
@@ -29,7 +40,9 @@ class ConfigError(UserError):
 
 
 @dataclass(frozen=True)
-class Config:
+class Settings:
+    """What one configuration says, for the files it covers."""
+
     select: tuple[str, ...] = ()
     ignore: tuple[str, ...] = ()
     fail_on: Severity = Severity.ERROR
@@ -42,21 +55,15 @@ class Config:
     source: str | None = None  # the file(s) it came from, nearest first
     root: str = "."  # the directory its globs are relative to
 
-    def override(self, **changes: Any) -> Config:
+    def override(self, **changes: Any) -> Settings:
+        """These settings with ``changes`` (a change of None leaves its setting alone)."""
         return replace(self, **{k: v for k, v in changes.items() if v is not None})
 
     def with_command_line(
         self, select: tuple[str, ...] | None = None, ignore: tuple[str, ...] = (), fail_on: Severity | None = None
-    ) -> Config:
+    ) -> Settings:
         """The command line's --select replaces, its --ignore adds to, its --fail-on replaces."""
         return self.override(select=select, ignore=(*self.ignore, *ignore) if ignore else None, fail_on=fail_on)
-
-    def for_file(self, path: str) -> Config:
-        """The configuration that applies to ``path`` (this one, unless found per directory)."""
-        return self
-
-    def flat(self) -> Config:
-        return self
 
     def relative(self, path: str) -> str:
         relative = os.path.relpath(os.path.abspath(path), os.path.abspath(self.root))
@@ -97,7 +104,15 @@ class Config:
             },
             "unignorable": list(self.unignorable),
             "require-reason": self.require_reason,
+            "scope": (
+                "every setting applies to this file, whichever paths a run covers; a run fails if any"
+                " finding reaches the fail-on of its own file"
+            ),
         }
+
+
+# The name callers of lint.check(paths, Config(...)) have always used.
+Config = Settings
 
 
 # Glob tokens. A glob is matched by simulating its automaton (a set of token positions) over the
@@ -304,16 +319,13 @@ def _validate(data: dict[str, Any], source: str) -> None:
         raise ConfigError(str(exc)) from None
 
 
-def _check_rule_codes(config: Config, source: str) -> None:
-    from orgtrust_lint.engine import load_rules
-
-    ids = [rule.id for rule in load_rules()]
-    lists = {"select": config.select, "ignore": config.ignore, "unignorable": config.unignorable}
-    lists.update({_key_path(["per-path-ignores", p]): codes for p, codes, _ in config.per_path_ignores})
+def _check_rule_codes(settings: Settings, source: str, rule_ids: Collection[str]) -> None:
+    lists = {"select": settings.select, "ignore": settings.ignore, "unignorable": settings.unignorable}
+    lists.update({_key_path(["per-path-ignores", p]): codes for p, codes, _ in settings.per_path_ignores})
     for key, codes in lists.items():
         for code in codes:
             # The code passed the schema (OT and at most three digits): naming it reveals nothing.
-            if not any(rule_id.startswith(code) for rule_id in ids):
+            if not any(rule_id.startswith(code) for rule_id in rule_ids):
                 raise ConfigError(f"{source}: '{key}': no rule is {code} or starts with it (see orgtrust-lint rules)")
 
 
@@ -328,46 +340,49 @@ def _dates_as_text(value: Any) -> Any:
     return value
 
 
-def from_mapping(data: Any, source: str, root: str = ".", base: Config | None = None) -> Config:
-    """A configuration from its file's settings, over ``base`` (what it extends)."""
+def _codes(value: list[str]) -> tuple[str, ...]:
+    return tuple(code.upper() for code in value)
+
+
+def _per_path_ignores(value: dict[str, Any]) -> tuple[tuple[str, tuple[str, ...], str | None], ...]:
+    """{pattern: [codes]} or {pattern: {rules: [codes], until: date}} -> (pattern, codes, until) entries."""
+    entries = []
+    for pattern, rules in sorted(value.items()):
+        codes, until = (rules["rules"], rules.get("until")) if isinstance(rules, dict) else (rules, None)
+        entries.append((pattern, _codes(codes), until))  # until is text, see _dates_as_text
+    return tuple(entries)
+
+
+# Each setting a file may hold (besides extend): its key, the Settings field it sets, and how the
+# file's value (already checked against config.schema.json) becomes that field's value.
+SETTINGS_FROM_FILE: tuple[tuple[str, str, Callable[[Any], Any]], ...] = (
+    ("select", "select", _codes),
+    ("ignore", "ignore", _codes),
+    ("fail-on", "fail_on", Severity),
+    ("extra-principals", "extra_principals", tuple),
+    ("exclude", "exclude", tuple),
+    ("per-path-ignores", "per_path_ignores", _per_path_ignores),
+    ("unignorable", "unignorable", _codes),
+    ("require-reason", "require_reason", bool),
+)
+_LIST_SETTINGS = ("select", "ignore", "unignorable", "extra-principals", "exclude")
+
+
+def from_mapping(data: Any, source: str, root: str = ".", base: Settings | None = None) -> Settings:
+    """The settings of one file's table, over ``base`` (what it extends): the file's keys win."""
     if data is None:
         data = {}
     if not isinstance(data, dict):
         raise ConfigError(f"{source}: the configuration must be a table of settings")
     normalised = {str(k).replace("_", "-"): _dates_as_text(v) for k, v in data.items()}
-    for key in ("select", "ignore", "unignorable", "extra-principals", "exclude"):
+    for key in _LIST_SETTINGS:
         if isinstance(normalised.get(key), str):
             normalised[key] = [normalised[key]]  # a single value where a list is expected
     if isinstance(normalised.get("fail-on"), str):
         normalised["fail-on"] = normalised["fail-on"].lower()
     _validate(normalised, source)
-    config = replace(base or Config(), source=source, root=root)
-
-    def codes(key: str) -> tuple[str, ...]:
-        return tuple(code.upper() for code in normalised[key])
-
-    if "select" in normalised:
-        config = replace(config, select=codes("select"))
-    if "ignore" in normalised:
-        config = replace(config, ignore=codes("ignore"))
-    if "fail-on" in normalised:
-        config = replace(config, fail_on=Severity(normalised["fail-on"]))
-    if "extra-principals" in normalised:
-        config = replace(config, extra_principals=tuple(normalised["extra-principals"]))
-    if "exclude" in normalised:
-        config = replace(config, exclude=tuple(normalised["exclude"]))
-    if "per-path-ignores" in normalised:
-        entries = []
-        for pattern, value in sorted(normalised["per-path-ignores"].items()):
-            codes, until = (value["rules"], value.get("until")) if isinstance(value, dict) else (value, None)
-            entries.append((pattern, tuple(c.upper() for c in codes), until))  # until: text, see _dates_as_text
-        config = replace(config, per_path_ignores=tuple(entries))
-    if "unignorable" in normalised:
-        config = replace(config, unignorable=codes("unignorable"))
-    if "require-reason" in normalised:
-        config = replace(config, require_reason=bool(normalised["require-reason"]))
-    _check_rule_codes(config, source)
-    return config
+    changes = {name: convert(normalised[key]) for key, name, convert in SETTINGS_FROM_FILE if key in normalised}
+    return replace(base or Settings(), source=source, root=root, **changes)
 
 
 # A chain of files that extend each other ends here: deeper is almost surely a mistake, and it
@@ -453,8 +468,9 @@ def _extended(path: Path, target: Any, source: str) -> Path:
     return extended
 
 
-def load_file(path: Path) -> Config:
-    """One configuration file, with what it extends (``extend``, relative to the file)."""
+def load_file(path: Path, rule_ids: Collection[str]) -> Settings:
+    """One configuration file, with what it extends (``extend``, relative to the file); each file's
+    rule codes must name (or be a prefix of) one of ``rule_ids``."""
     # Read the chain first, nearest file first, then build the configuration from its far end:
     # a loop rather than recursion, so a long chain is an error message, not a RecursionError.
     chain: list[tuple[Path, str, Any]] = []
@@ -476,13 +492,15 @@ def load_file(path: Path) -> Config:
                 f" {MAX_EXTEND_CHAIN} in a chain)"
             )
         current = extended
-    *nearer, (farthest, source, data) = chain
-    config = from_mapping(data, source, str(farthest.parent))
-    for current, source, data in reversed(nearer):
-        base = config
-        config = from_mapping(data, source, str(current.parent), base)
-        config = replace(config, source=f"{source} (extends {base.source})")
-    return config
+    settings: Settings | None = None
+    for current, source, data in reversed(chain):
+        base = settings
+        settings = from_mapping(data, source, str(current.parent), base)
+        _check_rule_codes(settings, source, rule_ids)
+        if base is not None:
+            settings = replace(settings, source=f"{source} (extends {base.source})")
+    assert settings is not None  # the chain holds at least the file itself
+    return settings
 
 
 def _own_config_file(directory: Path) -> Path | None:
@@ -499,69 +517,125 @@ def _own_config_file(directory: Path) -> Path | None:
     return None
 
 
-def find_config(start: Path) -> Path | None:
-    directory = start if start.is_dir() else start.parent
-    for candidate in (directory.resolve(), *directory.resolve().parents):
-        found = _own_config_file(candidate)
-        if found is not None:
-            return found
-    return None
+def _is_repository_top(directory: str) -> bool:
+    return any(os.path.lexists(os.path.join(directory, marker)) for marker in REPOSITORY_MARKERS)
 
 
-@dataclass(frozen=True)
-class HierarchicalConfig(Config):
-    """The configuration of a run whose files each take the nearest configuration above them.
+class ConfigResolver:
+    """Which settings apply to each file: the nearest configuration file above the file, searched
+    no higher than the top of its repository, or one ``fixed`` configuration for every file. The
+    command line's flags (``with_command_line``, ``override``) apply on top of every one.
 
-    Its own settings are those of the configuration nearest the linted paths; ``for_file`` finds
-    the one for a file, with the command line's flags applied on top of every one.
+    Lookups are memoised per directory, and a directory without a configuration file of its own
+    takes its parent's: a monorepo's thousand directories cost a few thousand stat calls, and each
+    configuration file is read once.
     """
 
-    command_line: tuple[tuple[str, ...] | None, tuple[str, ...], Severity | None] = (None, (), None)
-    _by_directory: dict[str, Config] = field(default_factory=dict, compare=False, repr=False)
+    def __init__(
+        self,
+        rule_ids: Collection[str],
+        fixed: Settings | None = None,
+        adjustments: tuple[Callable[[Settings], Settings], ...] = (),
+        run_directory: str = ".",
+    ) -> None:
+        self.rule_ids = frozenset(rule_ids)
+        self.fixed = fixed
+        self.adjustments = adjustments
+        self.run_directory = run_directory  # what the linted paths have in common
+        # What each directory's configuration files say, before the command line: shared with the
+        # resolvers derived from this one, so each file is read once whatever the flags.
+        self._configured_by_directory: dict[str, Settings] = {}
+        # What applies, under two keys: a file's directory as written (the common case, thousands
+        # of files: os.path.abspath for each would cost more than the lookup), and absolute.
+        self._by_given_directory: dict[str, Settings] = {}
+        self._by_directory: dict[str, Settings] = {}
+
+    @classmethod
+    def of(cls, settings: Settings) -> ConfigResolver:
+        """These settings for every file (as written in code; their rule codes are not checked)."""
+        return cls((), fixed=settings)
 
     def with_command_line(
         self, select: tuple[str, ...] | None = None, ignore: tuple[str, ...] = (), fail_on: Severity | None = None
-    ) -> Config:
-        applied = Config.with_command_line(self, select, ignore, fail_on)
-        return replace(applied, command_line=(select, ignore, fail_on), _by_directory={})
+    ) -> ConfigResolver:
+        """--select replaces each file's selection, --ignore adds to it, --fail-on replaces each file's."""
+        return self._adjusted(lambda settings: settings.with_command_line(select, ignore, fail_on))
 
-    def for_file(self, path: str) -> Config:
-        # Keyed by the path's own directory string first: abspath for each of thousands of files
-        # would cost more than the lookup.
+    def override(self, **changes: Any) -> ConfigResolver:
+        """``changes`` replace every file's settings (a change of None leaves its setting alone)."""
+        return self._adjusted(lambda settings: settings.override(**changes))
+
+    def _adjusted(self, adjustment: Callable[[Settings], Settings]) -> ConfigResolver:
+        derived = ConfigResolver(self.rule_ids, self.fixed, (*self.adjustments, adjustment), self.run_directory)
+        derived._configured_by_directory = self._configured_by_directory
+        return derived
+
+    def for_file(self, path: str) -> Settings:
+        """The settings that apply to ``path``."""
         directory = os.path.dirname(path)
-        found = self._by_directory.get("\0" + directory)
+        found = self._by_given_directory.get(directory)
         if found is None:
-            found = self._by_directory["\0" + directory] = self._for_directory(os.path.abspath(directory or "."))
+            found = self._by_given_directory[directory] = self.for_directory(directory or ".")
         return found
 
-    def _for_directory(self, directory: str) -> Config:
-        # Memoised per directory, and a directory without a configuration file of its own takes
-        # its parent's: a monorepo's thousand directories cost a few thousand stat calls.
-        if directory not in self._by_directory:
+    def excludes(self, path: str) -> bool:
+        """Whether the configuration of ``path`` excludes it (``path`` may be a directory)."""
+        return self.for_file(path).excludes(path)
+
+    def for_directory(self, directory: str) -> Settings:
+        """The settings for the files of ``directory``."""
+        absolute = os.path.abspath(directory)
+        found = self._by_directory.get(absolute)
+        if found is None:
+            found = self._by_directory[absolute] = self._adjust(self._configured(absolute))
+        return found
+
+    def flat(self) -> Settings:
+        """The settings nearest the linted paths, for a run that uses one configuration for every file
+        (drift: it is about the organization, not about files)."""
+        return self.for_directory(self.run_directory)
+
+    def _configured(self, directory: str) -> Settings:
+        """What the configuration files say for the absolute ``directory``, before the command line:
+        its own file's, else its parent's, up to the top of the repository."""
+        if self.fixed is not None:
+            return self.fixed
+        found = self._configured_by_directory.get(directory)
+        if found is None:
             own = _own_config_file(Path(directory))
             parent = os.path.dirname(directory)
             if own is not None:
-                config = load_file(own).with_command_line(*self.command_line)
-            elif parent != directory:
-                config = self._for_directory(parent)
+                found = load_file(own, self.rule_ids)
+            elif parent != directory and not _is_repository_top(directory):
+                found = self._configured(parent)
             else:
-                config = Config().with_command_line(*self.command_line)
-            self._by_directory[directory] = config
-        return self._by_directory[directory]
+                found = Settings()
+            self._configured_by_directory[directory] = found
+        return found
 
-    def flat(self) -> Config:
-        """These settings for every file, without looking for nearer configurations."""
-        return Config(**{f.name: getattr(self, f.name) for f in fields(Config)})
+    def _adjust(self, settings: Settings) -> Settings:
+        for adjustment in self.adjustments:
+            settings = adjustment(settings)
+        return settings
 
 
-def load_config(paths: list[str], explicit: str | None = None) -> Config:
-    """With ``explicit``, that file for every file; otherwise the nearest file above each."""
+def resolver_for(config: Settings | ConfigResolver | None) -> ConfigResolver:
+    """A resolver for what a caller of lint.check passed: settings for every file, or a resolver."""
+    if isinstance(config, ConfigResolver):
+        return config
+    return ConfigResolver.of(config or Settings())
+
+
+def load_config(paths: list[str], explicit: str | None = None, *, rule_ids: Collection[str]) -> ConfigResolver:
+    """With ``explicit``, that file for every file; otherwise the nearest file above each. The
+    configuration nearest the linted paths is read now, so that its mistakes are reported before
+    anything is linted."""
     if explicit:
         path = Path(explicit)
         if not path.is_file():
             raise ConfigError(f"configuration file {explicit} does not exist")
-        return load_file(path)
-    start = Path(os.path.commonpath([os.path.abspath(p) for p in paths])) if paths else Path.cwd()
-    found = find_config(start)
-    nearest = load_file(found) if found else Config()
-    return HierarchicalConfig(**{f.name: getattr(nearest, f.name) for f in fields(Config)})
+        return ConfigResolver(rule_ids, fixed=load_file(path, rule_ids))
+    start = os.path.commonpath([os.path.abspath(p) for p in paths]) if paths else os.getcwd()
+    resolver = ConfigResolver(rule_ids, run_directory=start if os.path.isdir(start) else os.path.dirname(start))
+    resolver.flat()
+    return resolver

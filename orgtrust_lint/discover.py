@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import fnmatch
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
 
 from orgtrust_lint.errors import UserError
 from orgtrust_lint.parse.cloudformation import is_candidate as is_template_candidate
@@ -44,37 +42,23 @@ def display_path(path: str) -> str:
     return path if relative.startswith(".." + os.sep) else relative
 
 
-class ExclusionSource(Protocol):
-    """What decides exclusion per file: a configuration that may differ per directory."""
-
-    def for_file(self, path: str) -> Any: ...
-
-
-Exclude = ExclusionSource | Callable[[str], bool] | tuple[str, ...]
+# Whether the configuration excludes a path (a file, or a directory and everything below it); a
+# ConfigResolver's ``excludes`` answers it with each path's own configuration.
+Exclude = Callable[[str], bool]
 
 
-def _exclusion_in(directory: str, exclude: Exclude) -> Callable[[str], bool] | None:
-    """The exclusion test for the files of one directory; None when nothing there is excluded."""
-    if hasattr(exclude, "for_file"):
-        config = exclude.for_file(os.path.join(directory, "_"))
-        return config.excludes if config.exclude else None
-    if not exclude:
-        return None
-    return lambda path: excluded(path, exclude)
+def nothing_excluded(path: str) -> bool:
+    return False
 
 
-def excluded(path: str, patterns: Exclude) -> bool:
-    if hasattr(patterns, "for_file"):
-        return bool(patterns.for_file(path).excludes(path))
-    if callable(patterns):
-        return patterns(path)
-    normalised = path.replace(os.sep, "/")
-    return any(
-        fnmatch.fnmatch(normalised, pattern) or fnmatch.fnmatch(normalised, f"*/{pattern}") for pattern in patterns
-    )
+EXCLUDED_REASON = "excluded by the configuration (see check --show-config)"
 
 
-def _walk(root: str, exclude: Exclude, skipped: list[tuple[str, str]]) -> tuple[list[str], list[str]]:
+def _outside(root: str) -> str:
+    return f"symbolic link to a file outside {display_path(root)}, not followed"
+
+
+def _walk(root: str, excludes: Exclude, skipped: list[tuple[str, str]]) -> tuple[list[str], list[str]]:
     """IaC files under root. Symbolic links are not followed out of it: a linked directory is
     not entered (that also ends link loops) and a linked file is read only if it stays inside.
 
@@ -93,9 +77,6 @@ def _walk(root: str, exclude: Exclude, skipped: list[tuple[str, str]]) -> tuple[
             skipped.append((display_path(directory), f"cannot list directory: {exc.strerror}"))
             continue
         subdirectories = []
-        # Files take the configuration of their directory: resolve it once per directory, and
-        # skip the per-file glob test entirely where that configuration excludes nothing.
-        in_directory = _exclusion_in(directory, exclude)
         for entry in entries:
             name = entry.name
             try:
@@ -106,7 +87,7 @@ def _walk(root: str, exclude: Exclude, skipped: list[tuple[str, str]]) -> tuple[
                 if name in SKIPPED_DIRECTORIES:
                     continue
                 path = display_path(os.path.join(directory, name))
-                if excluded(path, exclude):
+                if excludes(path):
                     continue
                 if entry.is_symlink():
                     skipped.append((path, "symbolic link to a directory, not followed"))
@@ -117,17 +98,46 @@ def _walk(root: str, exclude: Exclude, skipped: list[tuple[str, str]]) -> tuple[
             if not terraform and not is_template_candidate(name):
                 continue
             path = display_path(os.path.join(directory, name))
-            if in_directory is not None and in_directory(path):
+            if excludes(path):
                 continue
             if entry.is_symlink() and not os.path.realpath(path).startswith(inside):
-                skipped.append((path, f"symbolic link to a file outside {display_path(root)}, not followed"))
+                skipped.append((path, _outside(root)))
                 continue
             (found if terraform else templates).append(path)
         pending.extend(reversed(subdirectories))
     return found, templates
 
 
-def discover(paths: list[str], exclude: Exclude = ()) -> Discovered:
+def _siblings(path: str, excludes: Exclude, skipped: list[tuple[str, str]]) -> list[str]:
+    """The other Terraform files of a passed file's module, read for context as a walk would read
+    them: not those the configuration excludes, and a linked file only if it stays inside the working
+    directory (pre-commit and CI run from the repository's top, so a hook reads what `check .` reads),
+    or inside the module's directory for a module outside it."""
+    directory = os.path.dirname(path) or "."
+    working = os.path.join(os.path.realpath("."), "")
+    real_directory = os.path.realpath(directory)
+    root = "." if os.path.join(real_directory, "").startswith(working) else directory
+    inside = working if root == "." else os.path.join(real_directory, "")
+    try:
+        names = sorted(os.listdir(directory))
+    except OSError as exc:
+        skipped.append((display_path(directory), f"cannot list directory: {exc.strerror}"))
+        return []
+    found = []
+    for name in names:
+        sibling = display_path(os.path.join(directory, name))
+        if sibling == path or not is_terraform_file(name) or not os.path.isfile(sibling) or excludes(sibling):
+            continue
+        if os.path.islink(sibling) and not os.path.realpath(sibling).startswith(inside):
+            skipped.append((sibling, _outside(root)))
+            continue
+        found.append(sibling)
+    return found
+
+
+def discover(paths: list[str], excludes: Exclude = nothing_excluded) -> Discovered:
+    """The files under ``paths`` that ``excludes`` keeps. A file named in ``paths`` is linted with its
+    module's other files as context, unless the configuration excludes it (as ``check .`` would)."""
     result = Discovered()
     explicit: set[str] = set()
     terraform: set[str] = set()
@@ -136,24 +146,22 @@ def discover(paths: list[str], exclude: Exclude = ()) -> Discovered:
         if not os.path.exists(given):
             raise DiscoveryError(f"{given}: no such file or directory")
         if os.path.isdir(given):
-            found, candidates = _walk(given, exclude, result.skipped)
+            found, candidates = _walk(given, excludes, result.skipped)
             terraform.update(found)
             templates.update(candidates)
             continue
         path = display_path(given)
+        if not is_template_candidate(path) and not is_terraform_file(path):
+            continue  # not a format we read
+        if excludes(path):
+            result.skipped.append((path, EXCLUDED_REASON))
+            continue
+        explicit.add(path)
         if is_template_candidate(path):
-            explicit.add(path)
             templates.add(path)
             continue
-        if not is_terraform_file(path):
-            continue  # not a format we read
-        explicit.add(path)
         terraform.add(path)
-        directory = os.path.dirname(given) or "."
-        for sibling in os.listdir(directory):
-            sibling_path = display_path(os.path.join(directory, sibling))
-            if is_terraform_file(sibling) and os.path.isfile(sibling_path):
-                terraform.add(sibling_path)
+        terraform.update(_siblings(path, excludes, result.skipped))
     result.terraform = sorted(terraform)
     result.templates = sorted(templates)
     # With a directory among the paths, everything under it is reported, so no filtering.

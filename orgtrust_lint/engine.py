@@ -8,6 +8,7 @@ evaluate the rules about the code -> apply inline ignores -> the rules about the
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import string
 from collections.abc import Callable
@@ -131,6 +132,24 @@ def rule_schema() -> dict[str, Any]:
 def load_rules(directory: Path | None = None) -> list[Rule]:
     """All shipped rules (or those in ``directory``), validated against the rule schema and their
     messages against the fields they can name; raise DataFileError if one is bad."""
+    if directory is None:
+        return list(_shipped_rules())
+    return _read_rules(directory)
+
+
+def rule_ids() -> frozenset[str]:
+    """The ids of the shipped rules: what configuration files and flags may name."""
+    return frozenset(rule.id for rule in _shipped_rules())
+
+
+@functools.cache
+def _shipped_rules() -> tuple[Rule, ...]:
+    # Once per process: the rule files ship with the package and do not change during a run, and
+    # reading and validating them costs more than linting a small repository.
+    return tuple(_read_rules(None))
+
+
+def _read_rules(directory: Path | None) -> list[Rule]:
     schema = rule_schema()
     rules = []
     for filename, raw in _rule_files(directory):
@@ -146,7 +165,7 @@ def load_rules(directory: Path | None = None) -> list[Rule]:
                 raise DataFileError(f"rule file {filename} uses unknown predicate {condition['predicate']!r}")
         _check_placeholders(filename, data)
         rules.append(Rule.from_data(data))
-    return rules
+    return tuple(rules)
 
 
 def _check_placeholders(filename: str, data: dict[str, Any]) -> None:
@@ -272,15 +291,17 @@ def run(
     catalog: Catalog,
     governance: Governance | None = None,
     in_scope: Callable[[Finding], bool] = lambda finding: True,
+    catalog_for: Callable[[str], Catalog] | None = None,
 ) -> EngineResult:
     """Evaluate ``rules`` over ``facts``: the rules about the code, then the inline ignores, then the
     rules about the ignores (OT004-OT007), then internal errors (OT003) of every stage before.
 
     Every rule runs, whatever is selected: ignores are applied to all findings, so an ignore of a
     rule that is merely deselected is not mistaken for an unused one (the caller selects).
-    ``in_scope`` drops the findings about files that were only read for context.
+    ``in_scope`` drops the findings about files that were only read for context; ``catalog_for``
+    gives the catalog as one file sees it (its configuration's extra principals).
     """
-    ctx = Context(facts, catalog)
+    ctx = Context(facts, catalog, catalog_for)
     internal = [r for r in rules if r.id == INTERNAL_ERROR_RULE]
     about_ignores = [r for r in rules if r.fact == GOVERNANCE_FACT and r.id != INTERNAL_ERROR_RULE]
     about_code = [r for r in rules if r.fact != GOVERNANCE_FACT and r.id != INTERNAL_ERROR_RULE]
@@ -289,7 +310,8 @@ def run(
     reported, suppressed, problems = apply_suppressions(findings, facts.suppressions, governance, known_codes)
     # Problems with the ignores are findings too (OT004-OT007), never silenced by an ignore.
     facts.suppression_problems.extend(problems)
-    reported.extend(f for rule in about_ignores for f in evaluate_rule(rule, facts, ctx))
+    # Like any finding, they are reported only for the files a user named (first-use M8).
+    reported.extend(f for rule in about_ignores for f in evaluate_rule(rule, facts, ctx) if in_scope(f))
     # Last: a failure of ours is never silenced, and it covers the failures of every rule above.
     reported.extend(f for rule in internal for f in evaluate_rule(rule, facts, ctx) if in_scope(f))
     return EngineResult(_by_location(reported), suppressed)

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field, replace
 from orgtrust_lint import parallel
 from orgtrust_lint.cache import ParseCache
 from orgtrust_lint.catalog import Catalog
-from orgtrust_lint.config import Config
+from orgtrust_lint.config import ConfigResolver, Settings, resolver_for
 from orgtrust_lint.discover import DiscoveryError, discover, display_path
 from orgtrust_lint.engine import Rule, load_rules, rule_selected, run
 from orgtrust_lint.facts import INTERNAL_ERROR_RULE, Facts, Finding, InternalError, Location, Suppression
@@ -118,18 +118,19 @@ def _module_content(module: TerraformModule) -> list[bytes]:
 
 def extract(
     paths: list[str],
-    config: Config,
+    config: Settings | ConfigResolver | None,
     catalog: Catalog | None = None,
     prefilter: bool = True,
     use_cache: bool = False,
     jobs: int = 1,
     digests: dict[str, str] | None = None,
 ) -> tuple[Facts, set[str] | None]:
-    """Facts of every file under ``paths``. Files are read and prefiltered here; what must be
-    parsed comes from the cache or is parsed in up to ``jobs`` processes. ``digests``, when
-    given, receives the content digest of every file parsed (or served from the cache)."""
-    discovered = discover(paths, config)
-    catalog = catalog or Catalog.load(config.extra_principals)
+    """Facts of every file under ``paths`` the configuration does not exclude. Files are read and
+    prefiltered here; what must be parsed comes from the cache or is parsed in up to ``jobs``
+    processes. ``digests``, when given, receives the content digest of every file parsed (or
+    served from the cache)."""
+    discovered = discover(paths, resolver_for(config).excludes)
+    catalog = catalog or Catalog.load()
     terraform_prefilter: Prefilter | None = None
     template_types: tuple[str, ...] = ()
     if prefilter:
@@ -213,7 +214,7 @@ def extract(
 
 def check(
     paths: list[str],
-    config: Config | None = None,
+    config: Settings | ConfigResolver | None = None,
     rules: list[Rule] | None = None,
     catalog: Catalog | None = None,
     base: str | None = None,
@@ -224,15 +225,18 @@ def check(
     keep_digests: bool = False,
 ) -> CheckResult:
     """Lint ``paths``; with ``base`` (a git revision) or ``plan`` (plan JSON) also check what the
-    change disables. With a plan and no paths, only the plan is linted. ``keep_digests``: record
-    in the result what each parsed file held (for --fix)."""
-    config = config or Config()
-    catalog = catalog or Catalog.load(config.extra_principals)
+    change disables. With a plan and no paths, only the plan is linted. ``config`` is one
+    configuration for every file, or a resolver that finds each file's own. ``keep_digests``:
+    record in the result what each parsed file held (for --fix)."""
+    resolver = resolver_for(config)
+    catalog = catalog or Catalog.load()
     digests: dict[str, str] = {}
     if plan is not None and not paths:
         facts, explicit = Facts(), None
     else:
-        facts, explicit = extract(paths, config, catalog, prefilter, use_cache, jobs, digests if keep_digests else None)
+        facts, explicit = extract(
+            paths, resolver, catalog, prefilter, use_cache, jobs, digests if keep_digests else None
+        )
     if plan is not None or base is not None:
         from orgtrust_lint.change import removals
     if plan is not None:
@@ -250,30 +254,37 @@ def check(
     if base is not None:
         from orgtrust_lint.change import facts_at_revision
 
-        before = facts_at_revision(base, paths, config)
+        before = facts_at_revision(base, paths, resolver)
         facts.removals.extend(removals(before, facts, catalog, f"since {base}"))
         facts.skipped.extend(before.skipped)  # submodules whose base files could not be compared
-    result = check_facts(facts, config, rules, catalog, explicit)
+    result = check_facts(facts, resolver, rules, catalog, explicit)
     result.digests = digests
     return result
 
 
-def _wanted(finding: Finding, config: Config) -> bool:
+def _wanted(finding: Finding, settings: Settings) -> bool:
     """Selected and not ignored by the configuration of the finding's own file."""
-    return rule_selected(finding.rule, config.select, config.ignores_for(finding.location.path))
+    return rule_selected(finding.rule, settings.select, settings.ignores_for(finding.location.path))
 
 
 def check_facts(
     facts: Facts,
-    config: Config,
+    config: Settings | ConfigResolver | None,
     rules: list[Rule] | None = None,
     catalog: Catalog | None = None,
     explicit: set[str] | None = None,
 ) -> CheckResult:
     """Evaluate already extracted facts: integrations, then the rules and ignores (engine.run),
-    then each file's selection."""
-    catalog = catalog or Catalog.load(config.extra_principals)
+    then each file's selection. With ``explicit`` (the files a user named), only findings in those
+    files or reached from them are reported."""
+    resolver = resolver_for(config)
+    catalog = catalog or Catalog.load()
     rules = rules if rules is not None else load_rules()
+
+    def catalog_for(path: str) -> Catalog:
+        # A principal is known if the catalog or its own file's configuration lists it.
+        return catalog.with_extra_principals(resolver.for_file(path).extra_principals)
+
     facts.integrations.extend(derive_integrations(facts, catalog))
     files = sorted(explicit) if explicit is not None else facts.files
 
@@ -282,14 +293,14 @@ def check_facts(
         return explicit is None or finding.location.path in explicit or any(a.path in explicit for a in finding.also_at)
 
     governance = Governance(
-        unignorable=lambda path: config.for_file(path).unignorable,
-        require_reason=config.require_reason,
+        unignorable=lambda path: resolver.for_file(path).unignorable,
+        require_reason=lambda path: resolver.for_file(path).require_reason,
         reported_paths=set(files),
     )
-    result = run(rules, facts, catalog, governance, in_scope)
+    result = run(rules, facts, catalog, governance, in_scope, catalog_for)
 
     def wanted(finding: Finding) -> bool:
-        return finding.rule == INTERNAL_ERROR_RULE or _wanted(finding, config.for_file(finding.location.path))
+        return finding.rule == INTERNAL_ERROR_RULE or _wanted(finding, resolver.for_file(finding.location.path))
 
     reported = [f for f in result.findings if wanted(f)]
     suppressed = [(f, s) for f, s in result.suppressed if wanted(f)]

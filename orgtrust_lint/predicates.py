@@ -54,6 +54,11 @@ def predicate(*provides: str) -> Callable[[Predicate], Predicate]:
 class Context:
     facts: Facts
     catalog: Catalog
+    # The catalog as one file sees it: with the extra principals of that file's configuration.
+    catalog_for: Callable[[str], Catalog] | None = None
+
+    def catalog_at(self, location: Location) -> Catalog:
+        return self.catalog if self.catalog_for is None else self.catalog_for(location.path)
 
     @functools.cached_property
     def first_occurrence(self) -> dict[tuple[str, str], PrincipalRef]:
@@ -112,9 +117,10 @@ def malformed_principal(ref: PrincipalRef, ctx: Context) -> Extras | None:
     if result is None:
         return None
     candidate, problem = result
-    if ctx.catalog.is_known(candidate):
+    catalog = ctx.catalog_at(ref.location)
+    if catalog.is_known(candidate):
         return {"problem": problem, "suggestion": candidate, "did_you_mean": f"; use '{candidate}'"}
-    suggestions = ctx.catalog.suggestions(candidate)
+    suggestions = catalog.suggestions(candidate)
     return {
         "problem": problem,
         "suggestion": suggestions[0] if len(suggestions) == 1 else None,
@@ -124,7 +130,7 @@ def malformed_principal(ref: PrincipalRef, ctx: Context) -> Extras | None:
 
 @predicate("did_you_mean", "suggestion", "note")
 def unknown_principal(ref: PrincipalRef, ctx: Context) -> Extras | None:
-    catalog = ctx.catalog
+    catalog = ctx.catalog_at(ref.location)
     if catalog.is_known(ref.value) or normalise(ref.value) is not None:
         return None
     if not ref.position.is_trusted_access and not catalog.is_near_miss(ref.value):

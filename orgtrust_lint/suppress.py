@@ -24,7 +24,7 @@ class Governance:
     """What the configuration says about ignores (see config.Config)."""
 
     unignorable: Callable[[str], tuple[str, ...]] = lambda path: ()  # per file
-    require_reason: bool = False
+    require_reason: Callable[[str], bool] = lambda path: False  # per file
     today: datetime.date = field(default_factory=datetime.date.today)
     # Files whose ignores may be reported as unused: those whose findings were all evaluated.
     reported_paths: set[str] | None = None
@@ -92,7 +92,7 @@ def _usable(suppression: Suppression, governance: Governance, problems: list[Sup
                 )
             )
             return False
-    if governance.require_reason and not suppression.reason:
+    if not suppression.reason and governance.require_reason(suppression.path):
         problems.append(
             SuppressionProblem("no-reason", suppression.path, _codes(suppression), "", suppression.directive)
         )

@@ -397,3 +397,234 @@ def test_d17_a_huge_file_is_not_read_whole(tmp_path: Path, monkeypatch: pytest.M
     (tmp_path / "elsewhere" / "settings.yaml").write_text("# " + "x" * 1000 + "\nfail-on: warning\n")
     code, out, err = _run(capsys, "check", "--show-config", "main.tf")
     assert code == 0 and json.loads(out)["fail-on"] == "warning"  # an absolute path works too
+
+
+# --- issue 15: configuration as values plus a resolver ----------------------------------------
+
+SERVICE_ACCESS = (
+    'resource "aws_organizations_aws_service_access" "x" {\n  service_principal = "config.amazonaws.com"\n}\n'
+)
+ORG_WITH_LIST = """resource "aws_organizations_organization" "org" {
+  feature_set                   = "ALL"
+  aws_service_access_principals = ["sso.amazonaws.com"]
+}
+"""
+
+
+def _org_with(principal: str, comment: str = "") -> str:
+    return (
+        'resource "aws_organizations_organization" "org" {\n  feature_set = "ALL"\n'
+        f"{comment}  aws_service_access_principals = [{principal!r}]\n}}\n".replace("'", '"')
+    )
+
+
+def _findings(out: str) -> set[tuple[str, str]]:
+    return {(f["path"], f["rule"]) for f in json.loads(out)["findings"]}
+
+
+def test_cr_d1_per_path_ignores_with_unignorable(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys) -> None:
+    """Code review D1: a configuration setting both per-path-ignores and unignorable (the README's own
+    example) crashed with "internal error: TypeError: 'list' object is not callable"."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / ".orgtrust-lint.yaml").write_text(
+        "ignore: [OT105]\nper-path-ignores:\n  'legacy/**': [OT101]\nunignorable: [OT101]\n"
+    )
+    for directory in ("org", "legacy"):
+        (tmp_path / directory).mkdir()
+        (tmp_path / directory / "main.tf").write_text(TYPO)
+    (tmp_path / "inline").mkdir()
+    (tmp_path / "inline" / "main.tf").write_text(
+        _org_with("config.amazonaw.com", "  # orgtrust-lint: ignore[OT101] private preview\n")
+    )
+    code, out, err = _run(capsys, "check", "--format", "json")
+    assert err == "" and code == 1
+    # The per-path ignore applies; the inline ignore of an unignorable rule does not (OT006).
+    assert _findings(out) == {("org/main.tf", "OT101"), ("inline/main.tf", "OT101"), ("inline/main.tf", "OT006")}
+    code, out, _ = _run(capsys, "check", "--show-config", "org/main.tf")
+    shown = json.loads(out)
+    assert shown["per-path-ignores"] == {"legacy/**": ["OT101"]} and shown["unignorable"] == ["OT101"]
+
+
+@pytest.fixture
+def excluded_sibling(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """main.tf manages trusted access with a standalone resource; generated.tf, which the
+    configuration excludes, holds the organization's authoritative list (OT106 if both are read)."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / ".orgtrust-lint.yaml").write_text("exclude: ['generated.tf']\nignore: [OT105]\n")
+    (tmp_path / "main.tf").write_text(SERVICE_ACCESS)
+    (tmp_path / "generated.tf").write_text(ORG_WITH_LIST)
+    return tmp_path
+
+
+def test_cr_d4_a_passed_file_does_not_read_excluded_siblings(excluded_sibling: Path, capsys) -> None:
+    """Code review D4: `check .` passed, but the pre-commit form `check main.tf` read the excluded
+    generated.tf for context and reported OT106 against it (exit 1)."""
+    whole = _run(capsys, "check", "--no-cache", "--format", "json")
+    assert whole[0] == 0 and json.loads(whole[1])["findings"] == []
+    code, out, err = _run(capsys, "check", "--no-cache", "--format", "json", "main.tf")
+    assert (code, json.loads(out)["findings"], err) == (0, [], "")
+
+
+def test_cr_d4_a_passed_file_that_is_excluded_is_skipped(excluded_sibling: Path, capsys) -> None:
+    """`check .` never reads an excluded file; naming it (pre-commit passes every staged file) skips
+    it too, with one line on stderr saying why, like ruff's pre-commit hook (--force-exclude)."""
+    (excluded_sibling / "generated.tf").write_text(TYPO)
+    code, out, err = _run(capsys, "check", "--no-cache", "--format", "json", "generated.tf", "main.tf")
+    assert code == 0 and json.loads(out)["findings"] == [] and json.loads(out)["summary"]["files"] == 1
+    assert err == "orgtrust-lint: skipped generated.tf: excluded by the configuration (see check --show-config)\n"
+
+
+def test_cr_d4_a_passed_files_siblings_follow_the_symlink_policy(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
+    """A directory walk reads a linked file only if it stays inside what is linted; a passed file's
+    siblings follow the same policy (they were all read, even links to files outside)."""
+    repo = tmp_path / "repo"
+    (repo / "mod").mkdir(parents=True)
+    (tmp_path / "elsewhere").mkdir()
+    (tmp_path / "elsewhere" / "org.tf").write_text(ORG_WITH_LIST)
+    (repo / "mod" / "org.tf").symlink_to(tmp_path / "elsewhere" / "org.tf")
+    (repo / "mod" / "main.tf").write_text(SERVICE_ACCESS)
+    monkeypatch.chdir(repo)
+    note = "orgtrust-lint: skipped mod/org.tf: symbolic link to a file outside ., not followed\n"
+    for argv in ([], ["mod/main.tf"]):
+        code, out, err = _run(capsys, "check", "--no-cache", "--ignore", "OT105", "--format", "json", *argv)
+        assert (code, json.loads(out)["findings"], err) == (0, [], note), argv
+
+
+def test_fu_m8_findings_only_for_the_passed_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys) -> None:
+    """First-use M8: `check other/ok.tf` reported an OT004 (expired ignore) of other/legacy.tf, which was
+    not passed and is not reached through a variable; under fail-on: warning it failed the run."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "other").mkdir()
+    expired = "  # orgtrust-lint: ignore[OT101] until=2024-01-01 preview\n"
+    (tmp_path / "other" / "legacy.tf").write_text(_org_with("config.amazonaw.com", expired))
+    (tmp_path / "other" / "ok.tf").write_text(SERVICE_ACCESS)
+    code, out, err = _run(
+        capsys, "check", "--fail-on", "warning", "--ignore", "OT105,OT106", "--format", "json", "other/ok.tf"
+    )
+    assert (code, json.loads(out)["findings"], err) == (0, [], "")
+    code, out, _ = _run(capsys, "check", "--ignore", "OT105,OT106", "--format", "json", "other/legacy.tf")
+    assert _findings(out) == {("other/legacy.tf", "OT004"), ("other/legacy.tf", "OT101")}
+
+
+@pytest.fixture
+def two_teams(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """teams/b knows a private-preview principal, teams/a does not; both name it."""
+    monkeypatch.chdir(tmp_path)
+    for team in ("a", "b"):
+        (tmp_path / "teams" / team).mkdir(parents=True)
+        (tmp_path / "teams" / team / "main.tf").write_text(_org_with("preview-service.amazonaws.com"))
+    (tmp_path / "teams" / "b" / ".orgtrust-lint.yaml").write_text("extra-principals: [preview-service.amazonaws.com]\n")
+    return tmp_path
+
+
+@pytest.mark.parametrize("paths", [[], ["."], ["teams"], ["teams/a/main.tf", "teams/b/main.tf"], ["teams/b"]])
+def test_fu_m3_nested_extra_principals_apply_per_file(two_teams: Path, capsys, paths: list[str]) -> None:
+    """First-use M3: teams/b's extra-principals was ignored when the run started at the root or covered
+    several directories (pre-commit), while --show-config said it applied."""
+    code, out, err = _run(capsys, "check", "--ignore", "OT105", "--format", "json", *paths)
+    expected = set() if paths == ["teams/b"] else {("teams/a/main.tf", "OT101")}
+    assert err == "" and _findings(out) == expected and code == (1 if expected else 0)
+    _, shown, _ = _run(capsys, "check", "--show-config", "teams/b/main.tf")
+    assert json.loads(shown)["extra-principals"] == ["preview-service.amazonaws.com"]
+
+
+def test_fu_m3_fail_on_and_require_reason_are_per_file(two_teams: Path, capsys) -> None:
+    """fail-on and require-reason used to come from the configuration nearest the linted paths, so a
+    team's own values depended on which other files the run covered. Each file's own configuration
+    now decides: a finding fails the run if it reaches its file's fail-on, an ignore needs a reason
+    where its file requires one. The command line's --fail-on and --require-reason apply to all."""
+    (two_teams / "teams" / "a" / ".orgtrust-lint.yaml").write_text(
+        "fail-on: warning\nrequire-reason: true\nignore: [OT105]\n"
+    )
+    (two_teams / "teams" / "b" / ".orgtrust-lint.yaml").write_text("ignore: [OT105]\n")
+    for team in ("a", "b"):
+        ignored = "  # orgtrust-lint: ignore[OT101]\n"
+        (two_teams / "teams" / team / "main.tf").write_text(_org_with("preview-service.amazonaws.com", ignored))
+    expired = "  # orgtrust-lint: ignore[OT101] until=2024-01-01 preview\n"
+    (two_teams / "teams" / "b" / "old.tf").write_text(_org_with("sso.amazonaws.com", expired))
+    both = ["teams/a/main.tf", "teams/b/main.tf", "teams/b/old.tf"]
+    code, out, _ = _run(capsys, "check", "--format", "json", *both)
+    # teams/a requires a reason (OT007, and the ignore silences nothing); teams/b does not.
+    assert _findings(out) == {("teams/a/main.tf", "OT007"), ("teams/a/main.tf", "OT101"), ("teams/b/old.tf", "OT004")}
+    assert code == 1  # OT101 is an error anywhere
+    (two_teams / "teams" / "a" / "main.tf").write_text(_org_with("sso.amazonaws.com"))
+    code, out, _ = _run(capsys, "check", "--format", "json", *both)
+    assert _findings(out) == {("teams/b/old.tf", "OT004")} and code == 0  # a warning, below teams/b's fail-on
+    (two_teams / "teams" / "a" / "old.tf").write_text(_org_with("sso.amazonaws.com", expired))
+    code, _, _ = _run(capsys, "check", "--format", "json", *both, "teams/a/old.tf")
+    assert code == 1  # the same warning in teams/a reaches its fail-on: warning
+    assert _run(capsys, "check", "--format", "json", "--fail-on", "error", "teams/a")[0] == 0
+    _, shown, _ = _run(capsys, "check", "--show-config", "teams/a/main.tf")
+    assert json.loads(shown)["fail-on"] == "warning" and json.loads(shown)["require-reason"] is True
+    assert "a run fails if any finding reaches the fail-on of its own file" in json.loads(shown)["scope"]
+
+
+def test_cr_d5_configuration_files_do_not_reload_the_rules(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
+    """Code review D5: every configuration file loaded every rule again (~17 ms each): 200 directories
+    with a one-line configuration took 3.45 s instead of 0.88 s. The rule files are now read once."""
+    from orgtrust_lint import engine
+
+    monkeypatch.chdir(tmp_path)
+    for index in range(40):
+        (tmp_path / f"m{index}").mkdir()
+        (tmp_path / f"m{index}" / ".orgtrust-lint.yaml").write_text("ignore: [OT105]\n")
+        (tmp_path / f"m{index}" / "main.tf").write_text(ORG_WITH_LIST)
+    reads = []  # how often the rule files are read (once at most, whatever ran earlier in this process)
+    real_rule_files = engine._rule_files
+    monkeypatch.setattr(engine, "_rule_files", lambda: reads.append(1) or real_rule_files())
+    code, out, err = _run(capsys, "check", "--no-cache", "--jobs", "1", "--format", "json")
+    assert (code, err, json.loads(out)["summary"]["files"]) == (0, "", 40)
+    assert len(reads) <= 1
+
+
+def test_cr_d5_loading_a_configuration_does_not_load_the_rules(tmp_path: Path) -> None:
+    """Code review D5: validating a configuration's rule codes imported the engine and loaded every rule.
+    The resolver is now given the rule ids, so loading configurations never touches the engine."""
+    (tmp_path / ".orgtrust-lint.yaml").write_text("ignore: [OT105]\n")
+    probe = (
+        "import sys\nfrom orgtrust_lint.config import load_config\n"
+        "resolver = load_config(['.'], rule_ids=frozenset({'OT101', 'OT105'}))\n"
+        "print(resolver.for_file('main.tf').ignore, 'orgtrust_lint.engine' in sys.modules)"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], cwd=tmp_path, capture_output=True, text=True)
+    assert done.stdout.strip() == "('OT105',) False", done.stderr
+
+
+def test_fu_minor27_configuration_above_the_repository_does_not_apply(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
+    """First-use minor 27: a .orgtrust-lint.yaml above the git repository silently applied (ignore: [OT1]
+    hid every OT1 finding). The search now stops at the repository's top, like mypy and ansible-lint:
+    a clone in CI and a checkout inside someone's home directory give the same results."""
+    (tmp_path / ".orgtrust-lint.yaml").write_text("ignore: [OT1]\n")
+    repo = tmp_path / "repo"
+    (repo / ".git").mkdir(parents=True)
+    (repo / "org").mkdir()
+    (repo / "org" / "main.tf").write_text(TYPO)
+    monkeypatch.chdir(repo)
+    code, out, _ = _run(capsys, "check", "--format", "json")
+    assert code == 1 and _findings(out) >= {("org/main.tf", "OT101")}
+    _, shown, _ = _run(capsys, "check", "--show-config", "org/main.tf")
+    assert json.loads(shown)["source"] == "(defaults: no configuration file)"
+    # Inside the repository the nearest file still wins, and `extend` may still name a file above it.
+    (repo / ".orgtrust-lint.yaml").write_text("extend: ../.orgtrust-lint.yaml\n")
+    code, out, _ = _run(capsys, "check", "--format", "json")
+    assert code == 0 and not _findings(out)
+    # A git worktree or submodule marks its top with a .git file: the search stops there too.
+    (repo / ".orgtrust-lint.yaml").unlink()
+    (repo / ".git").rmdir()
+    (repo / ".git").write_text("gitdir: /somewhere/else\n")
+    assert _run(capsys, "check", "--format", "json")[0] == 1
+
+
+def test_configuration_settings_table_covers_the_schema() -> None:
+    """Every setting the schema allows is read by from_mapping's table (extend is read by load_file)."""
+    from orgtrust_lint.catalog import DATA_DIRECTORY
+    from orgtrust_lint.config import SETTINGS_FROM_FILE
+
+    schema = json.loads((DATA_DIRECTORY / "config.schema.json").read_text(encoding="utf-8"))
+    assert set(schema["properties"]) == {key for key, _, _ in SETTINGS_FROM_FILE} | {"extend"}

@@ -75,15 +75,18 @@ def test_a_file_changed_while_fixing_is_left_alone(copy: Path, capsys, monkeypat
 
 def test_fix_on_a_copy_of_all_fixtures(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys) -> None:
     """Only files with fixable findings change; a second run finds nothing left to fix."""
-    from orgtrust_lint.config import Config
+    from orgtrust_lint.config import load_config
+    from orgtrust_lint.engine import rule_ids
     from orgtrust_lint.fix import FIXABLE
     from orgtrust_lint.lint import check
 
     target = tmp_path / "fixtures"
     shutil.copytree(Path(__file__).resolve().parent.parent / "fixtures", target)
     monkeypatch.chdir(tmp_path)
+    # With each file's own configuration, as the command below reads them.
+    configured = load_config(["fixtures"], rule_ids=rule_ids())
     fixable_files = {
-        f.location.path for f in check(["fixtures"], Config()).findings if f.rule in FIXABLE and f.suggestion
+        f.location.path for f in check(["fixtures"], configured).findings if f.rule in FIXABLE and f.suggestion
     }
     files = [p for p in target.rglob("*") if p.is_file()]
     for path in files:

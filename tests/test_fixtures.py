@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from orgtrust_lint.config import load_config
+from orgtrust_lint.engine import rule_ids
 from orgtrust_lint.lint import check
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
@@ -63,7 +64,7 @@ def _fixture_directories() -> list[Path]:
 @pytest.mark.parametrize("directory", _fixture_directories(), ids=lambda d: str(d.relative_to(FIXTURES)))
 def test_fixture_findings_match_annotations(directory: Path, in_repo_root: None) -> None:
     relative = directory.relative_to(FIXTURES.parent)
-    config = load_config([str(relative)])
+    config = load_config([str(relative)], rule_ids=rule_ids())
     files = sorted(p for p in directory.iterdir() if p.is_file() and not p.name.startswith("."))
     result = check([str(relative)], config)
     found = Counter((f.location.path, f.location.line, f.rule) for f in result.findings)

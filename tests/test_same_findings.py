@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from orgtrust_lint import parallel
-from orgtrust_lint.config import Config, load_config
+from orgtrust_lint.config import Config, ConfigResolver, load_config
+from orgtrust_lint.engine import rule_ids
 from orgtrust_lint.lint import check
 
 REPO = Path(__file__).resolve().parent.parent
@@ -22,7 +23,9 @@ FIXTURE_DIRECTORIES = sorted(
 )
 
 
-def _findings(paths: list[str], config: Config, prefilter: bool = True, use_cache: bool = False, jobs: int = 1):
+def _findings(
+    paths: list[str], config: Config | ConfigResolver, prefilter: bool = True, use_cache: bool = False, jobs: int = 1
+):
     result = check(paths, config, prefilter=prefilter, use_cache=use_cache, jobs=jobs)
     return sorted((f.rule, f.location, f.message, f.severity) for f in result.findings), sorted(result.files)
 
@@ -44,7 +47,9 @@ def parallel_runs(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> list[int]:
     return started
 
 
-def _every_way(paths: list[str], config: Config, cache_root: Path, monkeypatch) -> dict[tuple[bool, str, int], tuple]:
+def _every_way(
+    paths: list[str], config: Config | ConfigResolver, cache_root: Path, monkeypatch
+) -> dict[tuple[bool, str, int], tuple]:
     """Findings for every combination of prefilter, cache (off, cold, warm) and jobs (1, 2)."""
     outcomes = {}
     for prefilter, jobs in itertools.product((True, False), (1, 2)):
@@ -60,7 +65,7 @@ def test_every_fixture_directory_gives_the_same_findings_every_way(
     directory: Path, in_repo_root: None, parallel_runs: list[int], tmp_path: Path, monkeypatch
 ) -> None:
     relative = str(directory.relative_to(REPO))
-    outcomes = _every_way([relative], load_config([relative]), tmp_path, monkeypatch)
+    outcomes = _every_way([relative], load_config([relative], rule_ids=rule_ids()), tmp_path, monkeypatch)
     reference = outcomes[False, "off", 1]
     assert reference[1], "the directory was linted"
     different = {way: found for way, found in outcomes.items() if found != reference}
