@@ -185,7 +185,7 @@ def _render(output_format: str, result: CheckResult, comparison: Comparison | No
     # Findings the baseline matched are left out everywhere but in SARIF, which marks them "unchanged".
     shown = result.findings if comparison is None else [f for f in result.findings if not comparison.is_matched(f)]
     baselined = len(result.findings) - len(shown)
-    summary = Summary.of(len(result.files), shown, len(result.suppressed), baselined)
+    summary = Summary.of(len(result.files), shown, len(result.suppressed), baselined, result.coverage)
     if output_format == "json":
         from orgtrust_lint.report import json as json_report
 

@@ -6,6 +6,7 @@ Every fact carries the location of the text a user would edit.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import Enum
 
@@ -342,6 +343,32 @@ class Facts:
             "internal_error": self.internal_errors,
             "suppression_problem": self.suppression_problems,
         }[kind]
+
+
+@dataclass(frozen=True)
+class Coverage:
+    """How much a run saw: a green run says how many values it checked and how many it could not."""
+
+    principals_checked: int  # distinct literals in trusted-access positions and ServicePrincipal conditions
+    principals_unresolved: int  # values there that cannot be known statically (OT002)
+    statements_checked: int  # IAM policy statements read
+    statements_unresolved: int  # documents, effects or actions that cannot be known statically
+
+    @classmethod
+    def of(cls, facts: Facts, counted: Callable[[str], bool] = lambda path: True) -> Coverage:
+        principals = {
+            (ref.location, ref.value)
+            for ref in facts.principals
+            if ref.position.is_trusted_access and counted(ref.location.path)
+        }
+        unresolved = [u for u in facts.unresolved if counted(u.location.path)]
+        statements = {(s.location, s.resource) for s in facts.statements if counted(s.location.path)}
+        return cls(
+            len(principals),
+            len({(u.location, u.expression) for u in unresolved if u.subject == "principal"}),
+            len(statements),
+            len({(u.location, u.expression) for u in unresolved if u.subject in ("statement", "document")}),
+        )
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from orgtrust_lint.catalog import Catalog
 from orgtrust_lint.config import ConfigResolver, Settings, resolver_for
 from orgtrust_lint.discover import DiscoveryError, discover, display_path
 from orgtrust_lint.engine import Rule, load_rules, rule_selected, run
-from orgtrust_lint.facts import INTERNAL_ERROR_RULE, Facts, Finding, InternalError, Location, Suppression
+from orgtrust_lint.facts import INTERNAL_ERROR_RULE, Coverage, Facts, Finding, InternalError, Location, Suppression
 from orgtrust_lint.files import SkipFile, content_digest, describe_encoding_error, read_file
 from orgtrust_lint.integrations import derive_integrations
 from orgtrust_lint.parse.cloudformation import (
@@ -43,6 +43,7 @@ class CheckResult:
     # With keep_digests: files.content_digest of each parsed file as it was read, so that --fix
     # edits only a file that still holds the content its findings were computed from.
     digests: dict[str, str] = field(default_factory=dict)
+    coverage: Coverage | None = None  # what the reported files held that was checked, or could not be
 
 
 def _read_text(path: str) -> str:
@@ -304,4 +305,6 @@ def check_facts(
 
     reported = [f for f in result.findings if wanted(f)]
     suppressed = [(f, s) for f, s in result.suppressed if wanted(f)]
-    return CheckResult(files, reported, suppressed, sorted(set(facts.skipped)))
+    reported_files = set(files)
+    coverage = Coverage.of(facts, lambda path: explicit is None or path in reported_files)
+    return CheckResult(files, reported, suppressed, sorted(set(facts.skipped)), coverage=coverage)

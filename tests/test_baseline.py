@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -31,10 +32,16 @@ ORG = """resource "aws_organizations_organization" "org" {
 CONFIG_TYPO = "'config.amazonaw.com' is not a known trusted-access service principal"
 
 
+# What a run checked (tests/test_cli.py covers it) says nothing about baselining: left out here.
+_COVERAGE = re.compile(
+    r"; checked \d+ principals? and \d+ statements?(?:; \d+ values? could not be resolved \(OT002\))?"
+)
+
+
 def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
     code = run(list(argv))
     out, err = capsys.readouterr()
-    return code, out, err
+    return code, _COVERAGE.sub("", out), err
 
 
 def _entries(path: Path) -> list[tuple[str, str, str]]:

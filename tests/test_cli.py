@@ -80,7 +80,7 @@ def test_json_output_follows_the_spec(capsys: pytest.CaptureFixture[str], in_rep
 def test_clean_repository_exits_zero(capsys: pytest.CaptureFixture[str], in_repo_root: None) -> None:
     code, out, _ = _run(capsys, "check", "fixtures/terraform/clean")
     assert code == 0
-    assert out.strip() == "All checks passed (1 file)."
+    assert out.strip() == "All checks passed (1 file; checked 12 principals and 0 statements)."
 
 
 def test_fail_on_decides_the_exit_code(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
@@ -219,7 +219,7 @@ def test_suppressed_findings_are_counted_not_shown(capsys: pytest.CaptureFixture
     assert "preview-service" not in out and "Config.amazonaws.com" not in out and "not-a-service" not in out
     assert "preview-two" not in out  # its ignore has not expired yet
     assert "guarduty.amazonaws.com" in out and "previewed-service" in out  # the latter's ignore expired
-    assert out.splitlines()[-1].endswith("; 5 suppressed.")
+    assert "; 5 suppressed; checked " in out.splitlines()[-1]
 
 
 def test_malformed_file_reports_its_line_and_the_rest_is_linted(
@@ -291,3 +291,15 @@ def test_jobs_beyond_the_cpus_are_capped_with_a_note(
     assert code == 1 and json.loads(out)["summary"]["findings"] > 0
     assert err == f"orgtrust-lint: --jobs 100000 is more than the {cpus} CPU(s) available; using {cpus}\n"
     assert max(started, default=0) <= cpus <= multiprocessing.cpu_count()
+
+
+def test_the_summary_says_how_much_was_checked_and_what_was_not(
+    capsys: pytest.CaptureFixture[str], in_repo_root: None
+) -> None:
+    """A green run says how much it saw (issue 16): principals and statements checked, values unresolved."""
+    code, out, _ = _run(capsys, "check", "fixtures/terraform/unresolved", "--format", "json")
+    coverage = json.loads(out)["summary"]["coverage"]
+    assert coverage["principals"]["unresolved"] == 3  # a module output, a variable without a value, a data source
+    assert coverage["principals"]["checked"] >= 4
+    code, out, _ = _run(capsys, "check", "fixtures/terraform/unresolved")
+    assert out.splitlines()[-1].endswith("; 3 values could not be resolved (OT002).")

@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 from orgtrust_lint.facts import Finding
-from orgtrust_lint.report import Summary
+from orgtrust_lint.report import Summary, coverage_json
 
 FORMAT_VERSION = 1
 
@@ -43,6 +43,9 @@ def render(findings: list[Finding], summary: Summary, tool_version: str, baselin
             "infos": summary.infos,
         },
     }
+    coverage = coverage_json(summary.coverage)
+    if coverage is not None:
+        document["summary"]["coverage"] = coverage
     if baseline is not None:  # only with --baseline, so documents without one keep their exact shape
         document["baseline"] = baseline
     return json.dumps(document, indent=2) + "\n"

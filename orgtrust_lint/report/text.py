@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from orgtrust_lint.facts import Finding
-from orgtrust_lint.report import Summary
+from orgtrust_lint.report import Summary, coverage_text
 from orgtrust_lint.report.escape import no_workflow_command, visible
 
 _COLORS = {"error": "\033[31m", "warning": "\033[33m", "info": "\033[36m"}
@@ -29,6 +29,8 @@ def render(findings: list[Finding], summary: Summary, color: bool = False) -> st
     if summary.baselined:
         not_shown.append(f"{summary.baselined} baselined")
     hidden = f"; {', '.join(not_shown)}" if not_shown else ""
+    seen = coverage_text(summary.coverage)
+    hidden += f"; {seen}" if seen else ""
     if summary.findings:
         lines.append(
             f"Found {_plural(summary.findings, 'problem')} ({_plural(summary.errors, 'error')}, "
