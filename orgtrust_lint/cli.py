@@ -355,7 +355,7 @@ def _drift(args: argparse.Namespace) -> int:
     from orgtrust_lint.facts import Severity
     from orgtrust_lint.lint import check_facts, extract
     from orgtrust_lint.live.aws import read_live
-    from orgtrust_lint.live.drift import drift_items
+    from orgtrust_lint.live.drift import drift_items, nothing_declared
     from orgtrust_lint.parallel import default_jobs
 
     _choose_cache(args.no_cache)
@@ -364,6 +364,8 @@ def _drift(args: argparse.Namespace) -> int:
     config = config.flat()  # drift is about the organization: OT4 everywhere
     catalog = Catalog.load(config.extra_principals)
     facts, _ = extract(args.paths, config, catalog, use_cache=not args.no_cache, jobs=default_jobs())
+    if problem := nothing_declared(facts, args.paths):  # before any call to AWS: a mistyped path needs no login
+        raise UsageError(problem)
     live = read_live(args.profile, args.region, args.endpoint_url, args.timeout)
     facts.drift.extend(drift_items(facts, live, catalog))
     result = check_facts(facts, config, catalog=catalog)

@@ -11,6 +11,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import boto3
+import jsonschema
 import pytest
 import requests
 
@@ -19,6 +20,7 @@ from orgtrust_lint.cli import run
 ACCESS_KEY = "AKIAORGTRUSTFIXTURE1"
 SECRET_KEY = "orgtrust-fixture-secret-9f8e7d6c5b4a"
 SESSION_TOKEN = "orgtrust-fixture-session-token-0a1b2c3d"
+SARIF_SCHEMA = json.loads((Path(__file__).parent / "data" / "sarif-2.1.0.json").read_text())
 
 
 @pytest.fixture(scope="module")
@@ -359,3 +361,141 @@ def test_d22_an_endpoint_url_from_the_aws_config_file_is_checked_too(
     assert run(["drift", _code(tmp_path), "--timeout", "5"]) == 2
     err = _one_line_error(capsys)
     assert "http:// or https://" in err and "PassInUrl" not in err and "user" not in err, err
+
+
+# ---- issue 15: the first-use review's drift items (M9, minor 6 to 11) ------------------------
+
+
+def _run_drift(capsys, endpoint: str, *argv: str) -> tuple[int, str, str]:
+    code = run(["drift", *argv, "--endpoint-url", endpoint])
+    out, err = capsys.readouterr()
+    for secret in (SECRET_KEY, SESSION_TOKEN, ACCESS_KEY):
+        assert secret not in out and secret not in err
+    return code, out, err
+
+
+def _one_line(err: str) -> str:
+    assert len(err.strip().splitlines()) == 1 and err.startswith("orgtrust-lint: error: "), err
+    assert "Traceback" not in err and "internal error" not in err, err
+    return err.strip()
+
+
+def _enable(organizations, *principals: str) -> None:
+    organizations.create_organization(FeatureSet="ALL")
+    for principal in principals:
+        organizations.enable_aws_service_access(ServicePrincipal=principal)
+
+
+@pytest.mark.parametrize(
+    "files",
+    [
+        {},  # an empty directory
+        {"template.yaml": "Resources:\n  Logs:\n    Type: AWS::S3::Bucket\n"},  # CloudFormation only
+        {"main.tf": 'resource "aws_s3_bucket" "logs" {\n  bucket = "logs"\n}\n'},  # Terraform, but not the org's
+        {"main.tf": 'resource "aws_organizations_organization" "org" {\n  feature_set = "ALL"\n}\n'},  # no list
+    ],
+    ids=["empty", "cloudformation-only", "terraform-without-organization", "organization-without-principals"],
+)
+@pytest.mark.parametrize("output", ["text", "json", "sarif", "github"])
+def test_fu_m9_code_that_declares_no_trusted_access_is_one_line_and_exit_2(
+    organizations, moto_endpoint: str, tmp_path: Path, capsys, files: dict[str, str], output: str
+) -> None:
+    """M9: these reported every live principal as an OT401 error at "organization o-...:1:1" (exit 1)."""
+    _enable(organizations, "config.amazonaws.com", "sso.amazonaws.com")
+    for name, text in files.items():
+        (tmp_path / name).write_text(text)
+    code, out, err = _run_drift(capsys, moto_endpoint, str(tmp_path), "--format", output)
+    assert (code, out) == (2, "")
+    line = _one_line(err)
+    assert "no trusted access is declared" in line and "nothing to compare" in line, line
+    assert "OT401" not in line and "organization o-" not in line
+
+
+def test_fu_m9_nothing_declared_needs_no_credentials(aws_env: None, tmp_path: Path, capsys, monkeypatch) -> None:
+    """M9: the check comes before any call to AWS: a mistyped or empty path is reported without credentials."""
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    assert run(["drift", str(tmp_path), "--endpoint-url", "http://127.0.0.1:9"]) == 2
+    line = _one_line(capsys.readouterr().err)
+    assert "no trusted access is declared" in line and "credentials" not in line, line
+
+
+def _service_access_code(tmp_path: Path, *principals: str) -> str:
+    """Trusted access through standalone resources: no authoritative list for a finding to point at."""
+    (tmp_path / "access.tf").write_text(
+        "".join(
+            f'resource "aws_organizations_aws_service_access" "s{i}" {{\n  service_principal = "{p}"\n}}\n'
+            for i, p in enumerate(principals)
+        )
+    )
+    return str(tmp_path)
+
+
+def _security_account(organizations) -> str:
+    account = organizations.create_account(Email="security@example.com", AccountName="security")
+    return organizations.describe_create_account_status(CreateAccountRequestId=account["CreateAccountStatus"]["Id"])[
+        "CreateAccountStatus"
+    ]["AccountId"]
+
+
+@pytest.mark.parametrize("output", ["sarif", "github", "json", "text"])
+def test_fu_m9_every_drift_finding_is_located_in_a_file(
+    organizations, moto_endpoint: str, tmp_path: Path, capsys, output: str
+) -> None:
+    """M9: without an authoritative list, OT401 and OT403 pointed at "organization o-...", which SARIF
+    carried as an artifact URI and github as file=organization o-... (code scanning rejects a result
+    without a file). They now point at the code that declares the organization's trusted access."""
+    _enable(organizations, "config.amazonaws.com", "sso.amazonaws.com", "guardduty.amazonaws.com")
+    organizations.register_delegated_administrator(
+        AccountId=_security_account(organizations), ServicePrincipal="guardduty.amazonaws.com"
+    )
+    path = _service_access_code(tmp_path, "config.amazonaws.com", "guardduty.amazonaws.com")
+    declaring = str(tmp_path / "access.tf")
+    code, out, _ = _run_drift(capsys, moto_endpoint, path, "--format", output)
+    assert code == 1
+    assert "organization o-" not in out.replace("Organization o-", "")  # the text format's heading names it
+    if output == "sarif":
+        document = json.loads(out)
+        jsonschema.validate(document, SARIF_SCHEMA)
+        results = document["runs"][0]["results"]
+        assert sorted(r["ruleId"] for r in results) == ["OT401", "OT403"]
+        for result in results:
+            assert [loc["physicalLocation"]["artifactLocation"]["uri"] for loc in result["locations"]] == [
+                Path(declaring).as_uri()
+            ]
+    elif output == "github":
+        commands = [line for line in out.splitlines() if line.startswith("::")]
+        assert len(commands) == 2
+        assert all(line.split(" ", 1)[1].startswith(f"file={declaring},line=1,") for line in commands), commands
+    elif output == "json":
+        assert {(f["rule"], f["path"], f["line"]) for f in json.loads(out)["findings"]} == {
+            ("OT401", declaring, 1),
+            ("OT403", declaring, 1),
+        }
+    else:
+        assert f"{declaring}:1:1: OT401" in out and f"{declaring}:1:1: OT403" in out
+
+
+def _delegated_admin_code(tmp_path: Path, principal: str, account: str | None) -> str:
+    account_id = f'"{account}"' if account else "aws_organizations_account.security.id"
+    (tmp_path / "delegated.tf").write_text(
+        f'resource "aws_organizations_delegated_administrator" "admin" {{\n'
+        f"  account_id        = {account_id}\n"
+        f'  service_principal = "{principal}"\n'
+        "}\n"
+    )
+    return str(tmp_path)
+
+
+def test_fu_m9_code_with_only_delegated_administrators_is_not_told_about_trusted_access(
+    organizations, moto_endpoint: str, tmp_path: Path, capsys
+) -> None:
+    """M9, like OT301: code that registers delegated administrators but leaves trusted access to someone
+    else gets no OT401 for each enabled principal; its delegated administrators are still compared."""
+    _enable(organizations, "config.amazonaws.com", "guardduty.amazonaws.com")
+    account = _security_account(organizations)
+    organizations.register_delegated_administrator(AccountId=account, ServicePrincipal="guardduty.amazonaws.com")
+    path = _delegated_admin_code(tmp_path, "guardduty.amazonaws.com", account)
+    code, document, _, _ = _drift(capsys, moto_endpoint, path)
+    assert (code, document["findings"]) == (0, [])
