@@ -115,6 +115,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     drift.add_argument("--format", choices=("text", "json", "sarif", "github"), default="text")
     drift.add_argument("--timeout", type=_timeout, default=60.0, help="give up after this many seconds (default 60)")
+    drift.add_argument(
+        "--select", type=_codes, action="extend", metavar="CODES", help="only these live rules (default: OT4)"
+    )
+    drift.add_argument("--ignore", type=_codes, action="extend", metavar="CODES", help="skip these rules, e.g. OT404")
     drift.add_argument("--fail-on", choices=("error", "warning", "info"), help="lowest severity that fails the run")
     drift.add_argument("--config", metavar="FILE", help="use this configuration file instead of searching for one")
     drift.add_argument("--no-cache", action="store_true", help="do not read or write the cache")
@@ -351,7 +355,7 @@ def _check(args: argparse.Namespace) -> int:
 
 def _drift(args: argparse.Namespace) -> int:
     from orgtrust_lint.catalog import Catalog
-    from orgtrust_lint.config import load_config
+    from orgtrust_lint.config import load_config, parse_codes
     from orgtrust_lint.facts import Severity
     from orgtrust_lint.lint import check_facts, extract
     from orgtrust_lint.live.aws import read_live
@@ -359,8 +363,14 @@ def _drift(args: argparse.Namespace) -> int:
     from orgtrust_lint.parallel import default_jobs
 
     _choose_cache(args.no_cache)
+    # Only the command line chooses drift's rules: a configuration's select is about check's rules.
+    select = parse_codes(tuple(args.select), "--select") if args.select else ("OT4",)
+    for code in select:
+        if not (code.startswith("OT4") or "OT4".startswith(code)):
+            raise UsageError(f"--select {code} selects none of drift's rules (OT4xx); 'orgtrust-lint check' runs it")
+    ignore = parse_codes(tuple(args.ignore), "--ignore") if args.ignore else ()
     config = load_config(args.paths, args.config)
-    config = config.override(select=("OT4",), ignore=(), fail_on=Severity(args.fail_on) if args.fail_on else None)
+    config = config.override(select=select, ignore=ignore, fail_on=Severity(args.fail_on) if args.fail_on else None)
     config = config.flat()  # drift is about the organization: OT4 everywhere
     catalog = Catalog.load(config.extra_principals)
     facts, _ = extract(args.paths, config, catalog, use_cache=not args.no_cache, jobs=default_jobs())

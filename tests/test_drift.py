@@ -499,3 +499,35 @@ def test_fu_m9_code_with_only_delegated_administrators_is_not_told_about_trusted
     path = _delegated_admin_code(tmp_path, "guardduty.amazonaws.com", account)
     code, document, _, _ = _drift(capsys, moto_endpoint, path)
     assert (code, document["findings"]) == (0, [])
+
+
+def test_fu_minor6_drift_takes_select_and_ignore(organizations, moto_endpoint: str, tmp_path: Path, capsys) -> None:
+    """Minor 6: `drift --ignore OT401` was "unrecognized arguments"; they select among the live rules like check's."""
+    _enable(organizations, "config.amazonaws.com", "sso.amazonaws.com")
+    path = _code(tmp_path, "config.amazonaws.com", "guardduty.amazonaws.com")
+    _, everything, _, _ = _drift(capsys, moto_endpoint, path)
+    assert _rules(everything) == [("OT401", "sso.amazonaws.com"), ("OT402", "guardduty.amazonaws.com")]
+    code, ignored, _, _ = _drift(capsys, moto_endpoint, path, "--ignore", "OT401")
+    assert (code, _rules(ignored)) == (1, [("OT402", "guardduty.amazonaws.com")])
+    code, selected, _, _ = _drift(capsys, moto_endpoint, path, "--select", "ot401,OT404")
+    assert (code, _rules(selected)) == (1, [("OT401", "sso.amazonaws.com")])
+    code, nothing, _, _ = _drift(capsys, moto_endpoint, path, "--select", "OT4", "--ignore", "OT401,OT402")
+    assert (code, nothing["findings"]) == (0, [])
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (["--select", "nope"], "--select: 'NOPE' is not a rule code"),
+        (["--ignore", "OT4x"], "--ignore: 'OT4X' is not a rule code"),
+        (["--select", "OT101"], "--select OT101 selects none of drift's rules (OT4xx)"),
+        (["--select", "OT401,OT2"], "--select OT2 selects none of drift's rules (OT4xx)"),
+    ],
+)
+def test_fu_minor6_drift_select_and_ignore_are_validated(
+    aws_env: None, tmp_path: Path, capsys, argv: list[str], expected: str
+) -> None:
+    """Minor 6: a bad code is one line and exit 2, before any call to AWS (nothing listens on the endpoint)."""
+    assert run(["drift", _code(tmp_path, "config.amazonaws.com"), *argv, "--endpoint-url", "http://127.0.0.1:9"]) == 2
+    line = _one_line(capsys.readouterr().err)
+    assert expected in line, line
