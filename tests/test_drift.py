@@ -531,3 +531,123 @@ def test_fu_minor6_drift_select_and_ignore_are_validated(
     assert run(["drift", _code(tmp_path, "config.amazonaws.com"), *argv, "--endpoint-url", "http://127.0.0.1:9"]) == 2
     line = _one_line(capsys.readouterr().err)
     assert expected in line, line
+
+
+PROFILE_SECRET = "profile-secret-never-printed-5e4d3c2b1a"
+AWS_CONFIG = f"""
+[profile sso-mgmt]
+sso_start_url = https://example.awsapps.com/start
+sso_region = us-east-1
+sso_account_id = 111111111111
+sso_role_name = ReadOnly
+region = us-east-1
+
+[profile sso-session-mgmt]
+sso_session = corp
+sso_account_id = 111111111111
+sso_role_name = ReadOnly
+region = us-east-1
+
+[sso-session corp]
+sso_start_url = https://example.awsapps.com/start
+sso_region = us-east-1
+
+[profile base]
+aws_access_key_id = AKIAPROFILEFIXTURE01
+aws_secret_access_key = {PROFILE_SECRET}
+
+[profile management]
+role_arn = arn:aws:iam::111111111111:role/orgtrust-lint-drift
+source_profile = base
+region = us-east-1
+"""
+
+
+@pytest.fixture
+def aws_profiles(aws_env: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A real AWS config file with SSO and assume-role profiles; no credentials in the environment and
+    an empty home, so there is no SSO token cache (~/.aws/sso/cache) either."""
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
+        monkeypatch.delenv(name)
+    for name in ("AWS_DEFAULT_PROFILE", "AWS_ENDPOINT_URL_STS", "AWS_CA_BUNDLE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    config = tmp_path / "aws-config"
+    config.write_text(AWS_CONFIG)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(config))
+
+
+def _profile_error(capsys, tmp_path: Path, *argv: str) -> str:
+    code = run(["drift", _code(tmp_path / "org", "config.amazonaws.com"), *argv])
+    out, err = capsys.readouterr()
+    assert (code, out) == (2, "")
+    assert PROFILE_SECRET not in err and "AKIAPROFILEFIXTURE01" not in err
+    return _one_line(err)
+
+
+def _org_dir(tmp_path: Path) -> None:
+    (tmp_path / "org").mkdir()
+
+
+@pytest.mark.parametrize("profile", ["sso-mgmt", "sso-session-mgmt"])
+@pytest.mark.parametrize("chosen_by", ["--profile", "AWS_PROFILE"])
+def test_fu_minor7_an_sso_profile_without_a_login_says_to_log_in(
+    aws_profiles: None, moto_endpoint: str, tmp_path: Path, capsys, monkeypatch, profile: str, chosen_by: str
+) -> None:
+    """Minor 7: this was "organizations:DescribeOrganization failed: SSOTokenLoadError", with no hint."""
+    _org_dir(tmp_path)
+    argv = ["--endpoint-url", moto_endpoint]
+    if chosen_by == "--profile":
+        argv += ["--profile", profile]
+    else:
+        monkeypatch.setenv("AWS_PROFILE", profile)
+    line = _profile_error(capsys, tmp_path, *argv)
+    assert f"run 'aws sso login --profile {profile}'" in line, line
+    assert f"SSO) login of the AWS profile '{profile}' is missing or expired" in line, line
+    assert "organizations:" not in line
+
+
+@pytest.mark.parametrize("variable", ["AWS_PROFILE", "AWS_DEFAULT_PROFILE"])
+def test_fu_minor8_a_missing_profile_from_the_environment_is_named(
+    aws_profiles: None, moto_endpoint: str, tmp_path: Path, capsys, monkeypatch, variable: str
+) -> None:
+    """Minor 8: `AWS_PROFILE=nope` printed "the AWS profile None does not exist"."""
+    _org_dir(tmp_path)
+    monkeypatch.setenv(variable, "nope")
+    line = _profile_error(capsys, tmp_path, "--endpoint-url", moto_endpoint)
+    assert line == f"orgtrust-lint: error: the AWS profile 'nope' ({variable}) does not exist"
+    assert _profile_error(capsys, tmp_path, "--endpoint-url", moto_endpoint, "--profile", "other").endswith(
+        "the AWS profile 'other' (--profile) does not exist"
+    )
+
+
+def test_fu_minor9_an_unreachable_sts_is_named_as_sts(
+    aws_profiles: None, moto_endpoint: str, tmp_path: Path, capsys, monkeypatch
+) -> None:
+    """Minor 9: an assume-role profile whose STS call failed read "cannot reach the AWS Organizations
+    endpoint https://sts...", though Organizations was never asked."""
+    _org_dir(tmp_path)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]  # closed again: nothing listens there
+    monkeypatch.setenv("AWS_ENDPOINT_URL_STS", f"http://127.0.0.1:{port}")
+    line = _profile_error(capsys, tmp_path, "--profile", "management", "--endpoint-url", moto_endpoint)
+    assert line == (
+        f"orgtrust-lint: error: cannot reach the AWS STS endpoint http://127.0.0.1:{port}/ "
+        "(sts:AssumeRole, for the credentials of the AWS profile 'management')"
+    )
+
+
+def test_fu_minor9_an_assume_role_profile_reads_the_organization(
+    aws_profiles: None, organizations, moto_endpoint: str, tmp_path: Path, capsys, monkeypatch
+) -> None:
+    """The same profile with a working STS (moto's): its calls, now limited and watched like ours, still work."""
+    monkeypatch.setenv("AWS_ENDPOINT_URL_STS", moto_endpoint)
+    _org_dir(tmp_path)
+    line = _profile_error(capsys, tmp_path, "--profile", "management", "--endpoint-url", moto_endpoint)
+    # moto keeps an organization per account: the assumed role's account (111111111111) has none, which
+    # shows that the read went through the assumed role's credentials.
+    assert line.endswith("these credentials' account is not in an organization (AWSOrganizationsNotInUseException)")
