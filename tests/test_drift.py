@@ -344,7 +344,8 @@ def test_d22_a_password_in_the_endpoint_url_is_never_printed(
 
 @pytest.mark.parametrize("value", ["nan", "inf", "0", "-5", "1e9", "soon"])
 def test_d22_timeout_must_be_a_positive_finite_number(aws_env: None, tmp_path: Path, capsys, value: str) -> None:
-    """D22: --timeout nan never ended, inf failed at once, 0 and -5 were accepted."""
+    """D22 and first-use minor 10: --timeout nan never ended, inf failed at once, 0 and -5 were accepted
+    ("took longer than -5 s"); each is now a usage error."""
     started = time.monotonic()
     code = run(["drift", _code(tmp_path), "--endpoint-url", f"http://127.0.0.1:{_closed_port()}", "--timeout", value])
     assert code == 2 and time.monotonic() - started < 3
