@@ -652,3 +652,94 @@ def test_fu_minor9_an_assume_role_profile_reads_the_organization(
     # moto keeps an organization per account: the assumed role's account (111111111111) has none, which
     # shows that the read went through the assumed role's credentials.
     assert line.endswith("these credentials' account is not in an organization (AWSOrganizationsNotInUseException)")
+
+
+def _second_account(organizations) -> str:
+    account = organizations.create_account(Email="audit@example.com", AccountName="audit")
+    return organizations.describe_create_account_status(CreateAccountRequestId=account["CreateAccountStatus"]["Id"])[
+        "CreateAccountStatus"
+    ]["AccountId"]
+
+
+def _with_trusted_access(path: str, *principals: str) -> str:
+    _code(Path(path), *principals)  # org.tf next to delegated.tf
+    return path
+
+
+def test_fu_minor11_a_declared_delegated_administrator_that_is_not_registered(
+    organizations, moto_endpoint: str, tmp_path: Path, capsys
+) -> None:
+    """Minor 11: a delegated administrator declared in code but not registered live gave no finding."""
+    _enable(organizations, "guardduty.amazonaws.com")
+    account = _security_account(organizations)
+    path = _with_trusted_access(
+        _delegated_admin_code(tmp_path, "guardduty.amazonaws.com", account), "guardduty.amazonaws.com"
+    )
+    code, document, _, _ = _drift(capsys, moto_endpoint, path)
+    assert (code, _rules(document)) == (1, [("OT405", "guardduty.amazonaws.com")])
+    finding = document["findings"][0]
+    assert (finding["path"], finding["line"], finding["severity"]) == (str(tmp_path / "delegated.tf"), 3, "error")
+    assert finding["message"] == (
+        f"account {account} is declared here as delegated administrator for 'guardduty.amazonaws.com', "
+        "but the organization has none registered"
+    )
+    organizations.register_delegated_administrator(AccountId=account, ServicePrincipal="guardduty.amazonaws.com")
+    code, document, _, _ = _drift(capsys, moto_endpoint, path)
+    assert (code, document["findings"]) == (0, [])
+
+
+def test_fu_minor11_another_account_registered_than_the_declared_one(
+    organizations, moto_endpoint: str, tmp_path: Path, capsys
+) -> None:
+    """Minor 11: the declared account is compared too, when the code writes it as a literal."""
+    _enable(organizations, "guardduty.amazonaws.com")
+    declared, registered = _security_account(organizations), _second_account(organizations)
+    organizations.register_delegated_administrator(AccountId=registered, ServicePrincipal="guardduty.amazonaws.com")
+    path = _with_trusted_access(
+        _delegated_admin_code(tmp_path, "guardduty.amazonaws.com", declared), "guardduty.amazonaws.com"
+    )
+    code, document, _, _ = _drift(capsys, moto_endpoint, path)
+    assert (code, _rules(document)) == (1, [("OT405", "guardduty.amazonaws.com")])
+    assert document["findings"][0]["message"] == (
+        f"account {declared} is declared here as delegated administrator for 'guardduty.amazonaws.com', "
+        f"but the organization has account(s) {registered} registered"
+    )
+
+
+def test_fu_minor11_an_account_the_code_does_not_spell_out(
+    organizations, moto_endpoint: str, tmp_path: Path, capsys
+) -> None:
+    """Minor 11: with account_id from another resource, any registered administrator satisfies the code;
+    none at all is the finding."""
+    _enable(organizations, "guardduty.amazonaws.com")
+    path = _with_trusted_access(
+        _delegated_admin_code(tmp_path, "guardduty.amazonaws.com", None), "guardduty.amazonaws.com"
+    )
+    code, document, _, _ = _drift(capsys, moto_endpoint, path)
+    assert (code, _rules(document)) == (1, [("OT405", "guardduty.amazonaws.com")])
+    assert document["findings"][0]["message"].startswith("an account is declared here as delegated administrator")
+    organizations.register_delegated_administrator(
+        AccountId=_security_account(organizations), ServicePrincipal="guardduty.amazonaws.com"
+    )
+    code, document, _, _ = _drift(capsys, moto_endpoint, path)
+    assert (code, document["findings"]) == (0, [])
+
+
+def test_fu_minor11_a_cloudformation_delegated_administrator(
+    organizations, moto_endpoint: str, tmp_path: Path, capsys
+) -> None:
+    """Minor 11 for a CloudFormation resource that registers a delegated administrator (a custom resource)."""
+    _enable(organizations, "guardduty.amazonaws.com")
+    (tmp_path / "admins.yaml").write_text(
+        "Resources:\n"
+        "  GuardDutyAdmin:\n"
+        "    Type: Custom::RegisterDelegatedAdministrator\n"
+        "    Properties:\n"
+        "      ServiceToken: arn:aws:lambda:us-east-1:111111111111:function:register\n"
+        "      ServicePrincipal: guardduty.amazonaws.com\n"
+        '      AccountId: "222222222222"\n'
+    )
+    code, document, _, _ = _drift(capsys, moto_endpoint, str(tmp_path))
+    assert (code, _rules(document)) == (1, [("OT405", "guardduty.amazonaws.com")])
+    assert document["findings"][0]["path"] == str(tmp_path / "admins.yaml")
+    assert document["findings"][0]["message"].startswith("account 222222222222 is declared here")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from orgtrust_lint.catalog import Catalog
 from orgtrust_lint.facts import DriftItem, Facts, Location, Position, PrincipalRef
 from orgtrust_lint.integrations import enabled_principals
@@ -23,6 +25,20 @@ def _declared_administrators(code: Facts) -> list[PrincipalRef]:
     return sorted(
         (r for r in code.principals if r.position is Position.DELEGATED_ADMINISTRATOR), key=lambda r: r.location
     )
+
+
+def _declared_account(code: Facts, admin: PrincipalRef) -> str | None:
+    """The account a delegated administrator declaration names, when written as a literal account id
+    (Terraform's account_id, a CloudFormation resource's AccountId); None when it comes from elsewhere."""
+    accounts = {
+        str(value)
+        for resource in code.resources
+        if resource.address == admin.resource and resource.location.path == admin.location.path
+        for name, value in resource.attributes.items()
+        if name.lower().replace("_", "") in ("accountid", "delegatedadminaccountid", "adminaccountid")
+    }
+    found = accounts.pop() if len(accounts) == 1 else None
+    return found if found and re.fullmatch(r"\d{12}", found) else None
 
 
 def nothing_declared(code: Facts, paths: list[str]) -> str | None:
@@ -70,8 +86,22 @@ def drift_items(code: Facts, live: LiveState, catalog: Catalog) -> list[DriftIte
     for principal, location in sorted(declared.items()):
         if principal not in live.enabled:
             items.append(DriftItem("declared_not_enabled", principal, location, str(location)))
-    declared_admins = {r.value for r in _declared_administrators(code)}
+    admins = _declared_administrators(code)
     for principal, accounts in sorted(live.delegated.items()):
-        if principal not in declared_admins:
+        if principal not in {a.value for a in admins}:
             items.append(DriftItem("delegated_out_of_band", principal, anchor, ", ".join(sorted(accounts))))
+    for admin in admins:
+        registered = sorted(live.delegated.get(admin.value, []))
+        account = _declared_account(code, admin)
+        # An account the code does not spell out is satisfied by any registered one.
+        if (account is None and not registered) or (account is not None and account not in registered):
+            items.append(
+                DriftItem(
+                    "delegated_not_registered",
+                    admin.value,
+                    admin.location,
+                    f"account {account}" if account else "an account",
+                    registered=f"account(s) {', '.join(registered)}" if registered else "none",
+                )
+            )
     return items
