@@ -6,7 +6,8 @@ Throttling and 5xx answers are retried with backoff within --timeout, and every 
 becomes one LiveError line; nothing here ever prints credentials, the server's own text or
 the user name and password of an endpoint URL.
 
---timeout bounds the whole read, each answer is capped in size: see _Limits.
+--timeout bounds the whole read (the STS or SSO calls that get an assume-role or SSO profile's
+credentials included), each answer is capped in size: see _Limits and _LimitedClient.
 """
 
 from __future__ import annotations
@@ -374,7 +375,7 @@ def read_live(profile: str | None, region: str | None, endpoint_url: str | None,
 
 
 def _refused(exc: Any, progress: _Progress, timeout: float, profile: str | None) -> LiveError:
-    """The line for an error answer (botocore's ClientError)."""
+    """The line for an error answer (botocore's ClientError, imported only where boto3 is)."""
     code = exc.response.get("Error", {}).get("Code", "")
     if progress.credentials_call:  # STS refused an assume-role profile, say
         return LiveError(
