@@ -743,3 +743,19 @@ def test_fu_minor11_a_cloudformation_delegated_administrator(
     assert (code, _rules(document)) == (1, [("OT405", "guardduty.amazonaws.com")])
     assert document["findings"][0]["path"] == str(tmp_path / "admins.yaml")
     assert document["findings"][0]["message"].startswith("account 222222222222 is declared here")
+
+
+def test_fu_minor11_the_principal_through_a_variable(organizations, moto_endpoint: str, tmp_path: Path, capsys) -> None:
+    """Minor 11: the account id is read from the resource even when the principal is a variable's default."""
+    _enable(organizations, "guardduty.amazonaws.com")
+    _code(tmp_path, "guardduty.amazonaws.com")
+    (tmp_path / "variables.tf").write_text('variable "principal" {\n  default = "guardduty.amazonaws.com"\n}\n')
+    (tmp_path / "admin.tf").write_text(
+        'resource "aws_organizations_delegated_administrator" "guardduty" {\n'
+        '  account_id        = "222222222222"\n'
+        "  service_principal = var.principal\n"
+        "}\n"
+    )
+    code, document, _, _ = _drift(capsys, moto_endpoint, str(tmp_path))
+    assert (code, _rules(document)) == (1, [("OT405", "guardduty.amazonaws.com")])
+    assert document["findings"][0]["message"].startswith("account 222222222222 is declared here")

@@ -22,18 +22,25 @@ def declares_trusted_access(code: Facts) -> bool:
 
 
 def _declared_administrators(code: Facts) -> list[PrincipalRef]:
-    return sorted(
+    """One reference per declaring resource and principal, however often the value is reached, in file order."""
+    refs = sorted(
         (r for r in code.principals if r.position is Position.DELEGATED_ADMINISTRATOR), key=lambda r: r.location
     )
+    first: dict[tuple[str, str, str], PrincipalRef] = {}
+    for ref in refs:
+        first.setdefault((ref.resource, ref.value, (ref.via[0] if ref.via else ref.location).path), ref)
+    return list(first.values())
 
 
 def _declared_account(code: Facts, admin: PrincipalRef) -> str | None:
     """The account a delegated administrator declaration names, when written as a literal account id
     (Terraform's account_id, a CloudFormation resource's AccountId); None when it comes from elsewhere."""
+    paths_of_use = {place.path for place in admin.via}
     accounts = {
         str(value)
         for resource in code.resources
-        if resource.address == admin.resource and resource.location.path == admin.location.path
+        # The resource's own file: the principal's literal may be a variable's default elsewhere.
+        if resource.address == admin.resource and resource.location.path in {admin.location.path, *paths_of_use}
         for name, value in resource.attributes.items()
         if name.lower().replace("_", "") in ("accountid", "delegatedadminaccountid", "adminaccountid")
     }
