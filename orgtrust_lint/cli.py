@@ -131,6 +131,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     drift.add_argument("--format", choices=("text", "json", "sarif", "github"), default="text")
     drift.add_argument("--timeout", type=_timeout, default=60.0, help="give up after this many seconds (default 60)")
+    drift.add_argument(
+        "--select", type=_codes, action="extend", metavar="CODES", help="only these live rules (default: OT4)"
+    )
+    drift.add_argument("--ignore", type=_codes, action="extend", metavar="CODES", help="skip these rules, e.g. OT404")
     drift.add_argument("--fail-on", choices=("error", "warning", "info"), help="lowest severity that fails the run")
     drift.add_argument("--config", metavar="FILE", help="use this configuration file instead of searching for one")
     drift.add_argument("--no-cache", action="store_true", help="do not read or write the cache")
@@ -386,20 +390,28 @@ def _check(args: argparse.Namespace) -> int:
 
 def _drift(args: argparse.Namespace) -> int:
     from orgtrust_lint.catalog import Catalog
-    from orgtrust_lint.config import load_config
+    from orgtrust_lint.config import load_config, parse_codes
     from orgtrust_lint.engine import rule_ids
     from orgtrust_lint.facts import Severity
     from orgtrust_lint.lint import check_facts, extract
     from orgtrust_lint.live.aws import read_live
-    from orgtrust_lint.live.drift import drift_items
+    from orgtrust_lint.live.drift import drift_items, nothing_declared
     from orgtrust_lint.parallel import default_jobs
 
     _choose_cache(args.no_cache)
+    # Only the command line chooses drift's rules: a configuration's select is about check's rules.
+    select = parse_codes(tuple(args.select), "--select") if args.select else ("OT4",)
+    for code in select:
+        if not (code.startswith("OT4") or "OT4".startswith(code)):
+            raise UsageError(f"--select {code} selects none of drift's rules (OT4xx); 'orgtrust-lint check' runs it")
+    ignore = parse_codes(tuple(args.ignore), "--ignore") if args.ignore else ()
     resolver = load_config(args.paths, args.config, rule_ids=rule_ids())
-    resolver = resolver.override(select=("OT4",), ignore=(), fail_on=Severity(args.fail_on) if args.fail_on else None)
+    resolver = resolver.override(select=select, ignore=ignore, fail_on=Severity(args.fail_on) if args.fail_on else None)
     config = resolver.flat()  # drift is about the organization: the run's configuration, OT4 everywhere
     catalog = Catalog.load(config.extra_principals)
     facts, _ = extract(args.paths, config, catalog, use_cache=not args.no_cache, jobs=default_jobs())
+    if problem := nothing_declared(facts, args.paths):  # before any call to AWS: a mistyped path needs no login
+        raise UsageError(problem)
     live = read_live(args.profile, args.region, args.endpoint_url, args.timeout)
     facts.drift.extend(drift_items(facts, live, catalog))
     result = check_facts(facts, config, catalog=catalog)

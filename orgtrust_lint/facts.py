@@ -219,12 +219,14 @@ class PrincipalRemoval:
 class DriftItem:
     """A difference between the code's trusted access and the live organization's."""
 
-    direction: str  # enabled_out_of_band | declared_not_enabled | delegated_out_of_band | unknown_to_catalog
+    # enabled_out_of_band | declared_not_enabled | delegated_out_of_band | delegated_not_registered | unknown_to_catalog
+    direction: str
     principal: str
     location: Location  # the declaring literal, or the authoritative list that would change
-    detail: str  # the enable date, the declaring place, or the delegated accounts
+    detail: str  # the enable date, the declaring place, the delegated accounts, or the declared one
     authoritative: str | None = None  # the aws_service_access_principals list that the next apply enforces
     keep_list: tuple[str, ...] = ()  # the list that would keep what is enabled now
+    registered: str = ""  # delegated_not_registered: the accounts the organization has registered instead
 
     @property
     def kind(self) -> str:

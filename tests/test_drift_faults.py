@@ -117,6 +117,13 @@ class _Faulty(BaseHTTPRequestHandler):
             self.send_header("Content-Length", str(8 << 30))
             self.end_headers()
             self._flood(b" " * 65536, "raw")
+        elif fault == "sts refuses":  # STS speaks XML (the query protocol), not Organizations' JSON
+            self._send(
+                403,
+                "<ErrorResponse><Error><Type>Sender</Type><Code>AccessDenied</Code><Message>not allowed to assume "
+                f"with {self.headers.get('Authorization')}</Message></Error></ErrorResponse>",
+                "text/xml",
+            )
         elif fault == "echoes credentials":
             echoed = f"bad request from {self.headers.get('Authorization')} {self.headers.get('X-Amz-Security-Token')}"
             self._send(400, json.dumps({"__type": "ValidationException", "message": echoed}))
@@ -369,3 +376,53 @@ def test_d10_a_trickling_tls_endpoint_ends_at_the_timeout(
     _assert_one_line_without_leaking(outcome[0], out, err)
     assert "longer than 2 s (--timeout)" in err
     assert elapsed < 5
+
+
+def _assume_role_profile(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, sts_endpoint: str) -> None:
+    """An assume-role profile whose source credentials are the fixture's, and whose STS is sts_endpoint."""
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
+        monkeypatch.delenv(name)
+    config = tmp_path / "aws-config"
+    config.write_text(
+        f"[profile base]\naws_access_key_id = {ACCESS_KEY}\naws_secret_access_key = {SECRET_KEY}\n\n"
+        "[profile management]\nrole_arn = arn:aws:iam::111111111111:role/drift\nsource_profile = base\n"
+    )
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(config))
+    monkeypatch.setenv("AWS_ENDPOINT_URL_STS", sts_endpoint)
+
+
+def test_fu_minor9_a_trickling_sts_ends_at_the_timeout(
+    faulty_endpoint, credentials: None, tmp_path: Path, capsys, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Minor 9: the STS client an assume-role profile makes was not bounded by --timeout (a silent STS
+    endpoint took 182 s with --timeout 3), and the message named AWS Organizations."""
+    faulty_endpoint.fault = "trickled headers"
+    _assume_role_profile(tmp_path, monkeypatch, faulty_endpoint.endpoint)
+    outcome: list[int] = []
+    argv = ["drift", _org_code(tmp_path), "--profile", "management", "--endpoint-url", "http://127.0.0.1:9"]
+    started = time.monotonic()
+    worker = threading.Thread(target=lambda: outcome.append(run([*argv, "--timeout", "2"])), daemon=True)
+    worker.start()
+    worker.join(10)
+    elapsed = time.monotonic() - started
+    assert not worker.is_alive(), f"drift --timeout 2 was still running after {elapsed:.0f} s"
+    out, err = capsys.readouterr()
+    _assert_one_line_without_leaking(outcome[0], out, err)
+    assert "sts:AssumeRole" in err and "the AWS profile 'management'" in err and "Organizations" not in err, err
+    assert elapsed < 5
+
+
+def test_fu_minor9_sts_refusing_the_role_is_named(
+    faulty_endpoint, credentials: None, tmp_path: Path, capsys, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Minor 9: STS's AccessDenied read "access denied to organizations:DescribeOrganization: run drift
+    with credentials of the management account...", about a call that was never made."""
+    faulty_endpoint.fault = "sts refuses"
+    _assume_role_profile(tmp_path, monkeypatch, faulty_endpoint.endpoint)
+    code = run(["drift", _org_code(tmp_path), "--profile", "management", "--endpoint-url", "http://127.0.0.1:9"])
+    out, err = capsys.readouterr()
+    _assert_one_line_without_leaking(code, out, err)
+    assert err.strip() == (
+        "orgtrust-lint: error: getting the credentials of the AWS profile 'management' failed: "
+        "sts:AssumeRole answered AccessDenied"
+    )

@@ -6,7 +6,8 @@ Throttling and 5xx answers are retried with backoff within --timeout, and every 
 becomes one LiveError line; nothing here ever prints credentials, the server's own text or
 the user name and password of an endpoint URL.
 
---timeout bounds the whole read, each answer is capped in size: see _Limits.
+--timeout bounds the whole read (the STS or SSO calls that get an assume-role or SSO profile's
+credentials included), each answer is capped in size: see _Limits and _LimitedClient.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import contextlib
 import http.client
 import os
 import re
+import shlex
 import socket
 import threading
 import time
@@ -284,12 +286,60 @@ def _limit_connections(client: Any, limits: _Limits) -> None:
         pool_classes[scheme] = type(f"Limited{pool.__name__}", (pool,), {"ConnectionCls": limited})
 
 
+class _LimitedClient:
+    """Mixed into every client of the run's session (see _read): the Organizations client, and those the
+    credential providers make for an assume-role or SSO profile, whose calls --timeout bounds too."""
+
+    limits: _Limits  # set on the subclass made for each run
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        _limit_connections(self, self.limits)
+
+
+# The services whose calls get credentials, as botocore names them in its events.
+_CREDENTIAL_SERVICES = {"sts": "AWS STS", "sso": "IAM Identity Center (SSO)", "sso-oidc": "IAM Identity Center (SSO)"}
+
+
 @dataclass
 class _Progress:
     """Where a read is, for its error messages."""
 
     operation: str = "DescribeOrganization"
     attempts: int = 0
+    sent: str = ""  # the last request sent, "service:Operation": sts:AssumeRole for an assume-role profile
+    retrying: Exception | None = None  # the throttling or server error the current call is being retried after
+
+    def note_sending(self, event_name: str, **_: Any) -> None:
+        """botocore's before-send.SERVICE.OPERATION event, for every client of the session. Returns None:
+        anything else would stand in for the answer."""
+        parts = event_name.split(".")
+        if len(parts) == 3:
+            self.sent = f"{parts[1]}:{parts[2]}"
+
+    @property
+    def credentials_call(self) -> str | None:
+        """The request that was getting credentials when the run stopped (sts:AssumeRole), if it was one."""
+        return self.sent if self.sent.split(":")[0] in _CREDENTIAL_SERVICES else None
+
+    @property
+    def credentials_service(self) -> str:
+        return _CREDENTIAL_SERVICES.get(self.sent.split(":")[0], "AWS")
+
+
+def _profile_in_use(profile: str | None) -> tuple[str | None, str]:
+    """The AWS profile the run uses and what named it, in botocore's order; (None, "") for none."""
+    if profile:
+        return profile, "--profile"
+    for variable in ("AWS_DEFAULT_PROFILE", "AWS_PROFILE"):
+        if os.environ.get(variable):
+            return os.environ[variable], variable
+    return None, ""
+
+
+def _of_profile(profile: str | None) -> str:
+    name, _ = _profile_in_use(profile)
+    return f"the credentials of the AWS profile {name!r}" if name else "AWS credentials"
 
 
 def read_live(profile: str | None, region: str | None, endpoint_url: str | None, timeout: float = 60.0) -> LiveState:
@@ -308,7 +358,7 @@ def read_live(profile: str | None, region: str | None, endpoint_url: str | None,
     except Exception:
         # Whatever a cut-off connection made the call fail with, the reason is the limit.
         if limits.expired:
-            raise _took_too_long(timeout) from None
+            raise _took_too_long(timeout, progress, profile) from None
         if limits.too_large == "answer":
             raise LiveError(
                 f"organizations:{progress.operation} answered with more than {MAX_ANSWER_BYTES >> 20} MiB "
@@ -324,8 +374,41 @@ def read_live(profile: str | None, region: str | None, endpoint_url: str | None,
         limits.close()
 
 
-def _took_too_long(timeout: float) -> LiveError:
-    return LiveError(f"reading the organization took longer than {timeout:g} s (--timeout); giving up")
+def _refused(exc: Any, progress: _Progress, timeout: float, profile: str | None) -> LiveError:
+    """The line for an error answer (botocore's ClientError, imported only where boto3 is)."""
+    code = exc.response.get("Error", {}).get("Code", "")
+    if progress.credentials_call:  # STS refused an assume-role profile, say
+        return LiveError(
+            f"getting {_of_profile(profile)} failed: {progress.credentials_call} answered {code or 'an error'}"
+        )
+    if code == "AWSOrganizationsNotInUseException":
+        return LiveError("these credentials' account is not in an organization (AWSOrganizationsNotInUseException)")
+    if code in ("AccessDeniedException", "AccessDenied", "UnauthorizedOperation"):
+        return LiveError(
+            f"access denied to organizations:{progress.operation}: run drift with credentials of the management "
+            "account or of a delegated administrator for AWS Organizations"
+        )
+    if code in ("TooManyRequestsException", "ThrottlingException", "Throttling"):
+        return LiveError(
+            f"organizations:{progress.operation} stayed throttled for {timeout:g} s (--timeout), "
+            f"{progress.attempts} attempts"
+        )
+    if code in ("ExpiredTokenException", "UnrecognizedClientException", "InvalidClientTokenId"):
+        return LiveError(f"the AWS credentials were rejected ({code}); refresh them and try again")
+    status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
+    if status >= 500:
+        return LiveError(
+            f"organizations:{progress.operation} kept failing with HTTP {status} (a server error) for "
+            f"{timeout:g} s (--timeout), {progress.attempts} attempts"
+        )
+    return LiveError(f"organizations:{progress.operation} failed: {code or 'unknown error'}")
+
+
+def _took_too_long(timeout: float, progress: _Progress, profile: str | None) -> LiveError:
+    if progress.retrying is not None:  # cut off while retrying throttling or a server error: that is the news
+        return _refused(progress.retrying, progress, timeout, profile)
+    waiting = f", waiting for {progress.credentials_call} ({_of_profile(profile)})" if progress.credentials_call else ""
+    return LiveError(f"reading the organization took longer than {timeout:g} s (--timeout){waiting}; giving up")
 
 
 def _read(
@@ -340,6 +423,7 @@ def _read(
     import boto3
     import botocore.config
     import botocore.exceptions as errors
+    import botocore.session
 
     per_call = max(1.0, timeout / 6)
     # botocore retries nothing itself: its backoff knows no overall deadline, so a throttling
@@ -353,7 +437,7 @@ def _read(
 
     def check_deadline() -> None:
         if limits.expired or limits.seconds_left() < 0:
-            raise _took_too_long(timeout)
+            raise _took_too_long(timeout, progress, profile)
 
     def call(method: Any, **arguments: Any) -> dict[str, Any]:
         delay = 0.5
@@ -365,9 +449,11 @@ def _read(
             except errors.ClientError as exc:
                 if not _retryable(exc) or delay > limits.seconds_left():
                     raise
+                progress.retrying = exc
                 time.sleep(delay)
                 delay = min(delay * 2, 8.0)
                 continue
+            progress.retrying = None
             check_deadline()  # an answer cut off at the deadline may still have parsed
             if not isinstance(answer, dict):
                 raise TypeError("not an object")
@@ -382,8 +468,18 @@ def _read(
             if not token:
                 return
 
+    def limit_client_class(base_classes: list[type], **_: Any) -> None:
+        base_classes.insert(0, type("LimitedClient", (_LimitedClient,), {"limits": limits}))
+
     try:
-        session = boto3.Session(profile_name=profile, region_name=region or None)
+        # The credential providers of an assume-role or SSO profile make clients of their own (STS, SSO)
+        # from this session: its default configuration and events reach them, so that their calls are
+        # bounded by --timeout and named in messages like ours (a silent STS endpoint took 3 minutes).
+        core = botocore.session.get_session()
+        core.set_default_client_config(config)
+        core.register("creating-client-class", limit_client_class)
+        core.register("before-send", progress.note_sending)
+        session = boto3.Session(botocore_session=core, profile_name=profile, region_name=region or None)
         try:
             client = session.client(
                 "organizations",
@@ -398,7 +494,6 @@ def _read(
         resolved = client.meta.endpoint_url
         if problem := endpoint_url_problem(resolved):
             raise LiveError(f"the AWS Organizations endpoint {redact_url(resolved)!r} {problem}")
-        _limit_connections(client, limits)
         try:
             organization = call(client.describe_organization)["Organization"]
             state = LiveState(organization.get("Id", "?"), organization.get("MasterAccountId", "?"))
@@ -425,42 +520,48 @@ def _read(
         finally:
             client.close()  # the pooled connections too, not when the garbage collector gets to them
         return state
-    except errors.ProfileNotFound:
-        raise LiveError(f"the AWS profile {profile!r} does not exist") from None
+    except errors.ProfileNotFound as exc:
+        missing = exc.kwargs.get("profile") or profile
+        named, named_by = _profile_in_use(profile)
+        source = f" ({named_by})" if named_by and missing == named else ""
+        raise LiveError(f"the AWS profile {missing!r}{source} does not exist") from None
     except (errors.NoCredentialsError, errors.PartialCredentialsError):
         raise LiveError("no AWS credentials found: use --profile, AWS_PROFILE, or the usual credential chain") from None
+    except (errors.SSOError, errors.TokenRetrievalError) as exc:
+        if isinstance(exc, errors.TokenRetrievalError) and exc.kwargs.get("provider") != "sso":
+            raise LiveError(f"getting {_of_profile(profile)} failed: {type(exc).__name__}") from None
+        named, _ = _profile_in_use(profile)
+        login = f"aws sso login --profile {shlex.quote(named)}" if named else "aws sso login"
+        whose = f"the AWS profile {named!r}" if named else "the default AWS profile"
+        raise LiveError(
+            f"the IAM Identity Center (SSO) login of {whose} is missing or expired ({type(exc).__name__}): "
+            f"run '{login}' and try again"
+        ) from None
+    except errors.InvalidConfigError as exc:  # its text may quote the configuration: named by class only
+        named, _ = _profile_in_use(profile)
+        whose = f"the AWS profile {named!r}" if named else "the default AWS profile"
+        raise LiveError(
+            f"the AWS configuration of {whose} is not valid ({type(exc).__name__}): check its source_profile, "
+            "credential_source and sso settings"
+        ) from None
     except errors.ClientError as exc:
-        code = exc.response.get("Error", {}).get("Code", "")
-        if code == "AWSOrganizationsNotInUseException":
-            raise LiveError(
-                "these credentials' account is not in an organization (AWSOrganizationsNotInUseException)"
-            ) from None
-        if code in ("AccessDeniedException", "AccessDenied", "UnauthorizedOperation"):
-            raise LiveError(
-                f"access denied to organizations:{progress.operation}: run drift with credentials of the management "
-                "account or of a delegated administrator for AWS Organizations"
-            ) from None
-        if code in ("TooManyRequestsException", "ThrottlingException", "Throttling"):
-            raise LiveError(
-                f"organizations:{progress.operation} stayed throttled for {timeout:g} s (--timeout), "
-                f"{progress.attempts} attempts"
-            ) from None
-        if code in ("ExpiredTokenException", "UnrecognizedClientException", "InvalidClientTokenId"):
-            raise LiveError(f"the AWS credentials were rejected ({code}); refresh them and try again") from None
-        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
-        if status >= 500:
-            raise LiveError(
-                f"organizations:{progress.operation} kept failing with HTTP {status} (a server error) for "
-                f"{timeout:g} s (--timeout), {progress.attempts} attempts"
-            ) from None
-        raise LiveError(f"organizations:{progress.operation} failed: {code or 'unknown error'}") from None
+        raise _refused(exc, progress, timeout, profile) from None
     except (errors.ConnectTimeoutError, errors.ReadTimeoutError):
+        if progress.credentials_call:
+            raise LiveError(
+                f"the {progress.credentials_service} endpoint did not answer {progress.credentials_call} in time "
+                f"(for {_of_profile(profile)})"
+            ) from None
         raise LiveError(
             f"the AWS Organizations endpoint did not answer organizations:{progress.operation} in time"
         ) from None
     except errors.EndpointConnectionError as exc:
-        raise LiveError(
-            f"cannot reach the AWS Organizations endpoint {redact_url(exc.kwargs.get('endpoint_url') or '')}".rstrip()
-        ) from None
+        url = redact_url(exc.kwargs.get("endpoint_url") or "")
+        if progress.credentials_call:  # an assume-role profile's STS, say: AWS Organizations was never asked
+            raise LiveError(
+                f"cannot reach the {progress.credentials_service} endpoint {url} "
+                f"({progress.credentials_call}, for {_of_profile(profile)})"
+            ) from None
+        raise LiveError(f"cannot reach the AWS Organizations endpoint {url}".rstrip()) from None
     except errors.BotoCoreError as exc:
         raise LiveError(f"organizations:{progress.operation} failed: {type(exc).__name__}") from None

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import re
+
 from orgtrust_lint.catalog import Catalog
-from orgtrust_lint.facts import DriftItem, Facts, Location, Position
+from orgtrust_lint.facts import DriftItem, Facts, Location, Position, PrincipalRef
 from orgtrust_lint.integrations import enabled_principals
 from orgtrust_lint.live.aws import LiveState
 
@@ -12,33 +14,106 @@ def _date(value: object) -> str:
     return value.strftime("%Y-%m-%d") if hasattr(value, "strftime") else "an unknown date"  # type: ignore[union-attr]
 
 
+def declares_trusted_access(code: Facts) -> bool:
+    """The code manages the organization's trusted access: an aws_service_access_principals list (even
+    an empty or unresolved one) or a resource that enables one principal. Like OT301, drift says
+    nothing about what is enabled when the code declares none of it: the organization is managed elsewhere."""
+    return any(o.declares_principals for o in code.organizations) or bool(code.service_access)
+
+
+def _declared_administrators(code: Facts) -> list[PrincipalRef]:
+    """One reference per declaring resource and principal, however often the value is reached, in file order."""
+    refs = sorted(
+        (r for r in code.principals if r.position is Position.DELEGATED_ADMINISTRATOR), key=lambda r: r.location
+    )
+    first: dict[tuple[str, str, str], PrincipalRef] = {}
+    for ref in refs:
+        first.setdefault((ref.resource, ref.value, (ref.via[0] if ref.via else ref.location).path), ref)
+    return list(first.values())
+
+
+def _declared_account(code: Facts, admin: PrincipalRef) -> str | None:
+    """The account a delegated administrator declaration names, when written as a literal account id
+    (Terraform's account_id, a CloudFormation resource's AccountId); None when it comes from elsewhere."""
+    paths_of_use = {place.path for place in admin.via}
+    accounts = {
+        str(value)
+        for resource in code.resources
+        # The resource's own file: the principal's literal may be a variable's default elsewhere.
+        if resource.address == admin.resource and resource.location.path in {admin.location.path, *paths_of_use}
+        for name, value in resource.attributes.items()
+        if name.lower().replace("_", "") in ("accountid", "delegatedadminaccountid", "adminaccountid")
+    }
+    found = accounts.pop() if len(accounts) == 1 else None
+    return found if found and re.fullmatch(r"\d{12}", found) else None
+
+
+def nothing_declared(code: Facts, paths: list[str]) -> str | None:
+    """The one line for code that declares neither trusted access nor a delegated administrator
+    (an empty directory, a mistyped path, CloudFormation only), or None when drift can compare."""
+    if declares_trusted_access(code) or _declared_administrators(code):
+        return None
+    # A declaration may be in a file that could not be read: say so, or the line would mislead.
+    unread = len({e.path for e in code.parse_errors} | {path for path, _ in code.skipped})
+    cannot = f"; {unread} file(s) could not be read or parsed (see 'orgtrust-lint check')" if unread else ""
+    return (
+        f"no trusted access is declared in the {len(code.files)} file(s) under {' '.join(paths) or '.'}{cannot}: "
+        "nothing to compare with the organization (drift reads aws_service_access_principals, "
+        "aws_organizations_aws_service_access, aws_organizations_delegated_administrator and CloudFormation "
+        "resources that name a service principal)"
+    )
+
+
+def _anchor(code: Facts) -> tuple[Location, str | None]:
+    """Where a finding about something the code does not declare points, and the authoritative list if any.
+
+    The authoritative list is where a principal would be declared (and what the next apply enforces);
+    without one, the first resource that declares trusted access or a delegated administrator: SARIF
+    readers (GitHub code scanning among them) reject a result that is not located in a file.
+    """
+    lists = [o for o in code.organizations if o.declares_principals and o.certain]
+    if lists:
+        # A resource that leaves the list out declares an empty one: the finding points at the resource.
+        org = lists[0]
+        return org.principals_location or org.location, org.address if org.authoritative else None
+    places = sorted(s.location for s in code.service_access) or [r.location for r in _declared_administrators(code)]
+    return places[0], None
+
+
 def drift_items(code: Facts, live: LiveState, catalog: Catalog) -> list[DriftItem]:
+    """The differences; ``code`` must declare something (see nothing_declared)."""
+    anchor, authoritative = _anchor(code)
+    compare_access = declares_trusted_access(code)
     declared = enabled_principals(code)
-    lists = [o for o in code.organizations if o.declares_principals and o.principals_location is not None]
-    authoritative = lists[0] if lists else None
-    nowhere = Location(f"organization {live.organization_id}", 1, 1, 1, 1)
-    anchor = authoritative.principals_location if authoritative else nowhere
     keep = tuple(sorted(set(declared) | set(live.enabled)))
     items: list[DriftItem] = []
     for principal, enabled_on in sorted(live.enabled.items()):
-        if principal not in declared:
-            items.append(
-                DriftItem(
-                    "enabled_out_of_band",
-                    principal,
-                    anchor,
-                    _date(enabled_on),
-                    authoritative.address if authoritative else None,
-                    keep,
-                )
-            )
+        if compare_access and principal not in declared:
+            items.append(DriftItem("enabled_out_of_band", principal, anchor, _date(enabled_on), authoritative, keep))
         if not catalog.is_known(principal):
             items.append(DriftItem("unknown_to_catalog", principal, anchor, _date(enabled_on)))
+    # Declared in every case (not only in one branch of a conditional or a variant): only then is
+    # a principal missing from the organization a difference, not a guess.
+    certain = {r.value for r in code.principals if r.certain and r.position.enables_trusted_access}
     for principal, location in sorted(declared.items()):
-        if principal not in live.enabled:
+        if principal not in live.enabled and principal in certain:
             items.append(DriftItem("declared_not_enabled", principal, location, str(location)))
-    declared_admins = {r.value for r in code.principals if r.position is Position.DELEGATED_ADMINISTRATOR}
+    admins = _declared_administrators(code)
     for principal, accounts in sorted(live.delegated.items()):
-        if principal not in declared_admins and code.files:
+        if principal not in {a.value for a in admins}:
             items.append(DriftItem("delegated_out_of_band", principal, anchor, ", ".join(sorted(accounts))))
+    for admin in admins:
+        registered = sorted(live.delegated.get(admin.value, []))
+        account = _declared_account(code, admin)
+        # An account the code does not spell out is satisfied by any registered one.
+        if (account is None and not registered) or (account is not None and account not in registered):
+            items.append(
+                DriftItem(
+                    "delegated_not_registered",
+                    admin.value,
+                    admin.location,
+                    f"account {account}" if account else "an account",
+                    registered=f"account(s) {', '.join(registered)}" if registered else "none",
+                )
+            )
     return items
