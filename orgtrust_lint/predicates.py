@@ -204,7 +204,7 @@ def _list_location(org: Organization) -> Location:
 
 def _list_description(org: Organization) -> str:
     if not org.principals_written:
-        return f"{org.address} ({org.location}), which leaves aws_service_access_principals out: an empty list"
+        return f"{org.address} ({org.location}), which leaves aws_service_access_principals out (an empty list),"
     return f"the aws_service_access_principals of {org.address} ({org.principals_location})"
 
 
@@ -213,6 +213,8 @@ def principal_not_enabled(integration: Integration, ctx: Context) -> Extras | No
     declared = ctx.declared_principals
     if declared is None or integration.principal in declared:
         return None
+    if not ctx.catalog_at(integration.location).is_known(integration.principal):
+        return None  # not a principal at all: OT101 or OT103 reports the literal, once
     lists = [o for o in ctx.facts.organizations if o.declares_principals and o.certain]
     if lists:
         declared_in = _list_description(lists[0])

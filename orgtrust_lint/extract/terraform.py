@@ -155,7 +155,7 @@ class ModuleExtractor:
         self.primary = self._world(None, dict(scope.tfvars))
         self._alternatives: dict[str, World] = {}
         self._seen_unresolved: set[tuple[Location, str]] = set()
-        self._seen_refs: set[tuple[str, Location, str, Position]] = set()
+        self._seen_refs: set[tuple[str, Location, Position]] = set()
         self.document_uses: dict[str, _Use] = {}
 
     def _world(self, variant: str | None, assigned: dict[str, tuple[Attribute, str]]) -> World:
@@ -251,8 +251,8 @@ class ModuleExtractor:
                     continue
                 if not isinstance(item.value, str):
                     continue
-                # A literal seen in the plain apply is not reported again for a variant or instance.
-                key = (item.value, item.location, leaf.branch, position)
+                # A literal is reported once, however many branches, instances or variants reach it.
+                key = (item.value, item.location, position)
                 if key in self._seen_refs:
                     continue
                 self._seen_refs.add(key)
