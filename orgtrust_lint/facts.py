@@ -66,6 +66,9 @@ class PrincipalRef:
     via: tuple[Location, ...] = ()  # use sites when reached through var.x / local.x
     origin: str = "literal"  # how the value was reached, for messages
     deduplicated: bool = False  # passed through distinct()/toset(), so repeats are intended
+    # The alternative *.tfvars file (applied only with -var-file) under which the value holds, e.g.
+    # "production.tfvars"; None for what a plain apply uses. Variants never count as enabled.
+    variant: str | None = None
 
     @property
     def kind(self) -> str:

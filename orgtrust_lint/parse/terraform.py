@@ -452,16 +452,17 @@ class _Extractor:
     facts: Facts
     seen_unresolved: set[tuple[Location, str]] = field(default_factory=set)
 
-    def resolutions(self, expr: Expr, via: tuple[Location, ...]) -> Iterator[tuple[Value, str]]:
-        """The value under auto-loaded tfvars, then under each alternative *.tfvars file that matters."""
+    def resolutions(self, expr: Expr, via: tuple[Location, ...]) -> Iterator[tuple[Value, str | None]]:
+        """The value under auto-loaded tfvars (variant None), then under each alternative *.tfvars
+        file that matters (variant: that file's name)."""
         primary = Resolver(self.scope, self.scope.tfvars)
-        yield primary.resolve(expr, via), ""
+        yield primary.resolve(expr, via), None
         for path, attributes in self.scope.alternative_tfvars:
             relevant = {name: attr for name, attr in attributes.items() if name in primary.variables_used}
             if relevant:
                 overrides = dict(self.scope.tfvars)
                 overrides.update({name: (attr, os.path.basename(path)) for name, attr in relevant.items()})
-                yield Resolver(self.scope, overrides).resolve(expr, via), f"@{os.path.basename(path)}"
+                yield Resolver(self.scope, overrides).resolve(expr, via), os.path.basename(path)
 
     def unresolved(self, item: Unknown, address: str, attribute: str) -> None:
         key = (item.location, item.expression)
@@ -485,7 +486,7 @@ class _Extractor:
                 if (item.value, item.location) in seen_refs:
                     continue
                 seen_refs.add((item.value, item.location))
-                if not variant:
+                if variant is None:
                     count += 1
                 self.facts.principals.append(
                     PrincipalRef(
@@ -493,10 +494,12 @@ class _Extractor:
                         position=position,
                         location=item.location,
                         resource=address,
-                        group=group + variant,
+                        # Each variant is its own list for duplicate detection.
+                        group=group if variant is None else f"{group}@{variant}",
                         via=tuple(v for v in item.via if v != item.location),
                         origin=item.origin,
                         deduplicated=deduplicated,
+                        variant=variant,
                     )
                 )
         return count, resolved
