@@ -59,9 +59,10 @@ def _internal_error(path: str, stage: str, exc: Exception) -> InternalError:
     return InternalError(path, stage, f"{type(exc).__name__}: {exc}".splitlines()[0][:200], Location.point(path, 1))
 
 
-def _extract_module(module: TerraformModule) -> Facts:
+def extract_module(module: TerraformModule) -> Facts:
     """One module's facts. An exception of ours on one file becomes an internal-error fact for
-    that file (its siblings are still used); one while extracting, for the whole module."""
+    that file (its siblings are still used); one while extracting, for the whole module.
+    Also used for the files of a --base revision."""
     parsed: dict[str, HclDocument | ParseFailure] = {}
     failed: list[InternalError] = []
     for path, data in module.to_parse.items():
@@ -84,14 +85,15 @@ def _extract_module(module: TerraformModule) -> Facts:
 
 
 def _extract_module_batch(modules: list[TerraformModule]) -> list[Facts]:
-    return [_extract_module(module) for module in modules]
+    return [extract_module(module) for module in modules]
 
 
 def _module_size(module: TerraformModule) -> int:
     return sum(len(d) for d in module.to_parse.values() if isinstance(d, bytes))
 
 
-def _extract_template(path: str, text: str) -> Facts:
+def extract_template(path: str, text: str) -> Facts:
+    """One template's facts, or an internal-error fact when we fail on it."""
     try:
         return extract_cloudformation(path, text)
     except Exception as exc:
@@ -99,7 +101,7 @@ def _extract_template(path: str, text: str) -> Facts:
 
 
 def _extract_template_batch(items: list[tuple[str, str]]) -> list[Facts]:
-    return [_extract_template(path, text) for path, text in items]
+    return [extract_template(path, text) for path, text in items]
 
 
 def _module_content(module: TerraformModule) -> list[bytes]:
@@ -239,7 +241,10 @@ def check(
 
         before = facts_at_revision(base, paths, config)
         facts.removals.extend(removals(before, facts, catalog, f"since {base}"))
-        facts.skipped.extend(before.skipped)  # submodules whose base files could not be compared
+        facts.skipped.extend(before.skipped)  # files and submodules whose base side could not be compared
+        # A failure of ours on the base side leaves the comparison incomplete: OT003 and exit 3, as for the work tree.
+        stage = "the --base revision's copy of"
+        facts.internal_errors.extend(replace(e, stage=f"{e.stage} {stage}") for e in before.internal_errors)
     return check_facts(facts, config, rules, catalog, explicit)
 
 
