@@ -5,16 +5,17 @@ This is the public API behind ``orgtrust-lint check``; it never prints and never
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 from orgtrust_lint import parallel
 from orgtrust_lint.cache import ParseCache
 from orgtrust_lint.catalog import Catalog
 from orgtrust_lint.config import Config
-from orgtrust_lint.discover import DiscoveryError, discover, display_path
+from orgtrust_lint.discover import DiscoveryError, discover, discover_stdin, display_path
 from orgtrust_lint.engine import Rule, evaluate, load_rules, rule_selected
 from orgtrust_lint.facts import INTERNAL_ERROR_RULE, Facts, Finding, InternalError, Location, Suppression
-from orgtrust_lint.files import SkipFile, describe_encoding_error, read_file
+from orgtrust_lint.files import SkipFile, describe_encoding_error, read_file, read_named_file
 from orgtrust_lint.integrations import derive_integrations
 from orgtrust_lint.parse.cloudformation import (
     extract_cloudformation,
@@ -42,10 +43,37 @@ class CheckResult:
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (path, reason): not linted
 
 
-def _read_text(path: str) -> str:
+STDIN_PLAN_NAME = "stdin.json"  # where findings in a plan read from stdin (`--plan -`) point
+
+
+@dataclass(frozen=True)
+class StdinFile:
+    """The text of `check -`, linted as the file ``name``. With ``in_module``, that file's module
+    (its directory's other Terraform files) is read for context, the text standing in for the file."""
+
+    name: str
+    data: bytes
+    in_module: bool = False
+
+    @classmethod
+    def of(cls, data: bytes, name: str | None) -> StdinFile:
+        """With a name, that file in its module; without, a file of its own named after its format."""
+        if name:
+            return cls(name, data, in_module=True)
+        text = data.decode("utf-8", errors="replace").lstrip("\ufeff \t\r\n")
+        if looks_like_template(text):
+            return cls("stdin.json" if text.startswith("{") else "stdin.yaml", data)
+        return cls("stdin.tf.json" if text.startswith("{") else "stdin.tf", data)
+
+    def reader(self) -> Callable[[str], bytes]:
+        name = display_path(self.name)
+        return lambda path: self.data if path == name else read_file(path)
+
+
+def _read_text(path: str, read: Callable[[str], bytes] = read_file) -> str:
     """A YAML or JSON file's text; SkipFile (with the reason) when it cannot be read as text."""
     try:
-        data = read_file(path)
+        data = read(path)
     except OSError as exc:
         raise SkipFile(f"cannot read file: {exc.strerror}") from None
     try:
@@ -120,10 +148,14 @@ def extract(
     prefilter: bool = True,
     use_cache: bool = False,
     jobs: int = 1,
+    stdin: StdinFile | None = None,
 ) -> tuple[Facts, set[str] | None]:
-    """Facts of every file under ``paths``. Files are read and prefiltered here; what must be
-    parsed comes from the cache or is parsed in up to ``jobs`` processes."""
-    discovered = discover(paths, config)
+    """Facts of every file under ``paths`` (or of ``stdin``). Files are read and prefiltered here;
+    what must be parsed comes from the cache or is parsed in up to ``jobs`` processes."""
+    if stdin is None:
+        discovered, read = discover(paths, config), read_file
+    else:
+        discovered, read = discover_stdin(stdin.name, stdin.in_module), stdin.reader()
     catalog = catalog or Catalog.load(config.extra_principals)
     terraform_prefilter: Prefilter | None = None
     template_types: tuple[str, ...] = ()
@@ -131,14 +163,14 @@ def extract(
         specs = catalog.integration_specs
         terraform_prefilter = Prefilter(s.resource for s in specs if s.format == "terraform")
         template_types = tuple(s.resource for s in specs if s.format == "cloudformation")
-    modules = plan_terraform(discovered.terraform, prefilter=terraform_prefilter)
+    modules = plan_terraform(discovered.terraform, read, prefilter=terraform_prefilter)
 
     skipped_templates: set[str] = set()
     template_items: list[tuple[str, str]] = []
     skipped: list[tuple[str, str]] = list(discovered.skipped)
     for path in discovered.templates:
         try:
-            text = _read_text(path)
+            text = _read_text(path, read)
         except SkipFile as exc:
             skipped.append((path, str(exc)))
             continue
@@ -213,29 +245,31 @@ def check(
     prefilter: bool = True,
     use_cache: bool = False,
     jobs: int = 1,
+    stdin: StdinFile | None = None,
 ) -> CheckResult:
-    """Lint ``paths``; with ``base`` (a git revision) or ``plan`` (plan JSON) also check what the
-    change disables. With a plan and no paths, only the plan is linted."""
+    """Lint ``paths`` (or ``stdin`` instead); with ``base`` (a git revision) or ``plan`` (plan JSON,
+    "-" for stdin) also check what the change disables. With a plan and no paths, only the plan is linted."""
     config = config or Config()
     catalog = catalog or Catalog.load(config.extra_principals)
-    if plan is not None and not paths:
+    if plan is not None and not paths and stdin is None:
         facts, explicit = Facts(), None
     else:
-        facts, explicit = extract(paths, config, catalog, prefilter, use_cache, jobs)
+        facts, explicit = extract(paths, config, catalog, prefilter, use_cache, jobs, stdin)
     if plan is not None or base is not None:
         from orgtrust_lint.change import removals
     if plan is not None:
-        from orgtrust_lint.parse.plan import extract_plan
+        from orgtrust_lint.parse.plan import NotAPlan, extract_plan
 
+        shown = STDIN_PLAN_NAME if plan == "-" else display_path(plan)
         try:
-            text = _read_text(plan)
-        except SkipFile as exc:
+            text = _read_text(plan, read_named_file)  # a pipe too: `--plan <(terraform show -json tfplan)`
+            planned_before, planned_after = extract_plan(shown, text)
+        except (SkipFile, NotAPlan) as exc:
             raise DiscoveryError(f"--plan: {plan}: {exc}") from None
-        planned_before, planned_after = extract_plan(display_path(plan), text)
         facts.extend(planned_after)
-        facts.removals.extend(removals(planned_before, planned_after, catalog, f"in plan {display_path(plan)}"))
+        facts.removals.extend(removals(planned_before, planned_after, catalog, f"in plan {shown}"))
         if explicit is not None:
-            explicit.add(display_path(plan))
+            explicit.add(shown)
     if base is not None:
         from orgtrust_lint.change import facts_at_revision
 

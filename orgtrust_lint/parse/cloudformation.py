@@ -43,7 +43,7 @@ INLINE_POLICY_RESOURCES = {"AWS::IAM::Role", "AWS::IAM::User", "AWS::IAM::Group"
 
 
 def is_candidate(path: str) -> bool:
-    return path.endswith(SUFFIXES) and not path.endswith((".tf.json", ".tfvars.json"))
+    return path.endswith(SUFFIXES) and not path.endswith((".tf.json", ".tofu.json", ".tfvars.json"))
 
 
 def looks_like_template(text: str) -> bool:

@@ -48,7 +48,8 @@ SERVICE_ACCESS = "aws_organizations_aws_service_access"
 DELEGATED_ADMIN = "aws_organizations_delegated_administrator"
 SERVICE_LINKED_ROLE = "aws_iam_service_linked_role"
 
-SUFFIXES = (".tf", ".tf.json", ".tfvars", ".tfvars.json")
+# OpenTofu reads .tofu and .tofu.json as it reads .tf and .tf.json (variable files stay .tfvars).
+SUFFIXES = (".tf", ".tf.json", ".tofu", ".tofu.json", ".tfvars", ".tfvars.json")
 
 # Resources with one service principal: the attribute that holds it, and what kind of position it is.
 SINGLE_PRINCIPAL_ATTRIBUTES = {
@@ -69,6 +70,15 @@ POLICY_ATTRIBUTES = {
 
 def is_terraform_file(path: str) -> bool:
     return path.endswith(SUFFIXES)
+
+
+def _opentofu_replacement(path: str, siblings: set[str]) -> str | None:
+    """The .tofu file OpenTofu reads instead of ``path`` (foo.tofu hides foo.tf, foo.tofu.json hides
+    foo.tf.json: opentofu.org/docs/language/files, "Extension Precedence"), or None."""
+    for terraform, opentofu in ((".tf", ".tofu"), (".tf.json", ".tofu.json")):
+        if path.endswith(terraform) and (replacement := path[: -len(terraform)] + opentofu) in siblings:
+            return replacement
+    return None
 
 
 def _is_tfvars(path: str) -> bool:
@@ -769,7 +779,12 @@ def plan_terraform(
     modules: list[TerraformModule] = []
     for directory, directory_paths in sorted(by_directory.items()):
         contents: dict[str, bytes | ParseFailure | Skipped] = {}
+        siblings = set(directory_paths)
         for path in sorted(directory_paths):
+            replacement = _opentofu_replacement(path, siblings)
+            if replacement is not None:
+                contents[path] = Skipped(f"OpenTofu reads {os.path.basename(replacement)} instead")
+                continue
             try:
                 contents[path] = read(path)
             except SkipFile as exc:
