@@ -1,7 +1,8 @@
 """Command line: check, rules, explain, services. The only module that knows argv and exit codes.
 
 Exit codes: 0 nothing at or above --fail-on, 1 findings at or above it, 2 usage or
-environment error (one line on stderr, never a traceback).
+environment error (one line on stderr, never a traceback), 3 the run was incomplete because
+orgtrust-lint itself failed on a file (OT003).
 """
 
 from __future__ import annotations

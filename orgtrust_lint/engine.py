@@ -177,18 +177,13 @@ def rule_selected(rule_id: str, select: tuple[str, ...], ignore: tuple[str, ...]
     return not any(rule_id.startswith(code) for code in ignore)
 
 
-def evaluate(
-    rules: list[Rule],
-    facts: Facts,
-    catalog: Catalog,
-    select: tuple[str, ...] = (),
-    ignore: tuple[str, ...] = (),
-) -> list[Finding]:
+def evaluate(rules: list[Rule], facts: Facts, catalog: Catalog) -> list[Finding]:
+    """Every rule's findings; selection is applied afterwards, per file (see lint.check_facts)."""
     ctx = Context(facts, catalog)
     findings: list[Finding] = []
     internal = [r for r in rules if r.id == INTERNAL_ERROR_RULE]
     for rule in rules:
-        if rule.id != INTERNAL_ERROR_RULE and rule_selected(rule.id, select, ignore):
+        if rule.id != INTERNAL_ERROR_RULE:
             findings.extend(evaluate_rule(rule, facts, ctx))
     for rule in internal:  # last: it reports the failures of the rules above too
         findings.extend(evaluate_rule(rule, facts, ctx))

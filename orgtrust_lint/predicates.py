@@ -26,6 +26,7 @@ from orgtrust_lint.facts import (
     ServiceAccessResource,
 )
 from orgtrust_lint.integrations import declared_principals
+from orgtrust_lint.parse.policy import SERVICE_PRINCIPAL_KEY
 
 Extras = dict[str, Any]
 Predicate = Callable[[Any, "Context"], Extras | None]
@@ -214,7 +215,6 @@ TRUSTED_ACCESS_ACTIONS = (
 ACTIONS_WITH_SERVICE_PRINCIPAL_KEY = frozenset(
     a.lower() for a in (*TRUSTED_ACCESS_ACTIONS, "organizations:ListDelegatedAdministrators")
 )
-SERVICE_PRINCIPAL_KEY = "organizations:serviceprincipal"
 
 
 @functools.lru_cache(maxsize=4096)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import ast
+import dataclasses
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -9,9 +12,11 @@ from pathlib import Path
 import pytest
 
 from orgtrust_lint.cli import run
+from orgtrust_lint.facts import Facts
 from orgtrust_lint.files import MAX_FILE_BYTES
 
 REPO = Path(__file__).resolve().parent.parent
+PACKAGE = REPO / "orgtrust_lint"
 
 ORG_WITH_CONFIG_AGGREGATOR = """resource "aws_organizations_organization" "org" {
   aws_service_access_principals = ["config.amazonaws.com"]
@@ -126,3 +131,91 @@ def test_cr_d14_a_crash_on_a_base_revision_file_is_ot003_not_a_crashed_run(
         "org.tf:1:1: OT003 [error] orgtrust-lint failed while parsing the --base revision's copy of this file "
         "(RecursionError: maximum recursion depth exceeded); some checks did not run on it - please report this"
     )
+
+
+def _module_names() -> dict[str, str]:
+    return {".".join(p.relative_to(REPO).with_suffix("").parts): p.read_text() for p in PACKAGE.rglob("*.py")}
+
+
+def _imported_names(text: str) -> set[tuple[str, str]]:
+    """(module, name) pairs a file uses from other modules: `from m import name` and `m.name`."""
+    tree = ast.parse(text)
+    used: set[tuple[str, str]] = set()
+    modules: dict[str, str] = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module:
+            for alias in node.names:
+                used.add((node.module, alias.name))
+                modules[alias.asname or alias.name] = f"{node.module}.{alias.name}"
+        elif isinstance(node, ast.Import):
+            modules.update((alias.asname or alias.name, alias.name) for alias in node.names)
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id in modules:
+            used.add((modules[node.value.id], node.attr))
+    return used
+
+
+# Left to the helper that owns config.py in issue 15 (code review D11 and first-use M3 are about it).
+DEAD_NAMES_ELSEWHERE = {("orgtrust_lint.config", "RUN_SETTINGS")}
+
+
+def test_cr_d10_d11_no_module_level_name_is_dead() -> None:
+    """A class, function or constant that nothing uses (the package, its rules, tests, scripts, bench)."""
+    modules = _module_names()
+    elsewhere = [p.read_text() for directory in ("tests", "scripts", "bench") for p in (REPO / directory).rglob("*.py")]
+    users = [*modules.values(), *elsewhere]
+    used = set().union(*(_imported_names(text) for text in users))
+    declarative = "\n".join(p.read_text() for p in [*(REPO / "rules").glob("*.yaml"), REPO / "pyproject.toml"])
+    dead = []
+    for module, text in modules.items():
+        for node in ast.parse(text).body:
+            if isinstance(node, ast.FunctionDef | ast.ClassDef):
+                names = [node.name]
+            elif isinstance(node, ast.Assign):
+                names = [target.id for target in node.targets if isinstance(target, ast.Name)]
+            else:
+                continue
+            for name in names:
+                word = re.compile(rf"\b{re.escape(name)}\b")
+                if len(word.findall(text)) > 1 or (module, name) in used or word.search(declarative):
+                    continue
+                dead.append((module, name))
+    assert set(dead) - DEAD_NAMES_ELSEWHERE == set()
+
+
+def test_cr_d10_no_constant_is_defined_twice() -> None:
+    """One definition per string constant (SERVICE_PRINCIPAL_KEY was in parse/policy.py and predicates.py)."""
+    defined: dict[str, list[str]] = {}
+    for module, text in _module_names().items():
+        for node in ast.parse(text).body:
+            if isinstance(node, ast.Assign) and isinstance(getattr(node.value, "value", None), str):
+                for target in node.targets:
+                    if isinstance(target, ast.Name):
+                        defined.setdefault(node.value.value, []).append(f"{module}.{target.id}")  # type: ignore[attr-defined]
+    assert {value: where for value, where in defined.items() if len(where) > 1} == {}
+
+
+def test_cr_d12_facts_extend_copies_every_list() -> None:
+    """Merging one file's facts into a run's keeps every kind, suppression problems included."""
+    merged, part = Facts(), Facts()
+    for item in dataclasses.fields(Facts):
+        getattr(part, item.name).append(f"one {item.name}")
+    merged.extend(part)
+    assert merged == part
+
+
+def test_cr_d7_the_cli_docstring_lists_every_exit_code() -> None:
+    from orgtrust_lint import cli
+
+    codes = {cli.EXIT_OK, cli.EXIT_FINDINGS, cli.EXIT_ERROR, cli.EXIT_INCOMPLETE}
+    documented = {int(code) for code in re.findall(r"\b(\d) (?:nothing|findings|usage|the run)", cli.__doc__ or "")}
+    assert documented == codes
+
+
+def test_cr_d8_module_docstrings_refer_only_to_files_in_the_repository() -> None:
+    for module, text in _module_names().items():
+        docstring = ast.get_docstring(ast.parse(text)) or ""
+        for name in re.findall(r"\b[\w/.-]+\.md\b", docstring):
+            if "xxx" in name:  # a family of files, such as docs/rules/OTxxx.md: its directory
+                name = str(Path(name).parent)
+            assert (REPO / name).exists(), f"{module} refers to {name}"

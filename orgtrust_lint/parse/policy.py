@@ -13,14 +13,7 @@ from dataclasses import replace
 from orgtrust_lint.facts import ConditionClause, Facts, Location, PolicyStatement, Position, PrincipalRef
 from orgtrust_lint.parse.located_json import JsonNode, JsonSyntaxError, loads_located
 
-SERVICE_PRINCIPAL_KEY = "organizations:serviceprincipal"
-
-
-class Unknown:
-    """A value inside a policy that could not be resolved statically."""
-
-    def __init__(self, expression: str) -> None:
-        self.expression = expression
+SERVICE_PRINCIPAL_KEY = "organizations:serviceprincipal"  # the condition key, lower-cased as IAM compares it
 
 
 def _get(node: JsonNode, name: str) -> JsonNode | None:
