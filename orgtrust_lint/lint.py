@@ -205,7 +205,7 @@ def extract(
     template_misses = [(p, t) for p, t in template_items if p not in template_facts]
 
     # Terraform modules go to the workers first; while they parse, this process decodes the
-    # templates (cfn-lint's import alone is about 0.3 s, better paid once than in every worker).
+    # templates (cfn-lint's import alone is about 0.3 s, bench/RESULTS.md: better paid once than in every worker).
     module_work = parallel.start(_extract_module_batch, module_misses, jobs, size=_module_size)
     template_jobs = 1 if module_work.parallel else jobs
     template_work = parallel.start(_extract_template_batch, template_misses, template_jobs)

@@ -219,3 +219,62 @@ def test_cr_d8_module_docstrings_refer_only_to_files_in_the_repository() -> None
             if "xxx" in name:  # a family of files, such as docs/rules/OTxxx.md: its directory
                 name = str(Path(name).parent)
             assert (REPO / name).exists(), f"{module} refers to {name}"
+
+
+def _make_recipe(target: str) -> str:
+    """A Makefile target's recipe, with $(SOURCES)-style variables of the Makefile expanded."""
+    makefile = (REPO / "Makefile").read_text()
+    variables = dict(re.findall(r"(?m)^(\w+)\s*:?=\s*(.*)$", makefile))
+    recipe = re.search(rf"(?ms)^{target}:[^\n]*\n((?:\t[^\n]*\n)+)", makefile)
+    assert recipe, target
+    return re.sub(r"\$\((\w+)\)", lambda m: variables.get(m.group(1), m.group(0)), recipe.group(1))
+
+
+def test_cr_d17_make_format_covers_what_make_lint_checks() -> None:
+    def directories(target: str) -> set[str]:
+        return {word for word in _make_recipe(target).split() if (REPO / word).is_dir()}
+
+    assert directories("format") == directories("lint") >= {"orgtrust_lint", "tests", "bench", "scripts"}
+
+
+def test_cr_d18_the_cfn_lint_import_cost_is_quoted_once_and_measured() -> None:
+    """Comments and the README quote the bench's measured figure (bench/RESULTS.md), not one of their own."""
+    measured = re.search(r"\| import cfn-lint's decoder \| (\d+\.\d+) \|", (REPO / "bench/RESULTS.md").read_text())
+    assert measured
+    texts = [p.read_text() for p in PACKAGE.rglob("*.py")] + [(REPO / "README.md").read_text()]
+    quoted = {
+        figure
+        for text in texts
+        for line in text.splitlines()
+        if "cfn-lint" in line
+        for figure in re.findall(r"about (\d+\.\d+) s", line)
+    }
+    assert quoted == {f"{float(measured.group(1)):.1f}"}
+
+
+def test_fu_minor24_python_version_is_the_same_everywhere() -> None:
+    required = re.search(r'requires-python = ">=(\d+\.\d+)"', (REPO / "pyproject.toml").read_text())
+    assert required
+    version = required.group(1)
+    assert f"Python {version}+" in (REPO / "README.md").read_text()
+    header = (REPO / "Makefile").read_text().split("\n\n")[0]
+    assert re.findall(r"Python (\d+\.\d+\+?)", header) == [f"{version}+"]
+
+
+def test_fu_minor24_the_readme_has_one_exit_code_list_with_every_code() -> None:
+    readme = (REPO / "README.md").read_text()
+    assert readme.count("Exit codes") == 1
+    paragraph = readme[readme.index("Exit codes") :].split("\n\n")[0]
+    assert all(f"`{code}`" in paragraph for code in range(4))
+
+
+def test_fu_minor24_options_of_check_lists_every_option() -> None:
+    from orgtrust_lint.cli import build_parser
+
+    parser = build_parser()
+    commands = next(a for a in parser._actions if a.dest == "command")
+    check = commands.choices["check"]  # type: ignore[index]
+    options = {flag for action in check._actions for flag in action.option_strings if flag.startswith("--")}
+    readme = (REPO / "README.md").read_text()
+    listed = readme[readme.index("Options of `check`") :].split("\n\n")[0]
+    assert {option for option in options - {"--help"} if f"`{option}" not in listed} == set()
