@@ -15,8 +15,12 @@ $(BIN)/python:
 
 # Dependencies are installed once per pyproject.toml change; the package itself is
 # reinstalled (non-editable, as users get it) on every run so tests exercise the wheel.
+# The wheelhouse holds the runtime dependencies as wheels, so that the pre-commit tests can build
+# their hook environment without the network (PIP_NO_INDEX, PIP_FIND_LINKS) once this has run.
 $(VENV)/.deps-stamp: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet '.[test]'
+	$(BIN)/python -m pip wheel --quiet --wheel-dir $(VENV)/wheelhouse . setuptools wheel
+	rm -f $(VENV)/wheelhouse/orgtrust_lint-*.whl
 	touch $@
 
 install: $(VENV)/.deps-stamp

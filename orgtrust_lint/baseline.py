@@ -6,6 +6,12 @@ by rule, file path and fingerprint (see fingerprint.py), never by line number, s
 above a recorded finding does not bring it back. Entries that match nothing any more are stale:
 they are reported, never fail the run, and ``--baseline-prune`` removes them.
 
+Paths in the file are relative to the baseline file's own directory, with '/' separators, and the
+fingerprints digest that same path: matching, stale entries and pruning then give the same results
+whether a run starts at the repository root, in a subdirectory (``check ..``) or names absolute paths.
+Version 1 files (before that) held paths relative to the working directory they were recorded in;
+they are still read where that directory can be told (see ``_version_1_origin``).
+
 The file is JSON sorted by path, rule and fingerprint, so that re-recording an unchanged
 repository rewrites it byte for byte and a review diff shows only what really changed.
 """
@@ -15,10 +21,11 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import tempfile
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -30,7 +37,8 @@ if TYPE_CHECKING:
     from orgtrust_lint.config import Config
     from orgtrust_lint.lint import CheckResult
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: paths relative to the baseline's directory; 1: relative to where it was recorded
+READABLE_VERSIONS = (1, 2)
 TOOL_NAME = "orgtrust-lint"
 _SCHEMA_FILE = Path(__file__).parent / "data" / "baseline.schema.json"
 
@@ -56,10 +64,52 @@ class Entry:
         return {"rule": self.rule, "path": self.path, "fingerprint": self.fingerprint, "message": self.message}
 
 
+def _relative(path: str, start: str) -> str:
+    try:
+        return os.path.relpath(path, start)
+    except ValueError:  # another drive (Windows): no relative path exists, the absolute one is exact
+        return path
+
+
+def _own_directory(file: str) -> str:
+    """The real directory a baseline file lies in: what a version 2 file's paths are relative to."""
+    return os.path.realpath(os.path.dirname(os.path.abspath(file)))
+
+
+class PathKeys:
+    """How a baseline names files: relative to ``origin`` (a real, absolute directory), '/'-separated.
+
+    Each file's directory is resolved (memoised: a run has thousands of files in a few hundred
+    directories), so a working directory or an argument reached through a symbolic link names a
+    file as any other run does; the file itself is not resolved, so a linked file keeps its name."""
+
+    def __init__(self, origin: str) -> None:
+        self.origin = origin
+        self._real_directories: dict[str, str] = {}
+
+    def key(self, path: str) -> str:
+        """The baseline's name for ``path``, a path as this run reports it."""
+        directory, name = os.path.split(path)
+        real = self._real_directories.get(directory)
+        if real is None:
+            real = self._real_directories[directory] = os.path.realpath(directory or os.curdir)
+        return _relative(os.path.join(real, name), self.origin).replace(os.sep, "/")
+
+    def local(self, key: str) -> str:
+        """The file a baseline path names, as an absolute path this process can open."""
+        return os.path.normpath(os.path.join(self.origin, key.replace("/", os.sep)))
+
+
 @dataclass(frozen=True)
 class Baseline:
     file: str
-    entries: tuple[Entry, ...]
+    entries: tuple[Entry, ...]  # paths relative to ``origin``, as PathKeys names them
+    origin: str = ""  # the real directory the entries' paths are relative to
+    version: int = FORMAT_VERSION
+
+    @property
+    def keys(self) -> PathKeys:
+        return PathKeys(self.origin or _own_directory(self.file))
 
 
 @dataclass
@@ -68,7 +118,10 @@ class Comparison:
 
     file: str
     matched: tuple[Finding, ...]
-    stale: tuple[Entry, ...]
+    stale: tuple[Entry, ...]  # as the baseline holds them (what --baseline-prune removes)
+    # The same entries with their paths as this run names files (relative to the working directory,
+    # like the findings): what is printed.
+    stale_shown: tuple[Entry, ...]
     # By identity, not equality: two findings can be equal field by field (the same literal
     # reported twice) while the baseline holds one entry for them. ``matched`` keeps the objects
     # alive, so their ids cannot be reused while this comparison exists.
@@ -84,15 +137,16 @@ class Comparison:
         return "unchanged" if self.is_matched(finding) else "new"
 
     def to_json(self) -> dict[str, Any]:
-        return {"file": self.file, "matched": len(self.matched), "stale": [entry.to_json() for entry in self.stale]}
+        stale = [entry.to_json() for entry in self.stale_shown]
+        return {"file": self.file, "matched": len(self.matched), "stale": stale}
 
 
-def _keyed(findings: Sequence[Finding]) -> list[tuple[Finding, Entry]]:
+def _keyed(findings: Sequence[Finding], keys: PathKeys) -> list[tuple[Finding, Entry]]:
     """Each finding that can be baselined with its entry. Internal errors never are: they mean a
     file was not fully checked, which must not be recorded as normal."""
     return [
-        (finding, Entry(finding.location.path, finding.rule, fingerprint, finding.message))
-        for finding, fingerprint in zip(findings, fingerprints(findings), strict=True)
+        (finding, Entry(keys.key(finding.location.path), finding.rule, fingerprint, finding.message))
+        for finding, fingerprint in zip(findings, fingerprints(findings, keys.key), strict=True)
         if finding.rule != INTERNAL_ERROR_RULE
     ]
 
@@ -104,15 +158,27 @@ def _default_mode() -> int:
     return 0o666 & ~umask
 
 
-def _write(file: str, entries: Iterable[Entry], option: str) -> None:
+# A file name that is not valid UTF-8 reaches us with its odd bytes as lone surrogates (U+DC80..U+DCFF,
+# surrogateescape). JSON can hold them only as \u escapes; json.loads gives them back unchanged, and the
+# path then names the same file again.
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _json_text(document: dict[str, Any]) -> str:
+    # ensure_ascii=False keeps other non-ASCII names readable in a review diff.
+    text = json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+    return _LONE_SURROGATE.sub(lambda match: f"\\u{ord(match.group()):04x}", text)
+
+
+def _write(file: str, entries: Iterable[Entry], option: str, version: int = FORMAT_VERSION) -> None:
     """Write atomically (a temporary file renamed over the target), keeping an existing file's mode:
     an interrupted run leaves the old baseline whole, never half a file."""
     document = {
-        "version": FORMAT_VERSION,
+        "version": version,
         "tool": TOOL_NAME,
         "findings": [entry.to_json() for entry in sorted(entries)],
     }
-    text = json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+    text = _json_text(document)
     target = os.path.abspath(file)
     temporary = None
     try:
@@ -136,7 +202,7 @@ def _write(file: str, entries: Iterable[Entry], option: str) -> None:
 
 def record(file: str, findings: Sequence[Finding]) -> int:
     """Write ``findings`` as the baseline ``file``; return how many entries were recorded."""
-    entries = [entry for _, entry in _keyed(findings)]
+    entries = [entry for _, entry in _keyed(findings, PathKeys(_own_directory(file)))]
     _write(file, entries, "--write-baseline")
     return len(entries)
 
@@ -167,62 +233,117 @@ def load(file: str) -> Baseline:
         raise BaselineError(f"{what}: not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})") from None
     except RecursionError:
         raise BaselineError(f"{what}: not a baseline (nested too deeply)") from None
-    if isinstance(data, dict) and data.get("version", FORMAT_VERSION) != FORMAT_VERSION:
+    if isinstance(data, dict) and data.get("version", FORMAT_VERSION) not in READABLE_VERSIONS:
         raise BaselineError(
             f"{what}: unsupported version {json.dumps(data['version'])[:20]} "
-            f"(this orgtrust-lint reads version {FORMAT_VERSION})"
+            f"(this orgtrust-lint reads versions {' and '.join(map(str, READABLE_VERSIONS))})"
         )
     from orgtrust_lint.schema_check import validate  # imports jsonschema: only runs that use a baseline pay
 
     validate(data, json.loads(_SCHEMA_FILE.read_text(encoding="utf-8")), what, describe=_describe_error)
-    return Baseline(file, tuple(Entry(e["path"], e["rule"], e["fingerprint"], e["message"]) for e in data["findings"]))
+    entries = tuple(Entry(e["path"], e["rule"], e["fingerprint"], e["message"]) for e in data["findings"])
+    version = data["version"]
+    origin = _own_directory(file) if version == FORMAT_VERSION else _version_1_origin(file, entries, what)
+    return Baseline(file, entries, origin, version)
 
 
-def _checked_here(entry: Entry, checked_files: set[str], config: Config) -> bool:
+def _version_1_origin(file: str, entries: Sequence[Entry], what: str) -> str:
+    """The directory a version 1 baseline was recorded in, where that can be told; else BaselineError.
+
+    Its paths were relative to the working directory of the run that recorded it (the README said to
+    run from there). From the baseline's own directory that is the reading every older run used. From
+    elsewhere it is either the baseline's directory or this one: the one whose reading names an existing
+    file for every entry, if only one does. Guessing would match findings, or prune entries, wrongly."""
+    own = _own_directory(file)
+    here = os.path.realpath(os.curdir)
+    if here == own or all(os.path.isabs(entry.path) for entry in entries):
+        return own  # both readings are the same (no entries, or only absolute paths)
+
+    def names_every_file(origin: str) -> bool:
+        return all(os.path.lexists(os.path.join(origin, entry.path)) for entry in entries)
+
+    fitting = [origin for origin in (own, here) if names_every_file(origin)]
+    if len(fitting) == 1:
+        return fitting[0]
+    beside = os.path.dirname(file) or os.curdir
+    reason = (
+        f"from here that could be {beside} or this directory"
+        if fitting
+        else f"from here neither {beside} nor this directory holds every file it names"
+    )
+    raise BaselineError(
+        f"{what}: a version 1 baseline, whose paths are relative to the directory it was recorded in, and {reason}: "
+        f"run from the directory it was recorded in (from {beside}, --baseline-prune converts it to version "
+        f"{FORMAT_VERSION}, whose paths work from any directory)"
+    )
+
+
+def _checked_here(entry: Entry, checked_files: dict[str, str], keys: PathKeys, config: Config) -> bool:
     """Whether this run could have found the entry's finding. A run over other paths, or with the
     entry's rule deselected, says nothing about it: it is neither matched nor stale."""
     from orgtrust_lint.engine import rule_selected
 
-    if not os.path.lexists(entry.path):
+    if not os.path.lexists(keys.local(entry.path)):
         return True  # the file is gone, and its findings with it
-    if entry.path not in checked_files:
+    shown = checked_files.get(entry.path)
+    if shown is None:
         return False
-    effective = config.for_file(entry.path)
-    return rule_selected(entry.rule, effective.select, effective.ignores_for(entry.path))
+    effective = config.for_file(shown)
+    return rule_selected(entry.rule, effective.select, effective.ignores_for(shown))
+
+
+def _shown(entry: Entry, checked_files: dict[str, str], keys: PathKeys) -> Entry:
+    """The entry with its path as this run's findings name the file (relative to the working directory)."""
+    from orgtrust_lint.discover import display_path
+
+    shown = checked_files.get(entry.path) or display_path(keys.local(entry.path))
+    return replace(entry, path=shown)
 
 
 def compare(baseline: Baseline, result: CheckResult, config: Config) -> Comparison:
     """Match the run's findings against the baseline's entries, each entry matching at most one finding."""
+    keys = baseline.keys
     unmatched = Counter(entry.key for entry in baseline.entries)
     matched = []
-    for finding, entry in _keyed(result.findings):
+    for finding, entry in _keyed(result.findings, keys):
         unignorable = config.for_file(finding.location.path).unignorable
         if any(finding.rule.startswith(code) for code in unignorable):
             continue  # a rule no ignore may silence is not silenced by a baseline either
         if unmatched[entry.key] > 0:
             unmatched[entry.key] -= 1
             matched.append(finding)
-    checked_files = set(result.files)
+    checked_files = {keys.key(path): path for path in result.files}  # the baseline's name -> the run's
     stale = []
     for entry in baseline.entries:
         if unmatched[entry.key] > 0:
             unmatched[entry.key] -= 1
-            if _checked_here(entry, checked_files, config):
+            if _checked_here(entry, checked_files, keys, config):
                 stale.append(entry)
-    return Comparison(baseline.file, tuple(matched), tuple(sorted(stale)))
+    stale.sort()
+    shown = tuple(_shown(entry, checked_files, keys) for entry in stale)
+    return Comparison(baseline.file, tuple(matched), tuple(stale), shown)
 
 
-def prune(baseline: Baseline, stale: Iterable[Entry]) -> int:
-    """Rewrite the baseline without the ``stale`` entries; return how many were removed. An
-    up-to-date baseline is not rewritten."""
+@dataclass(frozen=True)
+class Pruned:
+    removed: int
+    converted: bool  # a version 1 file was rewritten as the current version
+
+
+def prune(baseline: Baseline, stale: Iterable[Entry]) -> Pruned:
+    """Rewrite the baseline without the ``stale`` entries. An up-to-date baseline is not rewritten,
+    unless it is a version 1 file recorded in its own directory: its entries are then exactly what
+    the current version holds, so it is converted, and works from any directory from then on."""
     to_remove = Counter(stale)
-    if not to_remove:
-        return 0
+    converting = baseline.version != FORMAT_VERSION and baseline.origin == _own_directory(baseline.file)
+    if not to_remove and not converting:
+        return Pruned(0, converted=False)
     kept = []
     for entry in baseline.entries:
         if to_remove[entry] > 0:
             to_remove[entry] -= 1
         else:
             kept.append(entry)
-    _write(baseline.file, kept, "--baseline-prune")
-    return len(baseline.entries) - len(kept)
+    # A version 1 file recorded elsewhere keeps its version: its paths stay relative to where it was recorded.
+    _write(baseline.file, kept, "--baseline-prune", FORMAT_VERSION if converting else baseline.version)
+    return Pruned(len(baseline.entries) - len(kept), converted=converting)

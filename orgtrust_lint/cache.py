@@ -63,7 +63,9 @@ class ParseCache:
         self._pending: dict[str, bytes] = {}
 
     def key(self, kind: str, path: str, parts: Sequence[bytes]) -> str:
-        return hashlib.sha256(length_prefixed([self.salt, kind.encode(), path.encode(), *parts])).hexdigest()
+        # surrogateescape: a path that is not valid UTF-8 keys by its own bytes (any other encodes as before).
+        name = path.encode("utf-8", "surrogateescape")
+        return hashlib.sha256(length_prefixed([self.salt, kind.encode(), name, *parts])).hexdigest()
 
     def _regular_or_absent(self) -> bool:
         """SQLite would open a FIFO or follow a link to a device; only a plain file of ours will do."""

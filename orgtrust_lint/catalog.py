@@ -109,7 +109,12 @@ def load_yaml(raw: bytes) -> Any:
         mark = getattr(exc, "problem_mark", None)
         raise InvalidYaml(mark.line + 1 if mark else None) from None
     except ValueError as exc:  # a value YAML recognises but cannot build, such as 2027-02-30
-        raise InvalidYaml(None, str(exc)) from None
+        # Python quotes the text in some of these ("invalid literal for int(): 'x'"): the file
+        # may be anything a configuration's `extend` names, so say only what is wrong, never what.
+        quotes = re.search("['\"]", str(exc))
+        raise InvalidYaml(None, "a value it cannot build" if quotes else str(exc)) from None
+    except (TypeError, AttributeError, KeyError):  # a tag on a value it does not fit (!!bool x)
+        raise InvalidYaml(None, "a value it cannot build") from None
     except RecursionError:
         raise InvalidYaml(None, "nested too deeply") from None
     try:

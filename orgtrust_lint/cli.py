@@ -37,6 +37,22 @@ def _codes(value: str) -> list[str]:
     return [code for code in value.split(",") if code.strip()]
 
 
+def _check_codes(codes: tuple[str, ...], option: str) -> tuple[str, ...]:
+    """Command-line codes are checked like the configuration file's: a typo in a CI flag must not
+    select nothing and pass, nor select only rules that 'check' never reports."""
+    from orgtrust_lint.engine import load_rules
+
+    rules = load_rules()
+    for code in codes:
+        matching = [rule for rule in rules if rule.id.startswith(code)]
+        if not matching:
+            raise UsageError(f"{option}: no rule is {code} or starts with it (see orgtrust-lint rules)")
+        if option == "--select" and all(rule.fact == "drift" for rule in matching):
+            only_drift = f"{code} is only reported by 'orgtrust-lint drift', never by 'check'"
+            raise UsageError(f"{option}: {only_drift} (see orgtrust-lint rules)")
+    return codes
+
+
 def _jobs(value: str) -> int:
     try:
         jobs = int(value)
@@ -45,6 +61,28 @@ def _jobs(value: str) -> int:
     if jobs < 1:
         raise argparse.ArgumentTypeError(f"expected at least 1 process, got {jobs}")
     return jobs
+
+
+def _timeout(value: str) -> float:
+    from orgtrust_lint.live.aws import MAX_TIMEOUT_SECONDS
+
+    try:
+        seconds = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {value!r}") from None
+    if not 0 < seconds <= MAX_TIMEOUT_SECONDS:  # false for nan too, which would disable the deadline
+        raise argparse.ArgumentTypeError(
+            f"expected a number of seconds above 0 and at most {MAX_TIMEOUT_SECONDS:g}, got {value!r}"
+        )
+    return seconds
+
+
+def _endpoint_url(value: str) -> str:
+    from orgtrust_lint.live.aws import endpoint_url_problem, redact_url
+
+    if problem := endpoint_url_problem(value):
+        raise argparse.ArgumentTypeError(f"{redact_url(value)!r} {problem}")
+    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -96,9 +134,11 @@ def build_parser() -> argparse.ArgumentParser:
     drift.add_argument("paths", nargs="*", metavar="PATH")
     drift.add_argument("--profile", help="AWS profile (default: the standard credential chain)")
     drift.add_argument("--region", help="AWS region for the Organizations endpoint")
-    drift.add_argument("--endpoint-url", help="Organizations endpoint (AWS_ENDPOINT_URL is honoured too)")
+    drift.add_argument(
+        "--endpoint-url", type=_endpoint_url, help="Organizations endpoint (AWS_ENDPOINT_URL is honoured too)"
+    )
     drift.add_argument("--format", choices=("text", "json", "sarif", "github"), default="text")
-    drift.add_argument("--timeout", type=float, default=60.0, help="give up after this many seconds (default 60)")
+    drift.add_argument("--timeout", type=_timeout, default=60.0, help="give up after this many seconds (default 60)")
     drift.add_argument("--fail-on", choices=("error", "warning", "info"), help="lowest severity that fails the run")
     drift.add_argument("--config", metavar="FILE", help="use this configuration file instead of searching for one")
     drift.add_argument("--no-cache", action="store_true", help="do not read or write the cache")
@@ -225,19 +265,37 @@ def _exit_code(result: CheckResult, config: Config) -> int:
     return EXIT_FINDINGS if failing else EXIT_OK
 
 
+def _check_options(args: argparse.Namespace) -> dict:
+    """The options of a lint run, the same for the first run and for the one after --fix."""
+    from orgtrust_lint.parallel import default_jobs
+
+    return {
+        "base": args.base,
+        "plan": args.plan,
+        "prefilter": not args.no_prefilter,
+        "use_cache": not args.no_cache,
+        "jobs": args.jobs or default_jobs(),
+    }
+
+
 def _fix(args: argparse.Namespace, config: Config, result: CheckResult) -> CheckResult | None:
     """Apply (or with --diff, show) the fixes; return the result of linting again, or None after a diff."""
-    from orgtrust_lint.fix import plan_fixes, write_fix
+    from orgtrust_lint.fix import FixSkipped, plan_fixes, write_fix
     from orgtrust_lint.lint import check
 
-    fixes = plan_fixes(result.findings)
+    plan = plan_fixes(result, args.paths)
+    for note in plan.notes:
+        _say(f"orgtrust-lint: {note}")
     if args.diff:
-        sys.stdout.write("".join(fix.diff() for fix in fixes))
+        sys.stdout.write("".join(fix.diff() for fix in plan))
         return None
     fixed_findings, files = 0, 0
-    for fix in fixes:
+    for fix in plan:
         try:
             written = write_fix(fix)
+        except FixSkipped as exc:
+            _say(f"orgtrust-lint: {fix.path} {exc}; left alone")
+            continue
         except OSError as exc:  # a full disk, a read-only file system: the original is untouched
             _say(f"orgtrust-lint: cannot write {fix.path} ({exc.strerror}); left unchanged")
             continue
@@ -248,7 +306,7 @@ def _fix(args: argparse.Namespace, config: Config, result: CheckResult) -> Check
             _say(f"orgtrust-lint: {fix.path} changed while it was being fixed; left alone")
     stream = sys.stdout if args.format == "text" else sys.stderr
     print(f"Fixed {fixed_findings} problem(s) in {files} file(s).", file=stream)
-    return check(args.paths, config, base=args.base, plan=args.plan) if files else result
+    return check(args.paths, config, **_check_options(args)) if files else result
 
 
 def _write_baseline(args: argparse.Namespace, result: CheckResult) -> int:
@@ -268,17 +326,21 @@ def _write_baseline(args: argparse.Namespace, result: CheckResult) -> int:
 def _compare_with_baseline(
     args: argparse.Namespace, config: Config, result: CheckResult, baseline: Baseline
 ) -> Comparison:
-    from orgtrust_lint.baseline import compare, prune
+    from orgtrust_lint.baseline import FORMAT_VERSION, compare, prune
 
     comparison = compare(baseline, result, config)
-    if args.baseline_prune:
-        prune(baseline, comparison.stale)
-    for entry in comparison.stale:
+    pruned = prune(baseline, comparison.stale) if args.baseline_prune else None
+    for entry in comparison.stale_shown:  # paths as the findings show them, relative to the working directory
         what = f"{entry.rule} {entry.path}: {' '.join(entry.message.split())}"
         if args.baseline_prune:
             _say(f"orgtrust-lint: removed stale baseline entry: {what}")
         else:
             _say(f"orgtrust-lint: stale baseline entry: {what} (fixed? run with --baseline-prune)")
+    if pruned is not None and pruned.converted:
+        _say(
+            f"orgtrust-lint: converted {args.baseline} to version {FORMAT_VERSION}: "
+            "its paths are relative to its own directory"
+        )
     return comparison
 
 
@@ -314,8 +376,8 @@ def _check(args: argparse.Namespace) -> int:
     _choose_cache(args.no_cache)
     config = load_config([args.stdin_filename or "."] if "-" in args.paths else args.paths, args.config)
     config = config.with_command_line(
-        select=parse_codes(tuple(args.select), "--select") if args.select else None,
-        ignore=parse_codes(tuple(args.ignore), "--ignore") if args.ignore else (),
+        select=_check_codes(parse_codes(tuple(args.select), "--select"), "--select") if args.select else None,
+        ignore=_check_codes(parse_codes(tuple(args.ignore), "--ignore"), "--ignore") if args.ignore else (),
         fail_on=Severity(args.fail_on) if args.fail_on else None,
     )
     if args.require_reason:
@@ -338,16 +400,9 @@ def _check(args: argparse.Namespace) -> int:
         from orgtrust_lint.baseline import load
 
         baseline = load(args.baseline)
-    result = check(
-        [] if stdin else args.paths,
-        config,
-        base=args.base,
-        plan=args.plan,
-        prefilter=not args.no_prefilter,
-        use_cache=not args.no_cache,
-        jobs=_effective_jobs(args.jobs),
-        stdin=stdin,
-    )
+    args.jobs = _effective_jobs(args.jobs)  # decided (and any note printed) once, for both runs of --fix
+    paths = [] if stdin else args.paths
+    result = check(paths, config, keep_digests=args.fix, stdin=stdin, **_check_options(args))
     if args.fix:
         result = _fix(args, config, result)
         if result is None:

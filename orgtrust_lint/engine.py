@@ -1,18 +1,63 @@
-"""Load the declarative rules (rules/*.yaml, schema-checked) and evaluate them over facts."""
+"""Load the declarative rules (rules/*.yaml, schema-checked) and evaluate them over facts.
+
+``run`` is the one place where a run's rules are applied, in this order:
+evaluate the rules about the code -> apply inline ignores -> the rules about the ignores
+(OT004-OT007) -> internal errors (OT003), last so that a failure in any stage before is reported.
+"""
 
 from __future__ import annotations
 
 import dataclasses
 import json
+import string
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
 from typing import Any
 
 from orgtrust_lint.catalog import DATA_DIRECTORY, Catalog, InvalidYaml, load_yaml
-from orgtrust_lint.facts import INTERNAL_ERROR_RULE, Facts, Finding, InternalError, Location, PrincipalRef, Severity
-from orgtrust_lint.predicates import PREDICATES, Context
+from orgtrust_lint.facts import (
+    INTERNAL_ERROR_RULE,
+    DriftItem,
+    Facts,
+    Finding,
+    Integration,
+    InternalError,
+    Location,
+    Organization,
+    ParseError,
+    PolicyStatement,
+    PrincipalRef,
+    PrincipalRemoval,
+    Resource,
+    ServiceAccessResource,
+    Severity,
+    Suppression,
+    SuppressionProblem,
+    UnresolvedValue,
+)
+from orgtrust_lint.predicates import PREDICATES, PROVIDES, Context
 from orgtrust_lint.schema_check import DataFileError, validate_cached
+from orgtrust_lint.suppress import Governance, apply_suppressions
+
+# The fact class behind each ``match.fact`` of the rule schema: a rule's message may name its fields.
+FACT_TYPES: dict[str, type] = {
+    "principal": PrincipalRef,
+    "unresolved": UnresolvedValue,
+    "organization": Organization,
+    "service_access": ServiceAccessResource,
+    "resource": Resource,
+    "integration": Integration,
+    "statement": PolicyStatement,
+    "removal": PrincipalRemoval,
+    "drift": DriftItem,
+    "parse_error": ParseError,
+    "internal_error": InternalError,
+    "suppression_problem": SuppressionProblem,
+}
+# Rules about the inline ignores themselves: they run once the ignores have been applied.
+GOVERNANCE_FACT = "suppression_problem"
 
 
 @dataclass(frozen=True)
@@ -47,6 +92,17 @@ class Rule:
             message=data["message"],
         )
 
+    @property
+    def fact(self) -> str:
+        """The kind of fact the rule looks at (``match.fact``)."""
+        return self.match["fact"]
+
+    @property
+    def severities(self) -> tuple[Severity, ...]:
+        """Every severity a finding of this rule can have: the default, then its overrides'."""
+        overridden = (Severity(o["severity"]) for o in self.match.get("severity_overrides", []))
+        return tuple(dict.fromkeys((self.severity, *overridden)))
+
 
 def _rules_directory() -> Path:
     # Paths next to this file rather than importlib.resources, whose zip support costs a few
@@ -59,9 +115,11 @@ def _rules_directory() -> Path:
     return Path(__file__).resolve().parent.parent / "rules"
 
 
-def _rule_files() -> list[tuple[str, bytes]]:
+def _rule_files(directory: Path | None = None) -> list[tuple[str, bytes]]:
     return sorted(
-        (entry.name, entry.read_bytes()) for entry in _rules_directory().iterdir() if entry.name.endswith(".yaml")
+        (entry.name, entry.read_bytes())
+        for entry in (directory or _rules_directory()).iterdir()
+        if entry.name.endswith(".yaml")
     )
 
 
@@ -70,11 +128,12 @@ def rule_schema() -> dict[str, Any]:
     return json.loads(text)
 
 
-def load_rules() -> list[Rule]:
-    """All shipped rules, validated against the rule schema; raise DataFileError if one is bad."""
+def load_rules(directory: Path | None = None) -> list[Rule]:
+    """All shipped rules (or those in ``directory``), validated against the rule schema and their
+    messages against the fields they can name; raise DataFileError if one is bad."""
     schema = rule_schema()
     rules = []
-    for filename, raw in _rule_files():
+    for filename, raw in _rule_files(directory):
         try:
             data = load_yaml(raw)
         except InvalidYaml as exc:
@@ -85,8 +144,30 @@ def load_rules() -> list[Rule]:
         for condition in _conditions(data["match"]):
             if "predicate" in condition and condition["predicate"] not in PREDICATES:
                 raise DataFileError(f"rule file {filename} uses unknown predicate {condition['predicate']!r}")
+        _check_placeholders(filename, data)
         rules.append(Rule.from_data(data))
     return rules
+
+
+def _check_placeholders(filename: str, data: dict[str, Any]) -> None:
+    """Every ``{placeholder}`` of the message is a field of the rule's fact or of what its ``where``
+    predicates provide: a misspelled one would otherwise print as an empty string or fail on every
+    finding."""
+    match = data["match"]
+    fields = {f.name for f in dataclasses.fields(FACT_TYPES[match["fact"]])}
+    for condition in match.get("where", []):
+        if "predicate" in condition:
+            fields |= PROVIDES[condition["predicate"]]
+    try:
+        placeholders = [name for _, name, _, _ in string.Formatter().parse(data["message"]) if name is not None]
+    except ValueError as exc:  # an unmatched brace
+        raise DataFileError(f"rule file {filename}: message: {exc}") from None
+    for name in placeholders:
+        if name not in fields:
+            known = ", ".join(sorted(fields))
+            raise DataFileError(
+                f"rule file {filename}: message placeholder {{{name}}} is not a field of this rule (known: {known})"
+            )
 
 
 def _conditions(match: dict[str, Any]) -> list[dict[str, Any]]:
@@ -113,11 +194,6 @@ def _check(condition: dict[str, Any], fact: Any, ctx: Context) -> dict[str, Any]
     if "in" in condition:
         return {} if value in condition["in"] else None
     return {} if value not in condition["not_in"] else None
-
-
-class _Fields(dict):
-    def __missing__(self, key: str) -> str:
-        return ""
 
 
 def _message_fields(fact: Any) -> dict[str, Any]:
@@ -154,7 +230,7 @@ def _finding_for(rule: Rule, fact: Any, ctx: Context) -> Finding | None:
         if _check(override["when"], fact, ctx) is not None:
             severity = Severity(override["severity"])
             break
-    fields = _Fields(_message_fields(fact))
+    fields = _message_fields(fact)
     fields.update(extras)
     location: Location = extras.pop("_location", None) or getattr(fact, match.get("at", "location"))
     principal = fact.value if isinstance(fact, PrincipalRef) else getattr(fact, "principal", None)
@@ -177,14 +253,43 @@ def rule_selected(rule_id: str, select: tuple[str, ...], ignore: tuple[str, ...]
     return not any(rule_id.startswith(code) for code in ignore)
 
 
-def evaluate(rules: list[Rule], facts: Facts, catalog: Catalog) -> list[Finding]:
-    """Every rule's findings; selection is applied afterwards, per file (see lint.check_facts)."""
-    ctx = Context(facts, catalog)
-    findings: list[Finding] = []
-    internal = [r for r in rules if r.id == INTERNAL_ERROR_RULE]
-    for rule in rules:
-        if rule.id != INTERNAL_ERROR_RULE:
-            findings.extend(evaluate_rule(rule, facts, ctx))
-    for rule in internal:  # last: it reports the failures of the rules above too
-        findings.extend(evaluate_rule(rule, facts, ctx))
+@dataclass
+class EngineResult:
+    """What a run reports: ``findings`` (not silenced; problems with the ignores and internal errors
+    included) and the findings inline ignores silenced, each with its ignore."""
+
+    findings: list[Finding]
+    suppressed: list[tuple[Finding, Suppression]]
+
+
+def _by_location(findings: list[Finding]) -> list[Finding]:
     return sorted(findings, key=lambda f: (f.location, f.rule))
+
+
+def run(
+    rules: list[Rule],
+    facts: Facts,
+    catalog: Catalog,
+    governance: Governance | None = None,
+    in_scope: Callable[[Finding], bool] = lambda finding: True,
+) -> EngineResult:
+    """Evaluate ``rules`` over ``facts``: the rules about the code, then the inline ignores, then the
+    rules about the ignores (OT004-OT007), then internal errors (OT003) of every stage before.
+
+    Every rule runs, whatever is selected: ignores are applied to all findings, so an ignore of a
+    rule that is merely deselected is not mistaken for an unused one (the caller selects).
+    ``in_scope`` drops the findings about files that were only read for context.
+    """
+    ctx = Context(facts, catalog)
+    internal = [r for r in rules if r.id == INTERNAL_ERROR_RULE]
+    about_ignores = [r for r in rules if r.fact == GOVERNANCE_FACT and r.id != INTERNAL_ERROR_RULE]
+    about_code = [r for r in rules if r.fact != GOVERNANCE_FACT and r.id != INTERNAL_ERROR_RULE]
+    findings = [f for rule in about_code for f in evaluate_rule(rule, facts, ctx) if in_scope(f)]
+    known_codes = frozenset(rule.id for rule in rules)
+    reported, suppressed, problems = apply_suppressions(findings, facts.suppressions, governance, known_codes)
+    # Problems with the ignores are findings too (OT004-OT007), never silenced by an ignore.
+    facts.suppression_problems.extend(problems)
+    reported.extend(f for rule in about_ignores for f in evaluate_rule(rule, facts, ctx))
+    # Last: a failure of ours is never silenced, and it covers the failures of every rule above.
+    reported.extend(f for rule in internal for f in evaluate_rule(rule, facts, ctx) if in_scope(f))
+    return EngineResult(_by_location(reported), suppressed)

@@ -69,6 +69,9 @@ class PrincipalRef:
     # The alternative *.tfvars file (applied only with -var-file) under which the value holds, e.g.
     # "production.tfvars"; None for what a plain apply uses. Variants never count as enabled.
     variant: str | None = None
+    # In every case, not only in one branch of a conditional or one instance that may not exist:
+    # checks that say something is missing (OT301, drift) count only certain principals as declared.
+    certain: bool = True
 
     @property
     def kind(self) -> str:
@@ -84,6 +87,7 @@ class UnresolvedValue:
     resource: str
     attribute: str
     reason: str
+    subject: str = "principal"  # what could not be checked: principal, statement, document or other
 
     @property
     def kind(self) -> str:
@@ -103,6 +107,11 @@ class Organization:
     principal_count: int
     principals_location: Location | None
     scope: str  # the unit applied together (a Terraform module directory)
+    # Each apply makes the organization's trusted access exactly the list; not so when Terraform is
+    # told to ignore changes to it (lifecycle ignore_changes), as the provider documents.
+    authoritative: bool = True
+    principals_written: bool = True  # False: the attribute is left out, an empty list to the provider
+    certain: bool = True  # the resource exists in every case (its count is not 0 or unknown)
 
     @property
     def kind(self) -> str:
@@ -117,6 +126,7 @@ class ServiceAccessResource:
     location: Location
     principal: str | None  # None when unresolved
     scope: str  # the unit applied together (a Terraform module directory)
+    certain: bool = True  # the resource exists in every case
 
     @property
     def kind(self) -> str:
@@ -137,6 +147,7 @@ class Resource:
     location: Location
     attributes: dict[str, str | bool] = field(default_factory=dict)
     blocks: frozenset[str] = frozenset()
+    certain: bool = True  # the resource exists in every case (its count is not 0 or unknown)
 
     @property
     def kind(self) -> str:

@@ -80,3 +80,14 @@ def describe_encoding_error(data: bytes, error: UnicodeDecodeError) -> tuple[str
     line = before.count(b"\n") + 1
     column = error.start - (before.rfind(b"\n") + 1) + 1
     return f"not UTF-8 text (byte 0x{data[error.start]:02x})", line, column
+
+
+UTF8_BOM = b"\xef\xbb\xbf"
+
+
+def content_digest(data: bytes) -> str:
+    """What --fix compares to tell whether a file still holds the content its findings came from.
+    A leading byte order mark is left out: the parsers drop it, and templates are read without it."""
+    import hashlib
+
+    return hashlib.sha256(data.removeprefix(UTF8_BOM)).hexdigest()

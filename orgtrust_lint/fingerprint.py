@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from orgtrust_lint.facts import Finding
@@ -25,16 +25,19 @@ def _line_text(path: str, line: int, cache: dict[str, list[str]]) -> str:
     return lines[line - 1].strip() if 0 < line <= len(lines) else ""
 
 
-def fingerprints(findings: Sequence[Finding]) -> list[str]:
+def fingerprints(findings: Sequence[Finding], path_key: Callable[[str], str] | None = None) -> list[str]:
     """One fingerprint per finding, in order: a digest of the rule, the file, the principal and the
     offending line's text (not its number), then ``:N`` to tell apart repeats of the same digest
-    by their order in ``findings``."""
+    by their order in ``findings``. ``path_key`` names the file in the digest (the baseline names it
+    relative to the baseline's directory, so that its fingerprints do not depend on the working
+    directory); without it, the path as reported."""
     cache: dict[str, list[str]] = {}
     seen: Counter[str] = Counter()
     prints = []
     for finding in findings:
         text = _line_text(finding.location.path, finding.location.line, cache)
-        key = "|".join((finding.rule, finding.location.path, finding.principal or "", text))
+        path = finding.location.path if path_key is None else path_key(finding.location.path)
+        key = "|".join((finding.rule, path, finding.principal or "", text))
         # surrogateescape: a file name that is not valid UTF-8 hashes as its own bytes instead of failing;
         # every other key encodes exactly as before, so no existing fingerprint changes.
         digest = hashlib.sha256(key.encode("utf-8", "surrogateescape")).hexdigest()[:32]

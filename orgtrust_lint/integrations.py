@@ -16,13 +16,16 @@ def declared_principals(facts: Facts) -> dict[str, Location] | None:
     """Principals the code enables (with where), or None when that set is not fully known.
 
     None also when the code declares no trusted access at all: the organization is then
-    managed somewhere else, and nothing can be said about what it enables.
+    managed somewhere else, and nothing can be said about what it enables. An organization
+    resource that leaves aws_service_access_principals out declares an empty list.
     """
     declarations = [o for o in facts.organizations if o.declares_principals]
     if not declarations and not facts.service_access:
         return None
     if any(not o.principals_resolved for o in declarations):
         return None
+    if any(not o.authoritative for o in declarations):
+        return None  # Terraform ignores changes to the list: what is enabled is decided elsewhere
     if any(s.principal is None for s in facts.service_access):
         return None
     return enabled_principals(facts)
@@ -71,6 +74,8 @@ def derive_integrations(facts: Facts, catalog: Catalog) -> list[Integration]:
         by_type.setdefault((spec.format, spec.resource), []).append(spec)
     found: list[Integration] = []
     for resource in facts.resources:
+        if not resource.certain:
+            continue  # an instance that may not exist (count unknown or a branch of a condition) proves nothing
         for spec in by_type.get((resource.format, resource.type), []):
             holds, reason = _condition_holds(resource, spec.when)
             if holds:
@@ -80,7 +85,7 @@ def derive_integrations(facts: Facts, catalog: Catalog) -> list[Integration]:
                     )
                 )
     for ref in facts.principals:
-        if ref.position is Position.DELEGATED_ADMINISTRATOR:
+        if ref.position is Position.DELEGATED_ADMINISTRATOR and ref.certain:
             found.append(
                 Integration(
                     ref.value,

@@ -13,9 +13,9 @@ from orgtrust_lint.cache import ParseCache
 from orgtrust_lint.catalog import Catalog
 from orgtrust_lint.config import Config
 from orgtrust_lint.discover import DiscoveryError, discover, discover_stdin, display_path
-from orgtrust_lint.engine import Rule, evaluate, load_rules, rule_selected
+from orgtrust_lint.engine import Rule, load_rules, rule_selected, run
 from orgtrust_lint.facts import INTERNAL_ERROR_RULE, Facts, Finding, InternalError, Location, Suppression
-from orgtrust_lint.files import SkipFile, describe_encoding_error, read_file, read_named_file
+from orgtrust_lint.files import SkipFile, content_digest, describe_encoding_error, read_file, read_named_file
 from orgtrust_lint.integrations import derive_integrations
 from orgtrust_lint.parse.cloudformation import (
     extract_cloudformation,
@@ -32,7 +32,7 @@ from orgtrust_lint.parse.terraform import (
     parse_terraform,
     plan_terraform,
 )
-from orgtrust_lint.suppress import Governance, apply_suppressions
+from orgtrust_lint.suppress import Governance
 
 
 @dataclass
@@ -41,6 +41,9 @@ class CheckResult:
     findings: list[Finding]
     suppressed: list[tuple[Finding, Suppression]] = field(default_factory=list)
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (path, reason): not linted
+    # With keep_digests: files.content_digest of each parsed file as it was read, so that --fix
+    # edits only a file that still holds the content its findings were computed from.
+    digests: dict[str, str] = field(default_factory=dict)
 
 
 STDIN_PLAN_NAME = "stdin.json"  # where findings in a plan read from stdin (`--plan -`) point
@@ -135,9 +138,11 @@ def _extract_template_batch(items: list[tuple[str, str]]) -> list[Facts]:
 def _module_content(module: TerraformModule) -> list[bytes]:
     """What a module's facts depend on: the names of its files and the content of those parsed
     (the cache length-prefixes each part, so names and contents can never run into each other)."""
-    parts = [str(len(module.paths)).encode(), *(name.encode() for name in module.paths)]
+    parts = [str(len(module.paths)).encode(), *(name.encode("utf-8", "surrogateescape") for name in module.paths)]
     for path, data in module.to_parse.items():
-        parts.extend((path.encode(), data if isinstance(data, bytes) else repr(data).encode()))
+        parts.extend(
+            (path.encode("utf-8", "surrogateescape"), data if isinstance(data, bytes) else repr(data).encode())
+        )
     return parts
 
 
@@ -148,10 +153,12 @@ def extract(
     prefilter: bool = True,
     use_cache: bool = False,
     jobs: int = 1,
+    digests: dict[str, str] | None = None,
     stdin: StdinFile | None = None,
 ) -> tuple[Facts, set[str] | None]:
     """Facts of every file under ``paths`` (or of ``stdin``). Files are read and prefiltered here;
-    what must be parsed comes from the cache or is parsed in up to ``jobs`` processes."""
+    what must be parsed comes from the cache or is parsed in up to ``jobs`` processes. ``digests``,
+    when given, receives the content digest of every file parsed (or served from the cache)."""
     if stdin is None:
         discovered, read = discover(paths, config), read_file
     else:
@@ -201,6 +208,9 @@ def extract(
             if m.to_parse and keys["module", m.directory] in hits
         )
         template_facts.update((p, hits[keys["template", p]]) for p, _ in template_items if keys["template", p] in hits)
+    if digests is not None:
+        digests.update((p, content_digest(d)) for m in modules for p, d in m.to_parse.items() if isinstance(d, bytes))
+        digests.update((p, content_digest(t.encode("utf-8"))) for p, t in template_items)
     module_misses = [m for m in modules if m.directory not in module_facts]
     template_misses = [(p, t) for p, t in template_items if p not in template_facts]
 
@@ -245,16 +255,20 @@ def check(
     prefilter: bool = True,
     use_cache: bool = False,
     jobs: int = 1,
+    keep_digests: bool = False,
     stdin: StdinFile | None = None,
 ) -> CheckResult:
     """Lint ``paths`` (or ``stdin`` instead); with ``base`` (a git revision) or ``plan`` (plan JSON,
-    "-" for stdin) also check what the change disables. With a plan and no paths, only the plan is linted."""
+    "-" for stdin) also check what the change disables. With a plan and no paths, only the plan is
+    linted. ``keep_digests``: record in the result what each parsed file held (for --fix)."""
     config = config or Config()
     catalog = catalog or Catalog.load(config.extra_principals)
+    digests: dict[str, str] = {}
     if plan is not None and not paths and stdin is None:
         facts, explicit = Facts(), None
     else:
-        facts, explicit = extract(paths, config, catalog, prefilter, use_cache, jobs, stdin)
+        kept = digests if keep_digests else None
+        facts, explicit = extract(paths, config, catalog, prefilter, use_cache, jobs, kept, stdin)
     if plan is not None or base is not None:
         from orgtrust_lint.change import removals
     if plan is not None:
@@ -279,7 +293,9 @@ def check(
         # A failure of ours on the base side leaves the comparison incomplete: OT003 and exit 3, as for the work tree.
         stage = "the --base revision's copy of"
         facts.internal_errors.extend(replace(e, stage=f"{e.stage} {stage}") for e in before.internal_errors)
-    return check_facts(facts, config, rules, catalog, explicit)
+    result = check_facts(facts, config, rules, catalog, explicit)
+    result.digests = digests
+    return result
 
 
 def _wanted(finding: Finding, config: Config) -> bool:
@@ -294,31 +310,27 @@ def check_facts(
     catalog: Catalog | None = None,
     explicit: set[str] | None = None,
 ) -> CheckResult:
-    """Evaluate already extracted facts: integrations, rules, then suppressions."""
+    """Evaluate already extracted facts: integrations, then the rules and ignores (engine.run),
+    then each file's selection."""
     catalog = catalog or Catalog.load(config.extra_principals)
     rules = rules if rules is not None else load_rules()
     facts.integrations.extend(derive_integrations(facts, catalog))
-    # Every rule runs and ignores are applied to all findings before each file's selection, so
-    # an ignore of a rule that is merely deselected here is not mistaken for an unused one.
-    findings = evaluate(rules, facts, catalog)
-    if explicit is not None:
-        findings = [f for f in findings if f.location.path in explicit or any(a.path in explicit for a in f.also_at)]
-        files = sorted(explicit)
-    else:
-        files = facts.files
+    files = sorted(explicit) if explicit is not None else facts.files
+
+    def in_scope(finding: Finding) -> bool:
+        """Not a finding about a file only read for context (the sibling of a file pre-commit passed)."""
+        return explicit is None or finding.location.path in explicit or any(a.path in explicit for a in finding.also_at)
+
     governance = Governance(
         unignorable=lambda path: config.for_file(path).unignorable,
         require_reason=config.require_reason,
         reported_paths=set(files),
     )
-    reported, suppressed, problems = apply_suppressions(findings, facts.suppressions, governance)
-    # Problems with the ignores themselves are findings too (OT004-OT007), never silenced by an ignore.
-    facts.suppression_problems.extend(problems)
-    reported.extend(evaluate([rule for rule in rules if rule.match["fact"] == "suppression_problem"], facts, catalog))
+    result = run(rules, facts, catalog, governance, in_scope)
 
     def wanted(finding: Finding) -> bool:
         return finding.rule == INTERNAL_ERROR_RULE or _wanted(finding, config.for_file(finding.location.path))
 
-    reported = sorted((f for f in reported if wanted(f)), key=lambda f: (f.location, f.rule))
-    suppressed = [(f, s) for f, s in suppressed if wanted(f)]
+    reported = [f for f in result.findings if wanted(f)]
+    suppressed = [(f, s) for f, s in result.suppressed if wanted(f)]
     return CheckResult(files, reported, suppressed, sorted(set(facts.skipped)))

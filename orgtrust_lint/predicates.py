@@ -26,16 +26,33 @@ from orgtrust_lint.facts import (
     ServiceAccessResource,
 )
 from orgtrust_lint.integrations import declared_principals
-from orgtrust_lint.parse.policy import SERVICE_PRINCIPAL_KEY
+from orgtrust_lint.parse.policy import (
+    SERVICE_PRINCIPAL_KEY,
+    TRUSTED_ACCESS_ACTIONS,
+    action_matches,
+    trusted_actions_matched,
+)
 
 Extras = dict[str, Any]
 Predicate = Callable[[Any, "Context"], Extras | None]
 PREDICATES: dict[str, Predicate] = {}
 
 
-def predicate(function: Predicate) -> Predicate:
-    PREDICATES[function.__name__] = function
-    return function
+# The fields each predicate's result adds for the rule's message (besides "_location" and
+# "suggestion", which are not message text): the engine checks every message placeholder
+# against them when it loads the rules, so a misspelled one is a load error, not an empty string.
+PROVIDES: dict[str, frozenset[str]] = {}
+
+
+def predicate(*provides: str) -> Callable[[Predicate], Predicate]:
+    """Register a predicate under its function name, with the message fields it provides."""
+
+    def register(function: Predicate) -> Predicate:
+        PREDICATES[function.__name__] = function
+        PROVIDES[function.__name__] = frozenset(provides)
+        return function
+
+    return register
 
 
 @dataclass
@@ -94,7 +111,7 @@ def normalise(value: str) -> tuple[str, str] | None:
     return (candidate, "; ".join(problems)) if problems else None
 
 
-@predicate
+@predicate("problem", "suggestion", "did_you_mean")
 def malformed_principal(ref: PrincipalRef, ctx: Context) -> Extras | None:
     result = normalise(ref.value)
     if result is None:
@@ -110,7 +127,7 @@ def malformed_principal(ref: PrincipalRef, ctx: Context) -> Extras | None:
     }
 
 
-@predicate
+@predicate("did_you_mean", "suggestion", "note")
 def unknown_principal(ref: PrincipalRef, ctx: Context) -> Extras | None:
     catalog = ctx.catalog
     if catalog.is_known(ref.value) or normalise(ref.value) is not None:
@@ -132,7 +149,7 @@ def unknown_principal(ref: PrincipalRef, ctx: Context) -> Extras | None:
     }
 
 
-@predicate
+@predicate("first")
 def duplicate_principal(ref: PrincipalRef, ctx: Context) -> Extras | None:
     if ref.deduplicated:
         return None
@@ -146,7 +163,7 @@ def _entry(ref: PrincipalRef, ctx: Context) -> dict[str, Any] | None:
     return ctx.catalog.entry(ref.value)
 
 
-@predicate
+@predicate("service", "note")
 def enable_via_trusted_service(ref: PrincipalRef, ctx: Context) -> Extras | None:
     entry = _entry(ref, ctx)
     if entry is None or entry["enable"]["recommended_from"] != "trusted-service":
@@ -154,13 +171,13 @@ def enable_via_trusted_service(ref: PrincipalRef, ctx: Context) -> Extras | None
     return {"service": entry["service"], "note": entry["enable"]["note"]}
 
 
-@predicate
+@predicate()
 def organizations_enable_breaks(ref: PrincipalRef, ctx: Context) -> Extras | None:
     entry = _entry(ref, ctx)
     return {} if entry and entry["enable"].get("organizations_enable_breaks") else None
 
 
-@predicate
+@predicate()
 def principals_without_all_features(org: Organization, ctx: Context) -> Extras | None:
     if not org.declares_principals or org.feature_set.upper() in ("ALL", "?"):
         return None
@@ -169,28 +186,41 @@ def principals_without_all_features(org: Organization, ctx: Context) -> Extras |
     return {}
 
 
-@predicate
+@predicate("organization", "organization_location")
 def mixed_with_principal_list(resource: ServiceAccessResource, ctx: Context) -> Extras | None:
+    if not resource.certain:
+        return None
     for org in ctx.facts.organizations:
-        if org.declares_principals and org.scope == resource.scope:
-            return {"organization": org.address, "organization_location": str(org.principals_location)}
+        if org.declares_principals and org.authoritative and org.certain and org.scope == resource.scope:
+            return {"organization": org.address, "organization_location": str(_list_location(org))}
     return None
 
 
-@predicate
+def _list_location(org: Organization) -> Location:
+    """Where the authoritative list is: the attribute, or the resource that leaves it out (an empty list)."""
+    return org.principals_location or org.location
+
+
+def _list_description(org: Organization) -> str:
+    if not org.principals_written:
+        return f"{org.address} ({org.location}), which leaves aws_service_access_principals out: an empty list"
+    return f"the aws_service_access_principals of {org.address} ({org.principals_location})"
+
+
+@predicate("declared_in", "consequence")
 def principal_not_enabled(integration: Integration, ctx: Context) -> Extras | None:
     declared = ctx.declared_principals
     if declared is None or integration.principal in declared:
         return None
-    lists = [o for o in ctx.facts.organizations if o.declares_principals]
+    lists = [o for o in ctx.facts.organizations if o.declares_principals and o.certain]
     if lists:
-        declared_in = f"the aws_service_access_principals of {lists[0].address} ({lists[0].principals_location})"
+        declared_in = _list_description(lists[0])
     else:
         names = sorted({r.address for r in ctx.facts.service_access})
         shown = ", ".join(names[:3]) + (", ..." if len(names) > 3 else "")
         declared_in = f"the trusted access declared in this code ({shown})"
     consequence = ""
-    if lists and integration.self_enabling:
+    if lists and lists[0].authoritative and integration.self_enabling:
         consequence = (
             "; the service enables trusted access itself when this resource is created, and the next "
             "apply of the authoritative list disables it again"
@@ -203,30 +233,11 @@ def principal_not_enabled(integration: Integration, ctx: Context) -> Extras | No
 
 # ---- IAM statements ---------------------------------------------------------------------
 
-# The four actions that change trusted access or delegated administration.
-TRUSTED_ACCESS_ACTIONS = (
-    "organizations:EnableAWSServiceAccess",
-    "organizations:DisableAWSServiceAccess",
-    "organizations:RegisterDelegatedAdministrator",
-    "organizations:DeregisterDelegatedAdministrator",
-)
 # Actions whose requests carry organizations:ServicePrincipal, per the Service Authorization
 # Reference for AWS Organizations (cited in rules/OT204.yaml). Every other action never does.
 ACTIONS_WITH_SERVICE_PRINCIPAL_KEY = frozenset(
     a.lower() for a in (*TRUSTED_ACCESS_ACTIONS, "organizations:ListDelegatedAdministrators")
 )
-
-
-@functools.lru_cache(maxsize=4096)
-def _action_pattern(pattern: str) -> re.Pattern[str]:
-    # Policies in a monorepo repeat the same few patterns; compiling each once keeps rule
-    # evaluation out of the profile.
-    return re.compile("".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern.lower()))
-
-
-def _action_matches(pattern: str, action: str) -> bool:
-    """IAM action matching: case-insensitive, * and ? wildcards, service prefix included."""
-    return _action_pattern(pattern).fullmatch(action.lower()) is not None
 
 
 def granted_trusted_access_actions(statement: PolicyStatement) -> list[str]:
@@ -236,14 +247,8 @@ def granted_trusted_access_actions(statement: PolicyStatement) -> list[str]:
     if statement.not_actions is not None:
         if not statement.actions_known:
             return []  # an unknown exclusion might exclude them all: no guess
-        return list(_trusted_actions_matched(tuple(p for p, _ in statement.not_actions), negated=True))
-    return list(_trusted_actions_matched(tuple(p for p, _ in statement.actions), negated=False))
-
-
-@functools.lru_cache(maxsize=4096)
-def _trusted_actions_matched(patterns: tuple[str, ...], negated: bool) -> tuple[str, ...]:
-    # Thousands of statements in a monorepo share a few dozen action lists.
-    return tuple(a for a in TRUSTED_ACCESS_ACTIONS if any(_action_matches(p, a) for p in patterns) != negated)
+        return list(trusted_actions_matched(tuple(p for p, _ in statement.not_actions), negated=True))
+    return list(trusted_actions_matched(tuple(p for p, _ in statement.actions), negated=False))
 
 
 def _service_principal_clauses(statement: PolicyStatement) -> list[ConditionClause]:
@@ -254,7 +259,7 @@ def _short(actions: list[str]) -> str:
     return ", ".join(a.split(":", 1)[1] for a in actions)
 
 
-@predicate
+@predicate("actions")
 def grants_trusted_access_without_condition(statement: PolicyStatement, ctx: Context) -> Extras | None:
     actions = granted_trusted_access_actions(statement)
     if not actions or _service_principal_clauses(statement):
@@ -286,7 +291,7 @@ def _why_ineffective(clause: ConditionClause) -> str | None:
     return None
 
 
-@predicate
+@predicate("actions", "problem")
 def ineffective_service_principal_condition(statement: PolicyStatement, ctx: Context) -> Extras | None:
     actions = granted_trusted_access_actions(statement)
     if not actions:
@@ -298,7 +303,7 @@ def ineffective_service_principal_condition(statement: PolicyStatement, ctx: Con
     return None
 
 
-@predicate
+@predicate("unsupported", "carry", "operator")
 def service_principal_condition_on_unsupported_actions(statement: PolicyStatement, ctx: Context) -> Extras | None:
     if statement.effect.lower() != "allow" or not statement.grants or statement.not_actions is not None:
         return None
@@ -308,7 +313,7 @@ def service_principal_condition_on_unsupported_actions(statement: PolicyStatemen
     unsupported = [
         (pattern, location)
         for pattern, location in statement.actions
-        if not any(_action_matches(pattern, a) for a in ACTIONS_WITH_SERVICE_PRINCIPAL_KEY)
+        if not any(action_matches(pattern, a) for a in ACTIONS_WITH_SERVICE_PRINCIPAL_KEY)
     ]
     if not unsupported:
         return None
@@ -323,7 +328,7 @@ def service_principal_condition_on_unsupported_actions(statement: PolicyStatemen
 # ---- changes (git base or plan) -----------------------------------------------------------
 
 
-@predicate
+@predicate("what")
 def removal_breaks_integrations(removal: PrincipalRemoval, ctx: Context) -> Extras | None:
     if not removal.deleted_integrations and not removal.kept_integrations:
         return None
@@ -335,7 +340,7 @@ def removal_breaks_integrations(removal: PrincipalRemoval, ctx: Context) -> Extr
     return {"what": " and ".join(parts)}
 
 
-@predicate
+@predicate("service", "consequence")
 def lasting_disable_consequence(removal: PrincipalRemoval, ctx: Context) -> Extras | None:
     entry = ctx.catalog.entry(removal.principal)
     if not entry or not entry["on_disable"].get("lasting") or not entry["on_disable"].get("summary"):
@@ -346,7 +351,7 @@ def lasting_disable_consequence(removal: PrincipalRemoval, ctx: Context) -> Extr
 # ---- live drift ----------------------------------------------------------------------------
 
 
-@predicate
+@predicate("effect", "suggestion")
 def out_of_band_consequence(item: DriftItem, ctx: Context) -> Extras | None:
     entry = ctx.catalog.entry(item.principal)
     consequence = ""

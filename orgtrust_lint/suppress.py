@@ -2,7 +2,9 @@
 
 Governance, for teams whose platform owners want ignores to stay honest:
 - ``until=YYYY-MM-DD`` makes an ignore expire: after that day it silences nothing and is reported;
-- an ignore that silences nothing is reported (like ruff's unused-noqa);
+- an ignore that silences nothing is reported (like ruff's unused-noqa), and so is each code of
+  an ignore that silences nothing on its lines while the others do, and a code that is no rule;
+- an ignore without codes silences every rule on its lines (like a bare ``# noqa``);
 - rules listed as ``unignorable`` in the configuration cannot be silenced; attempts are reported;
 - with ``require-reason`` (or ``--require-reason``) an ignore without a reason silences nothing.
 """
@@ -38,6 +40,35 @@ def _codes(suppression: Suppression) -> str:
     return ", ".join(sorted(suppression.codes)) or "every rule"
 
 
+def _code_problems(
+    suppression: Suppression, used: set[str], known_codes: frozenset[str] | None
+) -> list[SuppressionProblem]:
+    """OT005s for an ignore that was applied: its codes that are no rule, and those that silence
+    nothing (the whole ignore when none of its codes does)."""
+    if not suppression.codes:
+        return [] if used else [_unused(suppression, _codes(suppression), "; remove it")]
+    unknown = sorted(suppression.codes - known_codes) if known_codes is not None else []
+    problems = [
+        _unused(suppression, code, f": no rule is {code} (see orgtrust-lint rules); remove it") for code in unknown
+    ]
+    idle = sorted(suppression.codes - used - set(unknown))
+    if idle and not used:
+        problems.append(_unused(suppression, ", ".join(idle), "; remove it"))
+    elif idle:
+        doing = ", ".join(sorted(used))
+        also = "does" if len(used) == 1 else "do"
+        problems.append(
+            _unused(
+                suppression, ", ".join(idle), f" ({doing} in the same ignore {also}); remove {', '.join(idle)} from it"
+            )
+        )
+    return problems
+
+
+def _unused(suppression: Suppression, codes: str, detail: str) -> SuppressionProblem:
+    return SuppressionProblem("unused", suppression.path, codes, detail, suppression.directive)
+
+
 def _usable(suppression: Suppression, governance: Governance, problems: list[SuppressionProblem]) -> bool:
     """Whether the ignore may silence anything; if not, why is added to ``problems``."""
     if suppression.until is not None:
@@ -70,10 +101,14 @@ def _usable(suppression: Suppression, governance: Governance, problems: list[Sup
 
 
 def apply_suppressions(
-    findings: list[Finding], suppressions: list[Suppression], governance: Governance | None = None
+    findings: list[Finding],
+    suppressions: list[Suppression],
+    governance: Governance | None = None,
+    known_codes: frozenset[str] | None = None,
 ) -> tuple[list[Finding], list[tuple[Finding, Suppression]], list[SuppressionProblem]]:
     """Split findings into (reported, suppressed with the directive that silenced them, problems
-    with the ignores themselves).
+    with the ignores themselves). ``known_codes``, the ids of every rule, lets an ignore of a
+    code that is no rule be reported.
 
     A finding is silenced by a directive at its own location or at any place it was reached
     through (the use of a variable whose default holds the bad literal, say).
@@ -84,7 +119,7 @@ def apply_suppressions(
     by_path: dict[str, list[Suppression]] = defaultdict(list)
     for suppression in usable:
         by_path[suppression.path].append(suppression)
-    used: set[int] = set()
+    used: dict[int, set[str]] = defaultdict(set)  # id of an ignore -> the rules it matched
     refused: set[tuple[int, str]] = set()
     reported: list[Finding] = []
     suppressed: list[tuple[Finding, Suppression]] = []
@@ -104,7 +139,7 @@ def apply_suppressions(
         if match is None:
             reported.append(finding)
             continue
-        used.add(id(match))
+        used[id(match)].add(finding.rule)
         if any(finding.rule.startswith(code) for code in governance.unignorable(finding.location.path)):
             reported.append(finding)
             if (id(match), finding.rule) not in refused:
@@ -115,9 +150,7 @@ def apply_suppressions(
             continue
         suppressed.append((finding, match))
     for suppression in usable:
-        if id(suppression) in used:
-            continue
         if governance.reported_paths is not None and suppression.path not in governance.reported_paths:
             continue
-        problems.append(SuppressionProblem("unused", suppression.path, _codes(suppression), "", suppression.directive))
+        problems.extend(_code_problems(suppression, used.get(id(suppression), set()), known_codes))
     return reported, suppressed, problems

@@ -61,7 +61,7 @@ def test_write_baseline_records_the_findings_and_exits_0(project: Path, capsys) 
     code, out, err = _run(capsys, "check", "--write-baseline", BASELINE)
     assert (code, out, err) == (0, f"Recorded 3 finding(s) in {BASELINE}.\n", "")
     document = json.loads((project / BASELINE).read_text())
-    assert (document["version"], document["tool"]) == (1, "orgtrust-lint")
+    assert (document["version"], document["tool"]) == (2, "orgtrust-lint")
     assert [list(entry) for entry in document["findings"]] == [["rule", "path", "fingerprint", "message"]] * 3
     assert [(rule, path) for rule, path, _ in _entries(project / BASELINE)] == [
         ("OT101", "org/main.tf"),
@@ -191,7 +191,10 @@ VALID_ENTRY = {"rule": "OT101", "path": "org/main.tf", "fingerprint": "0" * 32 +
     [
         (None, "no such file (record one with --write-baseline"),
         ("{\n  'version': 1\n}\n", "not valid JSON (Expecting property name enclosed in double quotes at line 2"),
-        ('{"version": 2, "tool": "orgtrust-lint", "findings": []}', "unsupported version 2"),
+        (
+            '{"version": 3, "tool": "orgtrust-lint", "findings": []}',
+            "unsupported version 3 (this orgtrust-lint reads versions 1 and 2)",
+        ),
         ("[]", "expected a JSON object with version, tool and findings"),
         ('{"version": 1, "tool": "orgtrust-lint"}', "'findings' is a required property"),
         ('{"version": 1, "tool": "eslint", "findings": []}', "'tool': expected \"orgtrust-lint\""),
@@ -275,3 +278,209 @@ def test_a_baseline_does_not_silence_an_unignorable_rule(project: Path, capsys) 
     code, out, _ = _run(capsys, "check", "--baseline", BASELINE, "--format", "json")
     assert code == 1
     assert sorted(f["rule"] for f in json.loads(out)["findings"]) == ["OT101", "OT101"]  # OT102 stays baselined
+
+
+# Issue 15: a baseline, its pruning, inline ignores and per-path-ignores give the same results from
+# any working directory. The project: org/main.tf (three findings) and team/stack.yaml (one), with the
+# baseline at the project root.
+TEAM = """AWSTemplateFormatVersion: "2010-09-09"
+Resources:
+  Role:
+    Type: AWS::IAM::ServiceLinkedRole
+    Properties:
+      AWSServiceName: guardduty.amazonaw.com
+"""
+
+
+@pytest.fixture
+def two_teams(project: Path) -> Path:
+    (project / "team").mkdir()
+    (project / "team" / "stack.yaml").write_text(TEAM)
+    return project
+
+
+def _ways(project: Path, elsewhere: Path) -> dict[str, tuple[Path, str, str]]:
+    """(working directory, how the project is named, how the baseline is named) for each way of running."""
+    link = elsewhere / "checkout"  # the project reached through a symbolic link, as in some CI workspaces
+    if not link.exists():
+        link.symlink_to(project, target_is_directory=True)
+    return {
+        "root": (project, ".", BASELINE),
+        "subdirectory": (project / "team", "..", f"../{BASELINE}"),
+        "absolute": (elsewhere, str(project), str(project / BASELINE)),
+        "linked": (elsewhere, str(link), str(link / BASELINE)),
+    }
+
+
+def _fingerprinted(path: Path) -> list[tuple[str, str, str]]:
+    return [(e["rule"], e["path"], e["fingerprint"]) for e in json.loads(path.read_text())["findings"]]
+
+
+@pytest.mark.parametrize("way", ["root", "subdirectory", "absolute", "linked"])
+def test_fu_m1_baseline_works_the_same_from_any_directory(
+    two_teams: Path, tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch, capsys, way: str
+) -> None:
+    """M1: from a subdirectory (`check ..`) every baselined finding came back as new, every entry was
+    stale and --baseline-prune emptied the baseline (4 entries -> 0). Recording, matching, stale
+    entries and pruning must not depend on where the run starts."""
+    project = two_teams
+    cwd, target, baseline_name = _ways(project, tmp_path_factory.mktemp("elsewhere"))[way]
+    assert _run(capsys, "check", "--write-baseline", BASELINE)[0] == 0  # the reference: from the root
+    reference = _fingerprinted(project / BASELINE)
+    assert [(rule, path) for rule, path, _ in reference] == [
+        ("OT101", "org/main.tf"),
+        ("OT101", "org/main.tf"),
+        ("OT102", "org/main.tf"),
+        ("OT101", "team/stack.yaml"),
+    ]
+    recorded = (project / BASELINE).read_bytes()
+
+    monkeypatch.chdir(cwd)
+    assert _run(capsys, "check", target, "--write-baseline", baseline_name)[0] == 0
+    assert _fingerprinted(project / BASELINE) == reference, "the same entries, whoever records them"
+    (project / BASELINE).write_bytes(recorded)
+
+    code, out, err = _run(capsys, "check", target, "--baseline", baseline_name, "--baseline-prune")
+    assert (code, out, err) == (0, "All checks passed (2 files; 4 baselined).\n", "")
+    assert (project / BASELINE).read_bytes() == recorded
+
+    # Runs over other files or other rules say nothing about org/main.tf's entries: left alone.
+    only_team = os.path.join(target, "team") if way != "subdirectory" else "."
+    for argv in ([only_team], [target, "--select", "OT102"]):
+        code, _, err = _run(capsys, "check", *argv, "--baseline", baseline_name, "--baseline-prune")
+        assert (code, err) == (0, ""), argv
+        assert (project / BASELINE).read_bytes() == recorded, argv
+
+    # One finding fixed, one new: the same stale entry (named as the findings name the file) and the same pruning.
+    org = project / "org" / "main.tf"
+    org.write_text(ORG.replace('    "config.amazonaw.com",\n', '    "inspector2.amazonaw.com",\n'))
+    code, out, err = _run(capsys, "check", target, "--baseline", baseline_name, "--format", "json")
+    document = json.loads(out)
+    assert code == 1
+    assert [(f["rule"], f["principal"]) for f in document["findings"]] == [("OT101", "inspector2.amazonaw.com")]
+    shown_org = document["findings"][0]["path"]
+    assert os.path.samefile(shown_org, org)
+    assert document["baseline"]["matched"] == 3
+    assert [(e["rule"], e["path"]) for e in document["baseline"]["stale"]] == [("OT101", shown_org)]
+    assert err.startswith(f"orgtrust-lint: stale baseline entry: OT101 {shown_org}: 'config.amazonaw.com'")
+    assert _run(capsys, "check", target, "--baseline", baseline_name, "--baseline-prune")[0] == 1
+    assert _fingerprinted(project / BASELINE) == [entry for entry in reference if entry != reference[0]]
+
+
+def _version_1(path: Path) -> None:
+    """Make a recorded baseline what orgtrust-lint wrote before issue 15: the same entries (paths relative
+    to the directory it was recorded in), version 1."""
+    document = json.loads(path.read_text())
+    path.write_text(json.dumps({**document, "version": 1}, indent=2) + "\n")
+
+
+def test_fu_m1_a_version_1_baseline_keeps_working_where_it_unambiguously_can(
+    two_teams: Path, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
+    """M1: a version 1 baseline (paths relative to the working directory it was recorded in) is read as
+    before from its own directory, and from a subdirectory where only one reading names existing files."""
+    project = two_teams
+    assert _run(capsys, "check", "--write-baseline", BASELINE)[0] == 0
+    _version_1(project / BASELINE)
+    old = (project / BASELINE).read_bytes()
+    assert _run(capsys, "check", "--baseline", BASELINE) == (0, "All checks passed (2 files; 4 baselined).\n", "")
+
+    monkeypatch.chdir(project / "team")  # org/main.tf and team/stack.yaml exist only from the root
+    code, out, err = _run(capsys, "check", "..", "--baseline", f"../{BASELINE}")
+    assert (code, out, err) == (0, "All checks passed (2 files; 4 baselined).\n", "")
+    assert (project / BASELINE).read_bytes() == old, "reading never rewrites it"
+
+    # --baseline-prune converts it to version 2: recorded in its own directory, it holds exactly those paths.
+    code, out, err = _run(capsys, "check", "..", "--baseline", f"../{BASELINE}", "--baseline-prune")
+    assert (code, out) == (0, "All checks passed (2 files; 4 baselined).\n")
+    assert err == f"orgtrust-lint: converted ../{BASELINE} to version 2: its paths are relative to its own directory\n"
+    assert json.loads((project / BASELINE).read_text()) == {**json.loads(old), "version": 2}
+    converted = (project / BASELINE).read_bytes()
+    monkeypatch.chdir(project)
+    assert _run(capsys, "check", "--baseline", BASELINE, "--baseline-prune")[1:] == (
+        "All checks passed (2 files; 4 baselined).\n",
+        "",
+    )
+    assert (project / BASELINE).read_bytes() == converted
+
+
+def test_fu_m1_a_version_1_baseline_recorded_in_a_subdirectory_keeps_working_there(
+    two_teams: Path, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
+    """A version 1 baseline recorded from team/ (its paths relative to team/) still works from team/."""
+    project = two_teams
+    monkeypatch.chdir(project / "team")
+    assert _run(capsys, "check", "--write-baseline", BASELINE)[0] == 0  # version 2, relative to team/
+    (project / "team" / BASELINE).rename(project / BASELINE)
+    _version_1(project / BASELINE)  # now exactly what the old orgtrust-lint wrote with ../BASELINE
+    assert [path for _, path, _ in _fingerprinted(project / BASELINE)] == ["stack.yaml"]
+    code, out, err = _run(capsys, "check", "--baseline", f"../{BASELINE}", "--baseline-prune")
+    assert (code, out, err) == (0, "All checks passed (1 file; 1 baselined).\n", "")
+
+
+def test_fu_m1_an_ambiguous_version_1_baseline_is_one_line_and_exit_2(
+    project: Path, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
+    """A version 1 entry 'main.tf' names a file both from the baseline's directory and from the working
+    directory: which one was meant cannot be told, so no finding is matched (or pruned) by guess."""
+    (project / "main.tf").write_text(ORG)
+    (project / "team").mkdir()
+    (project / "team" / "main.tf").write_text(ORG)
+    assert _run(capsys, "check", "main.tf", "--write-baseline", BASELINE)[0] == 0
+    _version_1(project / BASELINE)
+    old = (project / BASELINE).read_bytes()
+    monkeypatch.chdir(project / "team")
+    code, out, err = _run(capsys, "check", ".", "--baseline", f"../{BASELINE}", "--baseline-prune")
+    assert (code, out) == (2, "")
+    assert err.startswith(f"orgtrust-lint: error: --baseline: ../{BASELINE}: a version 1 baseline"), err
+    assert err.count("\n") == 1
+    assert "run from the directory it was recorded in" in err
+    assert (project / BASELINE).read_bytes() == old
+
+
+def test_a_non_utf8_file_name_is_recorded_losslessly(project: Path, capsys) -> None:
+    """--write-baseline failed with an internal UnicodeEncodeError on a file name that is not UTF-8."""
+    name = os.fsdecode(b"legacy-\xff.tf")
+    (project / name).write_text(ORG)
+    code, out, err = _run(capsys, "check", "--write-baseline", BASELINE)
+    assert (code, out, err) == (0, f"Recorded 6 finding(s) in {BASELINE}.\n", "")
+    raw = (project / BASELINE).read_bytes()
+    raw.decode("utf-8")  # still UTF-8 JSON: the odd byte is kept as an escape, not written raw
+    assert {path for _, path, _ in _entries(project / BASELINE)} == {name, "org/main.tf"}
+    assert _run(capsys, "check", "--baseline", BASELINE) == (0, "All checks passed (2 files; 6 baselined).\n", "")
+
+    (project / name).unlink()
+    code, out, err = _run(capsys, "check", "--baseline", BASELINE, "--baseline-prune")
+    assert code == 0
+    assert err.splitlines()[0].startswith("orgtrust-lint: removed stale baseline entry: OT101 legacy-\\xff.tf: ")
+    assert {path for _, path, _ in _entries(project / BASELINE)} == {"org/main.tf"}
+
+
+def test_issue15_ignores_and_per_path_ignores_are_the_same_from_any_directory(
+    two_teams: Path, tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
+    """Issue 15 item 3: inline ignores (used, unused) and per-path-ignores (by glob, relative to the
+    configuration's directory) select the same findings wherever the run starts; only the shown paths differ."""
+    project = two_teams
+    (project / ".orgtrust-lint.yaml").write_text('per-path-ignores:\n  "org/**": [OT102]\n  "*.tf": [OT103]\n')
+    org = ORG.replace(
+        '    "config.amazonaw.com",\n', '    # orgtrust-lint: ignore[OT101] legacy\n    "config.amazonaw.com",\n'
+    )
+    (project / "org" / "main.tf").write_text(org)
+    (project / "team" / "stack.yaml").write_text("# orgtrust-lint: ignore[OT105] nothing to silence here\n" + TEAM)
+
+    seen = {}
+    for way, (cwd, target, _) in _ways(project, tmp_path_factory.mktemp("elsewhere")).items():
+        monkeypatch.chdir(cwd)
+        code, out, _ = _run(capsys, "check", target, "--format", "json")
+        document = json.loads(out)
+        findings = sorted(
+            (f["rule"], os.path.relpath(os.path.realpath(f["path"]), project), f["line"]) for f in document["findings"]
+        )
+        seen[way] = (code, findings, document["summary"])
+    assert seen["root"][1] == [
+        ("OT005", "team/stack.yaml", 1),
+        ("OT101", "org/main.tf", 6),
+        ("OT101", "team/stack.yaml", 7),
+    ]
+    assert seen["subdirectory"] == seen["root"] and seen["absolute"] == seen["root"] and seen["linked"] == seen["root"]

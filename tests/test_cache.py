@@ -142,3 +142,26 @@ def test_file_names_and_contents_cannot_run_into_each_other(
     run(["check", "m"])
     output = capsys.readouterr().out
     assert "m/b.tf:3:22: OT101" in output and "m/a.tf" not in output
+
+
+def test_a_file_and_directory_name_that_is_not_utf8_is_cached(
+    cache_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
+    """A plain `check` failed with an internal UnicodeEncodeError (the cache keyed modules by their file
+    names encoded as strict UTF-8) on a directory or .tf file whose name is not valid UTF-8."""
+    import os
+
+    project = tmp_path / "project"
+    directory = project / os.fsdecode(b"legacy-\xfe")
+    directory.mkdir(parents=True)
+    organization = 'resource "aws_organizations_organization" "org" {\n  aws_service_access_principals = ["%s"]\n}\n'
+    (directory / os.fsdecode(b"main-\xff.tf")).write_text(organization % "config.amazonaw.com")
+    monkeypatch.chdir(project)
+    outputs = []
+    for _ in ("cold", "warm"):
+        code = run(["check"])
+        out, err = capsys.readouterr()
+        assert (code, err) == (1, "")
+        outputs.append(out)
+    assert outputs[0] == outputs[1]
+    assert outputs[0].startswith("legacy-\\xfe/main-\\xff.tf:2:36: OT101 [error] 'config.amazonaw.com'")

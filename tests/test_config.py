@@ -4,11 +4,19 @@ excludes, `check --show-config`, and one-line errors naming the file, the key an
 from __future__ import annotations
 
 import json
+import os
+import re
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
 
 from orgtrust_lint.cli import run
+from orgtrust_lint.config import glob_matches
 
 TYPO = """resource "aws_organizations_organization" "org" {
   feature_set                   = "ALL"
@@ -86,22 +94,25 @@ def test_the_command_line_adds_to_each_files_configuration(monorepo: Path, capsy
     ("content", "expected"),
     [
         ("selct: [OT101]\n", "'selct': unknown setting (known: "),
-        ("ignore: [XY1]\n", "'ignore/0': 'XY1' is not a rule code"),
+        ("ignore: [XY1]\n", "'ignore/0': not a rule code (expected OT followed by digits, e.g. OT105)"),
         ("ignore: [OT999]\n", "'ignore': no rule is OT999 or starts with it"),
         ("per-path-ignores:\n  'legacy/**': [OT42]\n", "'per-path-ignores/legacy/**': no rule is OT42"),
-        ("per-path-ignores:\n  '/abs/**': [OT101]\n", "'per-path-ignores': '/abs/**' is not a relative path pattern"),
-        ("exclude: ['']\n", "'exclude/0': '' is not a relative path pattern"),
-        ("exclude: 3\n", "'exclude': must be a list, not 3"),
-        ("fail-on: sometimes\n", "'fail-on': must be error, warning or info, not 'sometimes'"),
-        ("require-reason: perhaps\n", "'require-reason': must be true or false, not 'perhaps'"),
-        ("extend: nowhere.yaml\n", "'extend': nowhere.yaml does not exist"),
+        (
+            "per-path-ignores:\n  '/abs/**': [OT101]\n",
+            "'per-path-ignores': one of its patterns is not a relative path pattern",
+        ),
+        ("exclude: ['']\n", "'exclude/0': not a relative path pattern (e.g. legacy/** or *.tf.json)"),
+        ("exclude: 3\n", "'exclude': must be a list, not a number"),
+        ("fail-on: sometimes\n", "'fail-on': must be error, warning or info\n"),
+        ("require-reason: perhaps\n", "'require-reason': must be true or false, not text"),
+        ("extend: nowhere.yaml\n", "'extend': no such file (paths are relative to this file)"),
         (
             "per-path-ignores:\n  'legacy/**': {rules: [OT101], until: '2027-02-30'}\n",
-            "'per-path-ignores/legacy/**/until': '2027-02-30' is not a date (expected YYYY-MM-DD)",
+            "'per-path-ignores/legacy/**/until': not a date (expected YYYY-MM-DD)",
         ),
         (
             "per-path-ignores:\n  'legacy/**': {rules: [OT101], until: 'next spring'}\n",
-            "'per-path-ignores/legacy/**/until': 'next spring' is not a date (expected YYYY-MM-DD)",
+            "'per-path-ignores/legacy/**/until': not a date (expected YYYY-MM-DD)",
         ),
         ("per-path-ignores:\n  'legacy/**': {until: 2027-01-01}\n", "'per-path-ignores/legacy/**': must be a list"),
         ("per-path-ignores:\n  'legacy/**': {rules: [OT101], until: 2027-02-30}\n", "not valid YAML (day is out"),
@@ -124,7 +135,7 @@ def test_an_error_in_a_nested_configuration_names_that_file(monorepo: Path, caps
     (monorepo / "teams" / "payments" / ".orgtrust-lint.yaml").write_text("ignore: [OT7777]\n")
     code, _, err = _run(capsys, "check")
     assert code == 2
-    assert err.startswith("orgtrust-lint: error: teams/payments/.orgtrust-lint.yaml: 'ignore/0': 'OT7777'")
+    assert err.startswith("orgtrust-lint: error: teams/payments/.orgtrust-lint.yaml: 'ignore/0': not a rule code")
 
 
 def test_a_dated_per_path_ignore_stops_applying_after_its_day(monorepo: Path, capsys) -> None:
@@ -141,3 +152,248 @@ def test_a_dated_per_path_ignore_stops_applying_after_its_day(monorepo: Path, ca
     config("'2024-01-31'")
     code, out, _ = _run(capsys, "check", "legacy", "--format", "json")
     assert code == 1 and _paths_with(out, "OT101") == {"legacy/org/main.tf"}
+
+
+# --- D8: globs are matched in linear time --------------------------------------------------------
+
+CLI = str(Path(sys.executable).parent / "orgtrust-lint")
+
+
+def _cli_in(directory: Path, *argv: str, timeout: float = 30) -> tuple[subprocess.CompletedProcess[str], float]:
+    """The installed command, as a user runs it, with its wall time."""
+    started = time.monotonic()
+    done = subprocess.run([CLI, *argv], cwd=directory, capture_output=True, text=True, timeout=timeout)
+    return done, time.monotonic() - started
+
+
+@pytest.mark.parametrize(
+    "config",
+    [
+        "exclude: ['*a*a*a*a*a*a*a*a*a*a*a*a*b']\n",
+        "per-path-ignores:\n  '**a**a**a**a**a**a**a**a**a**a**b': [OT105]\n",
+    ],
+)
+def test_d8_glob_is_linear(tmp_path: Path, config: str) -> None:
+    """D8: a pattern with many wildcards against a 40-character directory name took more than 60 s
+    (the regex backtracked exponentially); it must not matter how many wildcards a pattern has."""
+    (tmp_path / ".orgtrust-lint.yaml").write_text(config)
+    (tmp_path / ("a" * 40)).mkdir()
+    (tmp_path / ("a" * 40) / "main.tf").write_text(TYPO)
+    done, seconds = _cli_in(tmp_path, "check", "--no-cache", "--format", "json")
+    assert seconds < 2, f"took {seconds:.1f} s"
+    assert done.returncode == 1 and done.stderr == ""
+    # Nothing matched (no "b" in the path), so the file is linted and its findings reported.
+    assert _paths_with(done.stdout, "OT101") == {"a" * 40 + "/main.tf"}
+
+
+GLOB_CASES = [
+    # ** spans directories, * and ? stay within one
+    ("legacy/**", "legacy/a/b/main.tf", True),
+    ("legacy/*", "legacy/a/b/main.tf", True),  # a directory pattern covers everything below it
+    ("legacy/*.tf", "legacy/a/main.tf", False),
+    ("legacy/*.tf", "legacy/main.tf", True),
+    ("legacy/?.tf", "legacy/a.tf", True),
+    ("legacy/?.tf", "legacy/ab.tf", False),
+    ("a?b", "a/b", False),
+    ("**/x.tf", "x.tf", True),
+    ("**/x.tf", "a/b/x.tf", True),
+    ("a/**/x.tf", "a/x.tf", True),
+    ("a/**/x.tf", "a/b/c/x.tf", True),
+    ("a/**/x.tf", "ab/x.tf", False),
+    ("a**b", "a/c/b", True),  # ** without a slash spans directories too
+    ("*.tf.json", "deep/down/main.tf.json", True),  # no slash: at any depth
+    ("main.tf", "deep/down/main.tf", True),
+    ("main.tf", "deep/down/xmain.tf", False),
+    ("down/main.tf", "deep/down/main.tf", False),  # with a slash: relative to the configuration
+    ("generated/", "generated/x.tf", True),
+    ("generated", "x/generated/y/z.tf", True),
+    ("[ab].tf", "b.tf", True),
+    ("[ab].tf", "c.tf", False),
+    ("[!ab].tf", "c.tf", True),
+    ("[!ab].tf", "a.tf", False),
+    ("[a-c].tf", "b.tf", False),  # no ranges: the characters a, - and c
+    ("[a-c].tf", "-.tf", True),
+    ("[ab.tf", "[ab.tf", True),  # an unclosed [ is itself
+    ("*a*a*a*a*a*a*a*a*a*a*a*a*b", "a" * 40, False),
+    ("*a*a*a*a*a*a*a*a*a*a*a*a*b", "a" * 39 + "b", True),
+    ("**a**a**a**a**a**a**a**a**a**a**b", "a/" * 30 + "b", True),
+    ("**a**a**a**a**a**a**a**a**a**a**b", "a/" * 300, False),
+    ("legacy/**", "legacy/a\nb.tf", True),  # ** spans every character, a newline too
+]
+
+
+@pytest.mark.parametrize(("pattern", "path", "expected"), GLOB_CASES)
+def test_glob_semantics(pattern: str, path: str, expected: bool) -> None:
+    assert glob_matches(pattern, path) is expected
+
+
+def _regex_glob_matches(pattern: str, relative: str) -> bool:
+    """The regex translation globs had before D8 (exponential on some patterns), as the reference
+    for their meaning; ``**`` now also spans a newline (DOTALL)."""
+    pattern = pattern.rstrip("/")
+    if "/" not in pattern:
+        pattern = "**/" + pattern
+    parts, index = [], 0
+    while index < len(pattern):
+        char = pattern[index]
+        if pattern.startswith("**/", index):
+            parts.append("(?:.*/)?")
+            index += 3
+            continue
+        if pattern.startswith("**", index):
+            parts.append(".*")
+            index += 2
+            continue
+        if char == "*":
+            parts.append("[^/]*")
+        elif char == "?":
+            parts.append("[^/]")
+        elif char == "[" and "]" in pattern[index + 1 :]:
+            end = pattern.index("]", index + 1)
+            body = pattern[index + 1 : end]
+            parts.append("[" + ("^" + re.escape(body[1:]) if body.startswith("!") else re.escape(body)) + "]")
+            index = end + 1
+            continue
+        else:
+            parts.append(re.escape(char))
+        index += 1
+    return re.fullmatch("".join(parts) + "(?:/.*)?", relative, re.DOTALL) is not None
+
+
+@settings(max_examples=400, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
+@given(
+    pattern=st.text(alphabet="ab./*?[]!", min_size=1, max_size=10),
+    path=st.text(alphabet="ab./\n", min_size=1, max_size=14),
+)
+def test_globs_keep_their_meaning(pattern: str, path: str) -> None:
+    """Whatever the pattern, the linear matcher agrees with the regex translation it replaced (short
+    inputs, so the regex stays fast), except for empty [] and [!], which that regex could not compile."""
+    assume("[]" not in pattern and "[!]" not in pattern and not pattern.startswith("/"))
+    assert glob_matches(pattern, path) is _regex_glob_matches(pattern, path)
+
+
+# --- D17: `extend` reads only regular files, ends, and never echoes what it read ---------------
+
+SECRET = "ghp_SECRETSECRETSECRET0123456789abcdef"
+
+
+def _extending(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, content: str) -> Path:
+    """A repository whose configuration extends a file outside it, by a relative path."""
+    repo = tmp_path / "repo"
+    repo.mkdir(exist_ok=True)
+    monkeypatch.chdir(repo)
+    (tmp_path / "elsewhere").mkdir(exist_ok=True)
+    (tmp_path / "elsewhere" / "settings.yaml").write_text(content)
+    (repo / ".orgtrust-lint.yaml").write_text("extend: ../elsewhere/settings.yaml\n")
+    (repo / "main.tf").write_text(TYPO)
+    return repo
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        (f"ignore: [{SECRET}]\n", "'ignore/0': not a rule code (expected OT followed by digits, e.g. OT105)"),
+        (f"fail-on: {SECRET}\n", "'fail-on': must be error, warning or info"),
+        (f"require-reason: {SECRET}\n", "'require-reason': must be true or false, not text"),
+        (f"extra-principals: [{SECRET}]\n", "'extra-principals/0': not a service principal"),
+        (f"{SECRET}: 1\n", ": an unknown setting (known: "),
+        ("-apt:*:20228:0:99999:7:::\n", ": an unknown setting (known: "),  # a line of /etc/shadow
+        (f"exclude: {{{SECRET}: 1}}\n", "'exclude': must be a list, not a table"),
+        (
+            f"per-path-ignores:\n  'legacy/**': {{rules: [OT101], until: {SECRET}}}\n",
+            "'per-path-ignores/legacy/**/until': not a date",
+        ),
+        (f"per-path-ignores: {{{SECRET}: 3}}\n", "must be a list of rule codes, or {rules: [codes]"),
+        (f"per-path-ignores: {{'/{SECRET}': [OT101]}}\n", "'per-path-ignores': one of its patterns is not a relative"),
+        (f"extend: {SECRET}\n", "'extend': no such file"),
+        (f"ignore: !!int {SECRET}\n", "not valid YAML (a value it cannot build)"),  # int() quoted it
+        (f"ignore: !!bool {SECRET}\n", "not valid YAML (a value it cannot build)"),  # was an internal error
+        (f"select: [OT1]\nextend: ../{SECRET}/x\n", "'extend': no such file"),
+    ],
+)
+def test_d17_errors_never_quote_what_a_file_holds(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys, content: str, expected: str
+) -> None:
+    """D17: an extended file's values (and keys that are not short names) were quoted in the error:
+    `extend: ../../etc/shadow` printed a line of the shadow file, a token in `ignore` was echoed."""
+    _extending(tmp_path, monkeypatch, content)
+    code, out, err = _run(capsys, "check")
+    assert code == 2 and out == ""
+    assert len(err.splitlines()) == 1 and expected in err, err
+    assert f"{tmp_path}/elsewhere/settings.yaml: " in err  # the file with the problem is named
+    assert "secret" not in err.lower() and "20228" not in err  # fail-on is lowercased before it is checked
+
+
+def test_d17_show_config_prints_only_valid_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys) -> None:
+    """D17: `--show-config` printed a token read as `extra-principals` from an extended file."""
+    _extending(tmp_path, monkeypatch, f"extra-principals: [{SECRET}]\n")
+    code, out, err = _run(capsys, "check", "--show-config", "main.tf")
+    assert code == 2 and out == "" and "SECRET" not in err
+    _extending(tmp_path, monkeypatch, "extra-principals: [preview-service.amazonaws.com]\nignore: [OT105]\n")
+    code, out, err = _run(capsys, "check", "--show-config", "main.tf")
+    assert code == 0 and err == ""
+    shown = json.loads(out)
+    # An absolute or outside path stays allowed: monorepos share one configuration.
+    assert shown["extra-principals"] == ["preview-service.amazonaws.com"] and shown["ignore"] == ["OT105"]
+    assert shown["source"] == f".orgtrust-lint.yaml (extends {tmp_path}/elsewhere/settings.yaml)"
+
+
+@pytest.mark.parametrize(("length", "works"), [(32, True), (33, False), (2000, False)])
+def test_d17_a_chain_of_extends_is_bounded(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys, length: int, works: bool
+) -> None:
+    """D17: a chain of 2,000 files ended in "internal error: RecursionError"; more than 32 files is
+    now a one-line configuration error (32 still work)."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "main.tf").write_text(TYPO)
+    (tmp_path / ".orgtrust-lint.yaml").write_text("extend: c1.yaml\n")
+    for index in range(1, length - 1):
+        (tmp_path / f"c{index}.yaml").write_text(f"extend: c{index + 1}.yaml\n")
+    (tmp_path / f"c{length - 1}.yaml").write_text("ignore: [OT101]\n")
+    code, out, err = _run(capsys, "check")
+    if works:
+        assert code == 0 and err == "" and "OT101" not in out  # the far end's ignore applies
+    else:
+        assert code == 2 and len(err.splitlines()) == 1, err
+        assert "'extend': more than 32 files extend each other" in err
+
+
+def test_d17_a_cycle_of_extends_is_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "main.tf").write_text(TYPO)
+    (tmp_path / ".orgtrust-lint.yaml").write_text("extend: a.yaml\n")
+    (tmp_path / "a.yaml").write_text("extend: b.yaml\n")
+    (tmp_path / "b.yaml").write_text("extend: ./a.yaml\n")
+    code, _, err = _run(capsys, "check")
+    assert code == 2 and err == "orgtrust-lint: error: b.yaml: 'extend': a.yaml extends this file again (a cycle)\n"
+
+
+@pytest.mark.parametrize("kind", ["fifo", "device", "directory", "link to a device"])
+def test_d17_extend_reads_only_regular_files(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys, kind: str
+) -> None:
+    """A FIFO would block, /dev/zero never ends: only a regular file is read."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "main.tf").write_text(TYPO)
+    target = tmp_path / "target"
+    if kind == "fifo":
+        os.mkfifo(target)
+    elif kind == "directory":
+        target.mkdir()
+    else:
+        target.symlink_to("/dev/zero")
+    name = "/dev/zero" if kind == "device" else "target"
+    (tmp_path / ".orgtrust-lint.yaml").write_text(f"extend: {name}\n")
+    code, _, err = _run(capsys, "check")
+    assert code == 2 and len(err.splitlines()) == 1
+    assert err.startswith("orgtrust-lint: error: .orgtrust-lint.yaml: 'extend': ") and "regular file" in err
+
+
+def test_d17_a_huge_file_is_not_read_whole(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys) -> None:
+    repo = _extending(tmp_path, monkeypatch, "# " + "x" * (1 << 20) + "\n")
+    code, _, err = _run(capsys, "check")
+    assert code == 2 and err.endswith("settings.yaml: larger than 1 MiB, too large for a configuration file\n")
+    (repo / ".orgtrust-lint.yaml").write_text(f"extend: {tmp_path}/elsewhere/settings.yaml\nignore: [OT101]\n")
+    (tmp_path / "elsewhere" / "settings.yaml").write_text("# " + "x" * 1000 + "\nfail-on: warning\n")
+    code, out, err = _run(capsys, "check", "--show-config", "main.tf")
+    assert code == 0 and json.loads(out)["fail-on"] == "warning"  # an absolute path works too

@@ -259,3 +259,103 @@ def test_refusals_are_one_line(scripted, aws_env: None, tmp_path: Path, capsys, 
     code, _, out, err = _drift(capsys, endpoint, _code(tmp_path, "config.amazonaws.com"))
     assert (code, out) == (2, "")
     assert err.strip() == f"orgtrust-lint: error: {expected}"
+
+
+# ---- D22: what drift accepts as --endpoint-url, AWS_ENDPOINT_URL and --timeout ---------------
+
+
+def _closed_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]  # closed again: nothing listens there
+
+
+def _one_line_error(capsys) -> str:
+    out, err = capsys.readouterr()
+    assert out == "" and len(err.strip().splitlines()) == 1 and err.startswith("orgtrust-lint: error: "), err
+    assert "internal error" not in err and "Traceback" not in err
+    return err.strip()
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "file:///etc/passwd",
+        "unix://localhost/var/run/socket",
+        "unix:///var/run/socket",
+        "javascript:alert(1)",
+        "ftp://example.com/",
+        "http://[::1",
+        "http:///no-host",
+        "https://",
+    ],
+)
+@pytest.mark.parametrize("source", ["--endpoint-url", "AWS_ENDPOINT_URL"])
+def test_d22_only_http_urls_with_a_host_are_endpoints(
+    aws_env: None, tmp_path: Path, capsys, monkeypatch: pytest.MonkeyPatch, url: str, source: str
+) -> None:
+    """D22: these gave "internal error: ValueError: Invalid endpoint ... (please report this)"."""
+    argv = ["drift", _code(tmp_path), "--timeout", "5"]
+    if source == "--endpoint-url":
+        argv += ["--endpoint-url", url]
+    else:
+        monkeypatch.setenv("AWS_ENDPOINT_URL", url)
+    assert run(argv) == 2
+    err = _one_line_error(capsys)
+    assert source in err and "http:// or https://" in err, err
+
+
+@pytest.mark.parametrize("port", ["99999", "0", "http"])
+def test_d22_an_invalid_port_is_named(aws_env: None, tmp_path: Path, capsys, port: str) -> None:
+    """D22: http://127.0.0.1:99999/ was reported as an answer "malformed or truncated"."""
+    assert run(["drift", _code(tmp_path), "--endpoint-url", f"http://127.0.0.1:{port}/"]) == 2
+    err = _one_line_error(capsys)
+    assert "port" in err and "malformed" not in err, err
+
+
+@pytest.mark.parametrize(
+    ("source", "url"),
+    [
+        ("--endpoint-url", "http://user:PassInUrl123@127.0.0.1:{port}/"),
+        ("AWS_ENDPOINT_URL", "http://svc:EnvUrlPassword@127.0.0.1:{port}"),
+        ("--endpoint-url", "ftp://user:PassInUrl123@example.com/"),
+        ("AWS_ENDPOINT_URL", "http://svc:EnvUrlPassword@[::1"),
+    ],
+)
+def test_d22_a_password_in_the_endpoint_url_is_never_printed(
+    aws_env: None, tmp_path: Path, capsys, monkeypatch: pytest.MonkeyPatch, source: str, url: str
+) -> None:
+    """D22: "cannot reach the AWS Organizations endpoint http://user:PassInUrl123@..." echoed the password."""
+    url = url.format(port=_closed_port())
+    argv = ["drift", _code(tmp_path), "--timeout", "5"]
+    if source == "--endpoint-url":
+        argv += ["--endpoint-url", url]
+    else:
+        monkeypatch.setenv("AWS_ENDPOINT_URL", url)
+    assert run(argv) == 2
+    err = _one_line_error(capsys)
+    password = url.split(":")[2].split("@")[0]
+    assert not [password[i : i + 8] for i in range(len(password) - 7) if password[i : i + 8] in err], err
+    assert "user" not in err and "svc" not in err  # the whole userinfo goes, not just the password
+    assert "***@" in err, err
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "0", "-5", "1e9", "soon"])
+def test_d22_timeout_must_be_a_positive_finite_number(aws_env: None, tmp_path: Path, capsys, value: str) -> None:
+    """D22: --timeout nan never ended, inf failed at once, 0 and -5 were accepted."""
+    started = time.monotonic()
+    code = run(["drift", _code(tmp_path), "--endpoint-url", f"http://127.0.0.1:{_closed_port()}", "--timeout", value])
+    assert code == 2 and time.monotonic() - started < 3
+    err = _one_line_error(capsys)
+    assert "argument --timeout" in err and repr(value) in err, err
+
+
+@pytest.mark.parametrize("url", ["file:///etc/passwd", "ftp://user:PassInUrl123@example.com/", "http://exa_mple.com"])
+def test_d22_an_endpoint_url_from_the_aws_config_file_is_checked_too(
+    aws_env: None, tmp_path: Path, capsys, url: str
+) -> None:
+    """D22: botocore also reads endpoint_url from the profile; file:// there was an internal error too."""
+    (tmp_path / "no-config").write_text(f"[default]\nendpoint_url = {url}\n")  # the file AWS_CONFIG_FILE names
+    assert run(["drift", _code(tmp_path), "--timeout", "5"]) == 2
+    err = _one_line_error(capsys)
+    assert "http:// or https://" in err and "PassInUrl" not in err and "user" not in err, err

@@ -61,8 +61,8 @@ def test_a_file_changed_while_fixing_is_left_alone(copy: Path, capsys, monkeypat
 
     original_plan = fix_module.plan_fixes
 
-    def plan_then_edit(findings):
-        fixes = original_plan(findings)
+    def plan_then_edit(*args):
+        fixes = original_plan(*args)
         (copy / "main.tf").write_text("# someone saved the file meanwhile\n")
         return fixes
 

@@ -21,6 +21,7 @@ from orgtrust_lint.facts import (
     Suppression,
     UnresolvedValue,
 )
+from orgtrust_lint.lines import TERRAFORM_BREAKS, YAML_BREAKS, notions_agree
 from orgtrust_lint.parse.comments import scan_suppressions
 from orgtrust_lint.parse.located_json import JsonNode, JsonSyntaxError
 from orgtrust_lint.parse.policy import parse_policy_text, statements_from_document
@@ -350,9 +351,30 @@ def extract_cloudformation(path: str, text: str) -> Facts:
     return facts_from_template(path, template, text)
 
 
+def template_line_breaks(text: str) -> re.Pattern[str]:
+    """How the line numbers of a template's locations count lines (see orgtrust_lint.lines).
+
+    cfn-lint reads every template as YAML (JSON is YAML), whose line breaks include a lone CR,
+    NEL and U+2028/U+2029; only when the YAML reader rejects the text does it fall back to its
+    JSON decoder, which counts LF only. The notions differ only in texts holding such a break,
+    so only those are decoded again to tell which reader it was.
+    """
+    if notions_agree(text):
+        return TERRAFORM_BREAKS
+    from cfnlint.decode import cfn_yaml
+
+    try:
+        cfn_yaml.loads(text)
+    except Exception:  # any failure sends cfn-lint to JSON (or nowhere: then nothing is located)
+        return TERRAFORM_BREAKS
+    return YAML_BREAKS
+
+
 def facts_from_template(path: str, template: dict, text: str) -> Facts:
     """Facts of a template already decoded by cfn-lint (also used by the cfn-lint plugin)."""
     facts = Facts(files=[path])
     _Template(path, template, facts).extract()
-    facts.suppressions.extend(scan_suppressions(path, text, _spans(template, path)))
+    if "orgtrust-lint" in text:
+        breaks = template_line_breaks(text)
+        facts.suppressions.extend(scan_suppressions(path, text, _spans(template, path), breaks))
     return facts

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from orgtrust_lint.facts import Suppression
+from orgtrust_lint.lines import TERRAFORM_BREAKS, split_lines
 
 DIRECTIVE = re.compile(r"(?:#|//|/\*)\s*orgtrust-lint:\s*ignore(?:\[(?P<codes>[A-Za-z0-9_,\s-]*)\])?(?P<reason>[^\n]*)")
 _TRAILING_COMMENT = re.compile(r"\s(?:#|//)\s|^(?:#|//)\s")
@@ -17,15 +18,20 @@ def _is_code(line: str) -> bool:
     return bool(stripped) and not _COMMENT_ONLY.match(line)
 
 
-def scan_suppressions(path: str, text: str, spans: dict[int, int]) -> list[Suppression]:
+def scan_suppressions(
+    path: str, text: str, spans: dict[int, int], breaks: re.Pattern[str] = TERRAFORM_BREAKS
+) -> list[Suppression]:
     """Find ignore directives; ``spans`` maps a line that starts a block or attribute to its end.
 
     A directive at the end of a line covers that line. A directive on a line of its own covers
     the next line of code and, when a block or multi-line attribute starts there, all of it.
+    Lines are counted as the file's parser counts them (``breaks``, see orgtrust_lint.lines):
+    with ``str.splitlines()`` a form feed in a comment would make an ignore cover the wrong line.
     """
     if "orgtrust-lint" not in text:
         return []
-    lines = text.splitlines()
+    # The parsers drop a byte order mark: on line 1 it is neither code nor part of a comment.
+    lines = split_lines(text.removeprefix("\ufeff"), breaks)
     found: list[Suppression] = []
     for index, line in enumerate(lines):
         match = DIRECTIVE.search(line)

@@ -63,8 +63,63 @@ class Call(Expr):
 
 
 @dataclass(frozen=True)
+class Conditional(Expr):
+    condition: Expr
+    then: Expr
+    otherwise: Expr
+
+
+@dataclass(frozen=True)
+class BinaryOp(Expr):
+    operator: str  # as written: == != < > <= >= && || + - * / %
+    left: Expr
+    right: Expr
+
+
+@dataclass(frozen=True)
+class UnaryOp(Expr):
+    operator: str  # ! or -
+    operand: Expr
+
+
+@dataclass(frozen=True)
+class Index(Expr):
+    """base[key], and base.name where base is not a plain name chain (aws_x.y[0].arn)."""
+
+    base: Expr
+    key: Expr
+
+
+@dataclass(frozen=True)
+class GetAttr(Expr):
+    base: Expr
+    name: str
+
+
+@dataclass(frozen=True)
+class Splat(Expr):
+    """base[*].a.b or base.*.a: the traversal applied to every element of base."""
+
+    base: Expr
+    traversal: tuple[str | Expr, ...]  # attribute names, or index expressions
+
+
+@dataclass(frozen=True)
+class ForExpr(Expr):
+    """[for k, v in coll : value if cond] or {for k, v in coll : key => value... if cond}."""
+
+    key_name: str | None  # the first name of "for k, v"; None for "for v"
+    value_name: str
+    collection: Expr
+    key: Expr | None  # the object form's key expression; None for the tuple form
+    value: Expr
+    condition: Expr | None
+    grouping: bool  # value... in the object form
+
+
+@dataclass(frozen=True)
 class Other(Expr):
-    """Anything static analysis does not evaluate (conditionals, for, operators, splats)."""
+    """Anything static analysis does not evaluate (template directives, provider functions)."""
 
 
 @dataclass(frozen=True)

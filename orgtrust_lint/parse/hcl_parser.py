@@ -13,20 +13,29 @@ from lark import Token, Tree
 from orgtrust_lint.facts import Location
 from orgtrust_lint.parse.hcl_ast import (
     Attribute,
+    BinaryOp,
     Block,
     Call,
+    Conditional,
     Expr,
+    ForExpr,
+    GetAttr,
     HclDocument,
     HclSyntaxError,
+    Index,
     Literal,
     ObjectExpr,
     Other,
     Reference,
+    Splat,
     Template,
     TupleExpr,
+    UnaryOp,
     heredoc_body,
     unescape,
 )
+
+_SKIPPED = ("new_line_or_comment",)
 
 
 class _Builder:
@@ -134,12 +143,82 @@ class _Builder:
             base = self.expr(node.children[0])
             attr = node.children[1]
             names = [c for c in attr.children if isinstance(c, Tree)]
-            if isinstance(base, Reference) and names:
-                return Reference(location, text, (*base.parts, self.name_of(names[0])))
-            return Other(location, text)
+            if not names:
+                return Other(location, text)
+            name = self.name_of(names[0])
+            if isinstance(base, Reference):
+                return Reference(location, text, (*base.parts, name))
+            return GetAttr(location, text, base, name)
         if kind == "function_call":
             return self.call(node, location, text)
+        if kind == "conditional":
+            condition, then, otherwise = (self.expr(operand) for operand in self.operands(node))
+            return Conditional(location, text, condition, then, otherwise)
+        if kind == "binary_op":
+            left, term = self.operands(node)
+            operator = next(c for c in term.children if isinstance(c, Tree) and c.data == "binary_operator")
+            right = [c for c in term.children if isinstance(c, Tree) and c is not operator and c.data not in _SKIPPED]
+            return BinaryOp(location, text, str(operator.children[0]), self.expr(left), self.expr(right[0]))
+        if kind == "unary_op":
+            operator = next(str(c) for c in node.children if isinstance(c, Token))
+            (operand,) = self.operands(node)
+            return UnaryOp(location, text, operator, self.expr(operand))
+        if kind == "index_expr_term":
+            base, index = self.operands(node)
+            (key,) = self.operands(index)
+            return Index(location, text, self.expr(base), self.expr(key))
+        if kind in ("full_splat_expr_term", "attr_splat_expr_term"):
+            base, splat = self.operands(node)
+            return Splat(location, text, self.expr(base), tuple(self.traversal(splat)))
+        if kind in ("for_tuple_expr", "for_object_expr"):
+            return self.for_expr(node, location, text)
         return Other(location, text)
+
+    @staticmethod
+    def operands(node: Tree) -> list[Tree]:
+        """The child trees that are expressions or clauses, without comments and newlines."""
+        return [c for c in node.children if isinstance(c, Tree) and c.data not in _SKIPPED]
+
+    def traversal(self, splat: Tree) -> list[str | Expr]:
+        steps: list[str | Expr] = []
+        for step in self.operands(splat):
+            if step.data == "get_attr":
+                names = [c for c in step.children if isinstance(c, Tree)]
+                steps.append(self.name_of(names[0]))
+            elif step.data in ("braces_index", "short_index"):
+                keys = self.operands(step)
+                if keys:
+                    steps.append(self.expr(keys[0]))
+                else:  # .0 style index
+                    steps.append(Literal(self.loc(step), self.source(step), int(self.source(step).lstrip("."))))
+        return steps
+
+    def for_expr(self, node: Tree, location: Location, text: str) -> Expr:
+        parts = self.operands(node)
+        intro = parts[0]
+        names = [self.name_of(c) for c in intro.children if isinstance(c, Tree) and c.data == "identifier"]
+        collection = [c for c in self.operands(intro) if c.data != "identifier"]
+        if not names or not collection:
+            return Other(location, text)
+        key_name, value_name = (names[0], names[1]) if len(names) == 2 else (None, names[0])
+        rest = parts[1:]
+        condition = None
+        if rest and rest[-1].data == "for_cond":
+            condition = self.expr(self.operands(rest[-1])[0])
+            rest = rest[:-1]
+        grouping = any(isinstance(c, Token) and str(c) == "..." for c in node.children)
+        if node.data == "for_object_expr":
+            if len(rest) != 2:
+                return Other(location, text)
+            key, value = (self.expr(r) for r in rest)
+            return ForExpr(
+                location, text, key_name, value_name, self.expr(collection[0]), key, value, condition, grouping
+            )
+        if len(rest) != 1:
+            return Other(location, text)
+        return ForExpr(
+            location, text, key_name, value_name, self.expr(collection[0]), None, self.expr(rest[0]), condition, False
+        )
 
     def string(self, node: Tree, location: Location, text: str) -> Expr:
         parts: list[str | Expr] = []
@@ -242,15 +321,16 @@ def parse_hcl_expression(path: str, text: str, at: Location) -> Expr:
 
 
 def _relocate(expr: Expr, at: Location) -> Expr:
-    # Expressions inside a JSON string have no line of their own: they point at the string.
-    fields = {k: getattr(expr, k) for k in expr.__dataclass_fields__}
+    """The same expression with every node located at ``at``: expressions inside a JSON string
+    have no line of their own, so they point at the string."""
+
+    def move(value: object) -> object:
+        if isinstance(value, Expr):
+            return _relocate(value, at)
+        if isinstance(value, tuple):
+            return tuple(move(item) for item in value)
+        return value
+
+    fields = {name: move(getattr(expr, name)) for name in expr.__dataclass_fields__}
     fields["location"] = at
-    if isinstance(expr, TupleExpr):
-        fields["items"] = tuple(_relocate(i, at) for i in expr.items)
-    elif isinstance(expr, Call):
-        fields["args"] = tuple(_relocate(a, at) for a in expr.args)
-    elif isinstance(expr, ObjectExpr):
-        fields["items"] = tuple((k, _relocate(v, at)) for k, v in expr.items)
-    elif isinstance(expr, Template):
-        fields["parts"] = tuple(p if isinstance(p, str) else _relocate(p, at) for p in expr.parts)
     return type(expr)(**fields)

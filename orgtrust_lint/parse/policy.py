@@ -8,12 +8,49 @@ case-insensitive element names.
 
 from __future__ import annotations
 
+import functools
+import re
 from dataclasses import replace
 
 from orgtrust_lint.facts import ConditionClause, Facts, Location, PolicyStatement, Position, PrincipalRef
 from orgtrust_lint.parse.located_json import JsonNode, JsonSyntaxError, loads_located
 
 SERVICE_PRINCIPAL_KEY = "organizations:serviceprincipal"  # the condition key, lower-cased as IAM compares it
+
+# The four actions that change trusted access or delegated administration.
+TRUSTED_ACCESS_ACTIONS = (
+    "organizations:EnableAWSServiceAccess",
+    "organizations:DisableAWSServiceAccess",
+    "organizations:RegisterDelegatedAdministrator",
+    "organizations:DeregisterDelegatedAdministrator",
+)
+
+
+@functools.lru_cache(maxsize=4096)
+def _action_pattern(pattern: str) -> re.Pattern[str]:
+    # Policies in a monorepo repeat the same few patterns; compiling each once keeps rule
+    # evaluation out of the profile.
+    return re.compile("".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern.lower()))
+
+
+def action_matches(pattern: str, action: str) -> bool:
+    """IAM action matching: case-insensitive, * and ? wildcards, service prefix included."""
+    return _action_pattern(pattern).fullmatch(action.lower()) is not None
+
+
+@functools.lru_cache(maxsize=4096)
+def trusted_actions_matched(patterns: tuple[str, ...], negated: bool) -> tuple[str, ...]:
+    # Thousands of statements in a monorepo share a few dozen action lists.
+    return tuple(a for a in TRUSTED_ACCESS_ACTIONS if any(action_matches(p, a) for p in patterns) != negated)
+
+
+def grants_trusted_access(
+    actions: tuple[tuple[str, Location], ...], not_actions: tuple[tuple[str, Location], ...] | None
+) -> bool:
+    """Whether these known Action (or NotAction) entries of an Allow cover a trusted-access action."""
+    if not_actions is not None:
+        return bool(trusted_actions_matched(tuple(p for p, _ in not_actions), negated=True))
+    return bool(trusted_actions_matched(tuple(p for p, _ in actions), negated=False))
 
 
 def _get(node: JsonNode, name: str) -> JsonNode | None:

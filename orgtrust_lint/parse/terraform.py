@@ -821,16 +821,9 @@ def extract_modules(modules: list[TerraformModule], parsed: dict[str, HclDocumen
             assert isinstance(data, bytes)
             facts.suppressions.extend(scan_suppressions(path, data.decode("utf-8"), _spans(result)))
         facts.files.extend(p for p in module.paths if p not in skipped)
-        scope = _build_scope(module.directory, documents)
-        extractor = _Extractor(scope, facts)
-        for document in scope.documents:
-            for block in document.blocks:
-                if block.type == "resource" and len(block.labels) == 2:
-                    extractor.resource(block)
-                elif (
-                    block.type == "data" and block.labels[:1] == ("aws_iam_policy_document",) and len(block.labels) == 2
-                ):
-                    extractor.policy_document(block)
+        from orgtrust_lint.extract.terraform import build_scope, extract_scope
+
+        extract_scope(build_scope(module.directory, documents), facts)
     return facts
 
 

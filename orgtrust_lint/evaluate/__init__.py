@@ -1,0 +1,1 @@
+"""Static evaluation of Terraform expressions (values with provenance, "may" and "must")."""

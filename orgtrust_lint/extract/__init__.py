@@ -1,0 +1,1 @@
+"""Facts from evaluated source: one module per format."""

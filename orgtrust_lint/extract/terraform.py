@@ -1,0 +1,614 @@
+"""Terraform module -> facts, through the evaluator: instances, may and must, policy context.
+
+One module directory is one scope: its variables (bound by terraform.tfvars and *.auto.tfvars,
+or by their defaults), its locals, and alternative *.tfvars files as variants. Each resource or
+data block becomes its instances (``count``, ``for_each``); a block whose count is 0 has none,
+and one whose instances cannot be counted statically *may* exist.
+
+Two evaluations serve two kinds of check:
+- checks of a literal (OT101-OT103, the statement checks) use every value an expression *may*
+  take: both branches of every conditional, every maybe-element, every instance, every variant;
+- checks that something is missing or conflicting (OT301, OT104, OT106, drift) use what *must*
+  exist: instances that certainly exist, conditions decided by the values variables are bound to.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from orgtrust_lint.evaluate.evaluator import Evaluator, ModuleValues, as_number, iteration_pairs
+from orgtrust_lint.evaluate.values import (
+    Known,
+    ListValue,
+    Maybe,
+    ObjectValue,
+    OneOf,
+    Unknown,
+    Value,
+    fully_known,
+    leaves,
+    must_strings,
+    options,
+)
+from orgtrust_lint.facts import (
+    ConditionClause,
+    Facts,
+    Location,
+    Organization,
+    ParseError,
+    Position,
+    PrincipalRef,
+    Resource,
+    ServiceAccessResource,
+    UnresolvedValue,
+)
+from orgtrust_lint.parse.hcl_ast import Attribute, Block, Call, Expr, HclDocument, Literal, Reference, TupleExpr
+from orgtrust_lint.parse.located_json import JsonNode, JsonSyntaxError
+from orgtrust_lint.parse.policy import add_statement, grants_trusted_access, parse_policy_text, statements_from_document
+
+ORGANIZATION = "aws_organizations_organization"
+SERVICE_ACCESS = "aws_organizations_aws_service_access"
+DELEGATED_ADMIN = "aws_organizations_delegated_administrator"
+SERVICE_LINKED_ROLE = "aws_iam_service_linked_role"
+POLICY_DOCUMENT = "aws_iam_policy_document"
+ORGANIZATION_POLICY = "aws_organizations_policy"
+
+# Resources with one service principal: the attribute that holds it, and what kind of position it is.
+SINGLE_PRINCIPAL_ATTRIBUTES = {
+    SERVICE_ACCESS: ("service_principal", Position.SERVICE_ACCESS_RESOURCE),
+    DELEGATED_ADMIN: ("service_principal", Position.DELEGATED_ADMINISTRATOR),
+    SERVICE_LINKED_ROLE: ("aws_service_name", Position.SERVICE_LINKED_ROLE),
+}
+
+# Resources whose attribute holds an IAM policy document (trust policies are not among them).
+POLICY_ATTRIBUTES = {
+    "aws_iam_policy": "policy",
+    "aws_iam_role_policy": "policy",
+    "aws_iam_user_policy": "policy",
+    "aws_iam_group_policy": "policy",
+    ORGANIZATION_POLICY: "content",
+}
+
+# Past this many instances of one block (count = 1000), the rest are like the ones enumerated.
+MAX_INSTANCES = 64
+
+
+def is_tfvars(path: str) -> bool:
+    return path.endswith((".tfvars", ".tfvars.json"))
+
+
+def is_auto_tfvars(path: str) -> bool:
+    name = os.path.basename(path)
+    return name in ("terraform.tfvars", "terraform.tfvars.json") or name.endswith((".auto.tfvars", ".auto.tfvars.json"))
+
+
+@dataclass
+class ModuleScope:
+    directory: str
+    documents: list[HclDocument] = field(default_factory=list)
+    variables: dict[str, Block] = field(default_factory=dict)
+    locals: dict[str, Attribute] = field(default_factory=dict)
+    tfvars: dict[str, tuple[Attribute, str]] = field(default_factory=dict)  # auto-loaded values
+    alternative_tfvars: list[tuple[str, dict[str, Attribute]]] = field(default_factory=list)
+
+
+def build_scope(directory: str, documents: list[HclDocument]) -> ModuleScope:
+    scope = ModuleScope(directory)
+    auto: list[HclDocument] = []
+    for document in documents:
+        if is_tfvars(document.path):
+            if is_auto_tfvars(document.path):
+                auto.append(document)
+            else:
+                scope.alternative_tfvars.append((document.path, document.attributes))
+            continue
+        scope.documents.append(document)
+        for block in document.blocks:
+            if block.type == "variable" and block.labels:
+                scope.variables[block.labels[0]] = block
+            elif block.type == "locals":
+                scope.locals.update(block.attributes)
+
+    def precedence(document: HclDocument) -> tuple[int, str]:
+        name = os.path.basename(document.path)
+        return (0 if name.startswith("terraform.tfvars") else 1, name)
+
+    for document in sorted(auto, key=precedence):
+        for name, attribute in document.attributes.items():
+            scope.tfvars[name] = (attribute, os.path.basename(document.path))
+    return scope
+
+
+@dataclass
+class World:
+    """One binding of the module's variables: the plain apply (variant None) or one -var-file."""
+
+    variant: str | None
+    may: Evaluator  # every branch of every conditional
+    must: Evaluator  # conditions decided by the bound values
+
+
+@dataclass(frozen=True)
+class Instance:
+    """One instance of a block: the names count/for_each bind, and whether it certainly exists."""
+
+    env: dict[str, Value]
+    certain: bool
+
+
+@dataclass
+class _Use:
+    """How a policy document is used: as a grant (an IAM policy) or as organization policy content."""
+
+    grants: bool = False
+    content: bool = False
+
+
+class ModuleExtractor:
+    """Facts of one module scope."""
+
+    def __init__(self, scope: ModuleScope, facts: Facts) -> None:
+        self.scope = scope
+        self.facts = facts
+        self.primary = self._world(None, dict(scope.tfvars))
+        self._alternatives: dict[str, World] = {}
+        self._seen_unresolved: set[tuple[Location, str]] = set()
+        self._seen_refs: set[tuple[str, Location, str, Position]] = set()
+        self.document_uses: dict[str, _Use] = {}
+
+    def _world(self, variant: str | None, assigned: dict[str, tuple[Attribute, str]]) -> World:
+        values = ModuleValues(self.scope.directory, self.scope.variables, self.scope.locals, assigned)
+        return World(variant, Evaluator(values, all_branches=True), Evaluator(values, all_branches=False))
+
+    def worlds_for(self, expr: Expr, env: dict[str, Value]) -> Iterator[World]:
+        """The plain apply, then each alternative *.tfvars file that sets a variable ``expr`` uses."""
+        yield self.primary
+        if not self.scope.alternative_tfvars:
+            return
+        _, used = self.primary.may.evaluate_tracking(expr, env)
+        for path, attributes in self.scope.alternative_tfvars:
+            relevant = {name: attr for name, attr in attributes.items() if name in used}
+            if not relevant:
+                continue
+            name = os.path.basename(path)
+            if name not in self._alternatives:
+                assigned = dict(self.scope.tfvars)
+                assigned.update({key: (attr, name) for key, attr in attributes.items()})
+                self._alternatives[name] = self._world(name, assigned)
+            yield self._alternatives[name]
+
+    # ---- instances ----------------------------------------------------------------------
+
+    def instances(self, block: Block) -> list[Instance]:
+        count = block.attributes.get("count")
+        for_each = block.attributes.get("for_each")
+        if count is not None:
+            return self._counted(self.primary.must.evaluate(count.value))
+        if for_each is not None:
+            return self._for_each(self.primary.must.evaluate(for_each.value), for_each.value.location)
+        return [Instance({}, True)]
+
+    @staticmethod
+    def _counted(value: Value) -> list[Instance]:
+        counts: list[int] = []
+        for option in options(value):
+            number = as_number(option)
+            if number is None or number < 0:
+                unknown = Unknown("count", Location.point("", 1), "the count is known only at apply time")
+                return [Instance({"count": ObjectValue((("index", unknown),), unknown.location)}, False)]
+            counts.append(int(number))
+        location = next((o.location for o in options(value) if isinstance(o, Known)), Location.point("", 1))
+        return [
+            Instance({"count": ObjectValue((("index", Known(index, location)),), location)}, index < min(counts))
+            for index in range(min(max(counts), MAX_INSTANCES))
+        ]
+
+    @staticmethod
+    def _for_each(value: Value, location: Location) -> list[Instance]:
+        several = isinstance(value, OneOf)
+        found: list[Instance] = []
+        for option in options(value):
+            pairs = iteration_pairs(option)
+            if pairs is None:
+                unknown = Unknown("each", location, "for_each is known only at apply time")
+                each = ObjectValue((("key", unknown), ("value", unknown)), location)
+                return [*found, Instance({"each": each}, False)]
+            for key, element, maybe in pairs[:MAX_INSTANCES]:
+                each = ObjectValue((("key", key), ("value", element)), location)
+                found.append(Instance({"each": each}, not maybe and not several))
+        return found
+
+    # ---- principals -------------------------------------------------------------------------
+
+    def unresolved(self, item: Unknown, address: str, attribute: str, subject: str) -> None:
+        key = (item.location, item.expression)
+        if key in self._seen_unresolved:
+            return
+        self._seen_unresolved.add(key)
+        self.facts.unresolved.append(
+            UnresolvedValue(item.expression, item.location, address, attribute, item.reason, subject)
+        )
+
+    def principal_values(
+        self, attribute: Attribute, address: str, position: Position, group: str, instance: Instance
+    ) -> tuple[int, bool, set[str] | None]:
+        """Record every principal an attribute may hold; return (how many in a plain apply, whether
+        all are known, the principals it certainly holds or None when that is not known)."""
+        count, resolved, certain = 0, True, None
+        for world in self.worlds_for(attribute.value, instance.env):
+            value = world.may.evaluate(attribute.value, instance.env)
+            deduplicated = all(isinstance(o, ListValue) and o.kind == "set" for o in options(value))
+            if world.variant is None:
+                must = must_strings(self.primary.must.evaluate(attribute.value, instance.env))
+                certain = must if instance.certain else set()
+            for leaf in leaves(value):
+                item = leaf.value
+                if isinstance(item, Unknown):
+                    resolved = False
+                    self.unresolved(item, address, attribute.name, "principal")
+                    continue
+                if not isinstance(item.value, str):
+                    continue
+                # A literal seen in the plain apply is not reported again for a variant or instance.
+                key = (item.value, item.location, leaf.branch, position)
+                if key in self._seen_refs:
+                    continue
+                self._seen_refs.add(key)
+                if world.variant is None:
+                    count += 1
+                list_group = group if world.variant is None else f"{group}@{world.variant}"
+                self.facts.principals.append(
+                    PrincipalRef(
+                        value=item.value,
+                        position=position,
+                        location=item.location,
+                        resource=address,
+                        group=list_group + leaf.branch,
+                        via=tuple(v for v in item.via if v != item.location),
+                        origin=item.origin,
+                        deduplicated=deduplicated,
+                        variant=world.variant,
+                        certain=world.variant is None and certain is not None and item.value in certain,
+                    )
+                )
+        return count, resolved, certain
+
+    def scalar(self, attribute: Attribute | None, instance: Instance, may: bool = False) -> Known | Unknown | None:
+        """A single value: the one it must be, or (``may``) the first it may be."""
+        if attribute is None:
+            return None
+        evaluator = self.primary.may if may else self.primary.must
+        value = evaluator.evaluate(attribute.value, instance.env)
+        chosen = options(value)
+        if len(chosen) != 1 and not may:
+            return Unknown(attribute.value.text, attribute.value.location, "it depends on a condition")
+        first = chosen[0]
+        if isinstance(first, (Known, Unknown)):
+            return first
+        return Unknown(attribute.value.text, attribute.value.location, "a single value was expected")
+
+    # ---- blocks -------------------------------------------------------------------------
+
+    def extract(self) -> None:
+        documents: list[Block] = []
+        for document in self.scope.documents:
+            for block in document.blocks:
+                if block.type == "resource" and len(block.labels) == 2:
+                    self.resource(block)
+                elif block.type == "data" and block.labels[:1] == (POLICY_DOCUMENT,) and len(block.labels) == 2:
+                    documents.append(block)
+        self._propagate_uses(documents)
+        for block in documents:
+            self.policy_document(block)
+
+    def resource(self, block: Block) -> None:
+        resource_type, name = block.labels
+        address = f"{resource_type}.{name}"
+        for instance in self.instances(block):
+            self.facts.resources.append(self.generic_resource(block, address, instance))
+            if resource_type == ORGANIZATION:
+                self.organization(block, address, instance)
+            elif resource_type in SINGLE_PRINCIPAL_ATTRIBUTES:
+                self.single_principal(block, address, instance, *SINGLE_PRINCIPAL_ATTRIBUTES[resource_type])
+            policy_attribute = POLICY_ATTRIBUTES.get(resource_type)
+            if policy_attribute and policy_attribute in block.attributes:
+                grants = resource_type != ORGANIZATION_POLICY  # an SCP or RCP filters, it grants nothing
+                self.policy(block.attributes[policy_attribute], address, instance, grants)
+            if resource_type == "aws_iam_role":
+                for inline in self.expanded_blocks(block, "inline_policy", instance):
+                    inline_block, inline_instance = inline
+                    if "policy" in inline_block.attributes:
+                        self.policy(inline_block.attributes["policy"], f"{address}.inline_policy", inline_instance)
+
+    def expanded_blocks(self, parent: Block, block_type: str, instance: Instance) -> list[tuple[Block, Instance]]:
+        """The nested blocks of a type, literal ones and those a ``dynamic`` block generates, each
+        with the names in scope for it (the dynamic block's iterator)."""
+        found = [(b, instance) for b in parent.child_blocks(block_type)]
+        for dynamic in parent.child_blocks("dynamic"):
+            if dynamic.labels[:1] != (block_type,):
+                continue
+            content = next(iter(dynamic.child_blocks("content")), None)
+            for_each = dynamic.attributes.get("for_each")
+            if content is None or for_each is None:
+                continue
+            iterator = self.scalar(dynamic.attributes.get("iterator"), instance)
+            name = block_type
+            iterator_attribute = dynamic.attributes.get("iterator")
+            if iterator_attribute is not None and isinstance(iterator_attribute.value, Reference):
+                name = iterator_attribute.value.parts[0]
+            elif isinstance(iterator, Known) and isinstance(iterator.value, str):
+                name = iterator.value
+            collection = self.primary.may.evaluate(for_each.value, instance.env)
+            for generated in self._for_each(collection, for_each.value.location):
+                each = generated.env["each"]
+                env = {**instance.env, name: each}
+                generated_block = Block(block_type, (), content.location, content.attributes, content.blocks)
+                found.append((generated_block, Instance(env, instance.certain and generated.certain)))
+        return found
+
+    def generic_resource(self, block: Block, address: str, instance: Instance) -> Resource:
+        attributes: dict[str, str | bool] = {}
+        for attribute_name, attribute in block.attributes.items():
+            if attribute_name in ("count", "for_each"):
+                continue
+            value = self.primary.must.evaluate(attribute.value, instance.env)
+            if isinstance(value, Known) and value.value is not None:
+                text = value.value
+                attributes[attribute_name] = ("true" if text else "false") if isinstance(text, bool) else str(text)
+            elif isinstance(value, ObjectValue):
+                attributes.setdefault(attribute_name, True)
+        blocks = {b.labels[0] if b.type == "dynamic" and b.labels else b.type for b in block.blocks}
+        return Resource(
+            "terraform", block.labels[0], address, block.location, attributes, frozenset(blocks), instance.certain
+        )
+
+    def organization(self, block: Block, address: str, instance: Instance) -> None:
+        principals = block.attributes.get("aws_service_access_principals")
+        count, resolved = 0, True
+        if principals is not None:
+            group = f"{self.scope.directory}:{address}"
+            count, resolved, _ = self.principal_values(principals, address, Position.ORGANIZATION_LIST, group, instance)
+        feature = block.attributes.get("feature_set")
+        feature_value = self.scalar(feature, instance)
+        if isinstance(feature_value, Unknown):
+            self.unresolved(feature_value, address, "feature_set", "other")
+        self.facts.organizations.append(
+            Organization(
+                address=address,
+                location=block.location,
+                feature_set=feature_value.value
+                if isinstance(feature_value, Known) and isinstance(feature_value.value, str)
+                else ("ALL" if feature is None else "?"),
+                feature_set_location=feature_value.location if isinstance(feature_value, Known) else block.location,
+                # Optional and not computed in the provider's schema: left out, it is an empty list
+                # that each apply enforces like any other.
+                declares_principals=True,
+                principals_resolved=resolved,
+                principal_count=count,
+                principals_location=principals.location if principals else None,
+                scope=self.scope.directory,
+                authoritative=not _ignores_changes(block, "aws_service_access_principals"),
+                principals_written=principals is not None,
+                certain=instance.certain,
+            )
+        )
+
+    def single_principal(
+        self, block: Block, address: str, instance: Instance, attribute_name: str, position: Position
+    ) -> None:
+        attribute = block.attributes.get(attribute_name)
+        if attribute is None:
+            return
+        group = f"{position.value}:{address}"
+        if position is Position.SERVICE_ACCESS_RESOURCE:
+            # Two standalone resources for one principal in one configuration fight each other.
+            group = f"{self.scope.directory}:{position.value}"
+        _, _, certain = self.principal_values(attribute, address, position, group, instance)
+        if position is Position.SERVICE_ACCESS_RESOURCE:
+            principal = next(iter(certain)) if certain and len(certain) == 1 else None
+            self.facts.service_access.append(
+                ServiceAccessResource(address, block.location, principal, self.scope.directory, instance.certain)
+            )
+
+    # ---- IAM policies -----------------------------------------------------------------
+
+    def policy(self, attribute: Attribute, address: str, instance: Instance, grants: bool = True) -> None:
+        """A policy attribute: jsonencode({...}), a heredoc or string of JSON, a policy document's
+        JSON, or a var/local holding one."""
+        expr = attribute.value
+        if isinstance(expr, Call) and expr.name == "jsonencode" and len(expr.args) == 1:
+            value = self.primary.may.evaluate(expr.args[0], instance.env)
+            statements_from_document(to_json_node(value, expr.location), address, self.facts, grants)
+            return
+        value = self.primary.may.evaluate(expr, instance.env)
+        documents = [o.refers_to for o in options(value) if isinstance(o, Unknown) and _is_document(o.refers_to)]
+        if documents:
+            for document in documents:
+                assert document is not None
+                use = self.document_uses.setdefault(document, _Use())
+                if grants:
+                    use.grants = True
+                else:
+                    use.content = True
+            return
+        texts = [o for o in options(value) if isinstance(o, Known) and isinstance(o.value, str)]
+        if not texts:
+            unknown = next((o for o in options(value) if isinstance(o, Unknown)), None)
+            reason = unknown.reason if unknown else "not a policy document"
+            self.unresolved(Unknown(expr.text, expr.location, reason), address, attribute.name, "document")
+            return
+        for text in texts:
+            heredoc = isinstance(expr, Literal) and expr.text.startswith("<<") and text.location == expr.location
+            assert isinstance(text.value, str)
+            try:
+                if heredoc:
+                    from orgtrust_lint.parse.hcl_ast import heredoc_indent
+
+                    root = parse_policy_text(text.value, text.location, text.location.line, heredoc_indent(expr.text))
+                else:
+                    root = parse_policy_text(text.value, text.location)
+            except JsonSyntaxError as exc:
+                where = Location.point(text.location.path, exc.line, exc.column)
+                self.facts.parse_errors.append(ParseError(text.location.path, str(exc), where))
+                continue
+            statements_from_document(root, address, self.facts, grants)
+
+    def _propagate_uses(self, documents: list[Block]) -> None:
+        """A document merged into another (source_policy_documents, override_policy_documents)
+        is used as that one is: content of an SCP stays content."""
+        by_address = {f"data.{POLICY_DOCUMENT}.{b.labels[1]}": b for b in documents}
+        changed = True
+        while changed:
+            changed = False
+            for address, block in by_address.items():
+                use = self.document_uses.get(address)
+                if use is None:
+                    continue
+                for attribute_name in ("source_policy_documents", "override_policy_documents"):
+                    attribute = block.attributes.get(attribute_name)
+                    if attribute is None:
+                        continue
+                    for leaf in leaves(self.primary.may.evaluate(attribute.value)):
+                        target = leaf.value.refers_to if isinstance(leaf.value, Unknown) else None
+                        if target in by_address:
+                            inner = self.document_uses.setdefault(target, _Use())
+                            if (use.grants and not inner.grants) or (use.content and not inner.content):
+                                inner.grants |= use.grants
+                                inner.content |= use.content
+                                changed = True
+
+    def policy_document(self, block: Block) -> None:
+        """data "aws_iam_policy_document": statement blocks (literal and dynamic), judged per use."""
+        address = f"data.{POLICY_DOCUMENT}.{block.labels[1]}"
+        use = self.document_uses.get(address)
+        contexts = [True] if use is None else [g for g, used in ((True, use.grants), (False, use.content)) if used]
+        for instance in self.instances(block):
+            for statement, statement_instance in self.expanded_blocks(block, "statement", instance):
+                for grants in contexts:
+                    self.statement(statement, statement_instance, address, grants)
+
+    def statement(self, statement: Block, instance: Instance, address: str, grants: bool) -> None:
+        effect_attribute = statement.attributes.get("effect")
+        effects = self.strings(effect_attribute, instance) if effect_attribute is not None else None
+        actions, actions_unknown = self.string_list(statement.attributes.get("actions"), instance)
+        not_actions = None
+        not_actions_unknown: list[Unknown] = []
+        if "not_actions" in statement.attributes:
+            not_actions, not_actions_unknown = self.string_list(statement.attributes["not_actions"], instance)
+        if effects is None:
+            effect = "Allow"
+        else:
+            known_effects = {value for value, _ in effects[0]}
+            effect = known_effects.pop() if len(known_effects) == 1 and not effects[1] else "?"
+        clauses: list[ConditionClause] = []
+        values: dict[int, tuple[tuple[str, Location], ...]] = {}
+        for condition, condition_instance in self.expanded_blocks(statement, "condition", instance):
+            test = self.scalar(condition.attributes.get("test"), condition_instance, may=True)
+            variable = self.scalar(condition.attributes.get("variable"), condition_instance, may=True)
+            if not isinstance(test, Known) or not isinstance(variable, Known):
+                continue
+            found, unknown = self.string_list(condition.attributes.get("values"), condition_instance)
+            if unknown and str(variable.value).lower() == "organizations:serviceprincipal":
+                # Only this key decides what the trusted-access actions may do: other keys'
+                # values (accounts, ARNs built from data sources) are not ours to resolve.
+                for item in unknown:
+                    self.unresolved(item, address, "values", "principal")
+            values[len(clauses)] = found
+            clauses.append(
+                ConditionClause(
+                    str(test.value), str(variable.value), tuple(v for v, _ in found), condition.location, not unknown
+                )
+            )
+        may_allow = effect in ("Allow", "?")
+        could_grant = may_allow and (
+            bool(actions_unknown) or bool(not_actions_unknown) or grants_trusted_access(actions, not_actions)
+        )
+        if grants and could_grant:
+            for item in [*actions_unknown, *not_actions_unknown]:
+                self.unresolved(item, address, "actions", "statement")
+            if effect == "?" and effects is not None:
+                for item in effects[1]:
+                    self.unresolved(item, address, "effect", "statement")
+        add_statement(
+            self.facts,
+            effect=effect,
+            actions=actions,
+            not_actions=not_actions,
+            conditions=tuple(clauses),
+            condition_values=values,
+            location=statement.location,
+            resource=address,
+            actions_known=not actions_unknown and not not_actions_unknown,
+            grants=grants,
+        )
+
+    def strings(self, attribute: Attribute, instance: Instance) -> tuple[list[tuple[str, Location]], list[Unknown]]:
+        value = self.primary.may.evaluate(attribute.value, instance.env)
+        found, unknown = [], []
+        for leaf in leaves(value):
+            if isinstance(leaf.value, Unknown):
+                unknown.append(leaf.value)
+            elif leaf.value.value is not None:
+                text = leaf.value.value
+                found.append((str(text).lower() if isinstance(text, bool) else str(text), leaf.value.location))
+        return found, unknown
+
+    def string_list(
+        self, attribute: Attribute | None, instance: Instance
+    ) -> tuple[tuple[tuple[str, Location], ...], list[Unknown]]:
+        if attribute is None:
+            return (), []
+        found, unknown = self.strings(attribute, instance)
+        unique = tuple(dict.fromkeys(found))  # the same literal through two branches is one entry
+        return unique, unknown
+
+
+def _is_document(address: str | None) -> bool:
+    return address is not None and address.startswith(f"data.{POLICY_DOCUMENT}.")
+
+
+def _ignores_changes(block: Block, attribute_name: str) -> bool:
+    """lifecycle { ignore_changes = [attribute] } or = all: Terraform then leaves the attribute alone."""
+    for lifecycle in block.child_blocks("lifecycle"):
+        ignored = lifecycle.attributes.get("ignore_changes")
+        if ignored is None:
+            continue
+        items = ignored.value.items if isinstance(ignored.value, TupleExpr) else (ignored.value,)
+        for item in items:
+            if isinstance(item, Reference) and item.parts[0] in (attribute_name, "all"):
+                return True
+            if isinstance(item, Literal) and item.value in (attribute_name, "all"):
+                return True
+    return False
+
+
+def to_json_node(value: Value, fallback: Location) -> JsonNode:
+    """A value as the JSON tree IAM would see, keeping each literal's location. Where a value may
+    be one of several, every option is kept (a list): a statement check looks at all of them."""
+    if isinstance(value, ObjectValue):
+        members = {}
+        for key, item in value.items:
+            node = to_json_node(item, value.location)
+            members[key] = JsonNode(node.value, node.location, node.location)
+        return JsonNode(members, value.location)
+    if isinstance(value, ListValue):
+        return JsonNode([to_json_node(item, value.location) for item in value.items], value.location)
+    if isinstance(value, Maybe):
+        return to_json_node(value.value, fallback)
+    if isinstance(value, Known):
+        return JsonNode(value.value, value.location)
+    if isinstance(value, OneOf):
+        nodes = [to_json_node(option, fallback) for option in value.options]
+        if all(not isinstance(node.value, (dict, list)) for node in nodes):
+            return JsonNode(nodes, nodes[0].location)  # a scalar that is one of several: all of them
+        return next((node for node in nodes if isinstance(node.value, (dict, list))), nodes[0])
+    return JsonNode(None, value.location if isinstance(value, Unknown) else fallback)
+
+
+def extract_scope(scope: ModuleScope, facts: Facts) -> None:
+    ModuleExtractor(scope, facts).extract()
+
+
+__all__ = ["ModuleScope", "build_scope", "extract_scope", "fully_known"]
