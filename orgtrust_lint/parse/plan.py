@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from orgtrust_lint.errors import UserError
+from orgtrust_lint.extract.terraform import POLICY_ATTRIBUTES, SINGLE_PRINCIPAL_ATTRIBUTES
 from orgtrust_lint.facts import (
     Facts,
     Location,
@@ -24,7 +25,6 @@ from orgtrust_lint.facts import (
 )
 from orgtrust_lint.parse.located_json import JsonNode, JsonSyntaxError, loads_located
 from orgtrust_lint.parse.policy import parse_policy_text, statements_from_document
-from orgtrust_lint.parse.terraform import POLICY_ATTRIBUTES, SINGLE_PRINCIPAL_ATTRIBUTES
 
 NOT_A_PLAN = "not a Terraform plan in JSON"
 EXPECTED = "expected `terraform show -json` output, format_version 1.x"
