@@ -1,9 +1,11 @@
-# Two commands on a fresh machine with Python 3.11 and make:
+# Two commands on a fresh machine with Python 3.10+ and make:
 #   make demo   set up .venv, install orgtrust-lint, lint the shipped fixtures/
 #   make test   set up .venv with the test extras, run the whole test suite
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
+# What `make lint` checks and `make format` rewrites: the same directories, always.
+SOURCES := orgtrust_lint tests bench scripts
 
 .PHONY: demo test install lint format docs bench clean
 
@@ -53,12 +55,12 @@ test: install
 	$(BIN)/pytest
 
 lint: install
-	$(BIN)/ruff check orgtrust_lint tests bench scripts
-	$(BIN)/ruff format --check orgtrust_lint tests bench scripts
+	$(BIN)/ruff check $(SOURCES)
+	$(BIN)/ruff format --check $(SOURCES)
 
 format: install
-	$(BIN)/ruff format orgtrust_lint tests bench
-	$(BIN)/ruff check --fix orgtrust_lint tests bench
+	$(BIN)/ruff format $(SOURCES)
+	$(BIN)/ruff check --fix $(SOURCES)
 
 # Benchmarks are run by hand, never by CI: peers are installed in their own venvs under bench/.
 bench: install

@@ -17,9 +17,11 @@ from orgtrust_lint.config import ConfigResolver
 from orgtrust_lint.discover import SKIPPED_DIRECTORIES
 from orgtrust_lint.errors import UserError
 from orgtrust_lint.facts import Facts, Location, PrincipalRemoval
+from orgtrust_lint.files import MAX_FILE_BYTES, MEGABYTE
 from orgtrust_lint.integrations import declared_principals, derive_integrations
-from orgtrust_lint.parse.cloudformation import extract_cloudformation, is_candidate, looks_like_template
-from orgtrust_lint.parse.terraform import extract_terraform, is_terraform_file
+from orgtrust_lint.lint import extract_module, extract_template
+from orgtrust_lint.parse.cloudformation import is_candidate, looks_like_template
+from orgtrust_lint.parse.terraform import is_terraform_file, plan_terraform
 
 
 class ChangeError(UserError):
@@ -200,6 +202,18 @@ def _missing(repository: _Repository, object_ids: list[str]) -> set[str]:
     return set(object_ids) - present
 
 
+def _sizes(repository: _Repository, object_ids: list[str]) -> dict[str, int]:
+    """The size of each blob, from its header only (`cat-file --batch-check`): nothing is read yet."""
+    request = "".join(f"{object_id}\n" for object_id in object_ids).encode()
+    sizes: dict[str, int] = {}
+    for line in repository.git("cat-file", "--batch-check", stdin=request).splitlines():
+        object_id, kind, size = line.decode().split(" ")
+        if kind != "blob":
+            raise ChangeError(f"--base: git did not return blob {object_id}")
+        sizes[object_id] = int(size)
+    return sizes
+
+
 def _blobs(repository: _Repository, object_ids: list[str]) -> dict[str, bytes]:
     """Contents of many blobs with one `git cat-file --batch`, asked for by object id: a request line
     is 40 hex digits, never a file name, so nothing a name contains can shift the answers."""
@@ -230,8 +244,17 @@ def _read(reading: _Reading) -> dict[str, bytes]:
                 raise ChangeError(repository.not_in_clone(repr(absent[0])))
             others = "1 other file" if len(absent) == 2 else f"{len(absent) - 1} other files"
             raise ChangeError(repository.not_in_clone(f"{absent[0]!r} and {others}", verb="are"))
-        contents = _blobs(repository, object_ids)
-        by_display.update((display, contents[object_id]) for display, object_id in files.items())
+        # The work tree's size limit holds here too: a generated 50 MB file would take minutes to parse.
+        sizes = _sizes(repository, object_ids)
+        for display, object_id in sorted(files.items()):
+            if sizes[object_id] > MAX_FILE_BYTES:
+                too_big = f"{sizes[object_id] // MEGABYTE} MB at {reading.revision}"
+                limit = f"larger than the {MAX_FILE_BYTES // MEGABYTE} MB limit, so it was not compared"
+                reading.skipped.append((display, f"{too_big}, {limit}"))
+        contents = _blobs(repository, [object_id for object_id in object_ids if sizes[object_id] <= MAX_FILE_BYTES])
+        by_display.update(
+            (display, contents[object_id]) for display, object_id in files.items() if object_id in contents
+        )
     return by_display
 
 
@@ -258,8 +281,10 @@ def facts_at_revision(revision: str, paths: list[str], config: ConfigResolver) -
     reading = _Reading(top, revision, config)
     _wanted_files(repository, commit, specs, "", reading)
     by_display = _read(reading)
-    facts = extract_terraform([p for p in by_display if is_terraform_file(p)], read=by_display.__getitem__)
-    facts.skipped.extend(reading.skipped)
+    # The same extraction as the work tree's, with its guards: a failure of ours becomes an internal-error fact.
+    facts = Facts(skipped=reading.skipped)
+    for module in plan_terraform([p for p in by_display if is_terraform_file(p)], read=by_display.__getitem__):
+        facts.extend(extract_module(module))
     for path, data in sorted(by_display.items()):
         if is_terraform_file(path):
             continue
@@ -268,7 +293,7 @@ def facts_at_revision(revision: str, paths: list[str], config: ConfigResolver) -
         except UnicodeDecodeError:
             continue
         if looks_like_template(text):
-            facts.extend(extract_cloudformation(path, text))
+            facts.extend(extract_template(path, text))
     return facts
 
 

@@ -1,7 +1,8 @@
 """Command line: check, rules, explain, services. The only module that knows argv and exit codes.
 
 Exit codes: 0 nothing at or above --fail-on, 1 findings at or above it, 2 usage or
-environment error (one line on stderr, never a traceback).
+environment error (one line on stderr, never a traceback), 3 the run was incomplete because
+orgtrust-lint itself failed on a file (OT003).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from orgtrust_lint.errors import UserError
 if TYPE_CHECKING:
     from orgtrust_lint.baseline import Baseline, Comparison
     from orgtrust_lint.config import ConfigResolver, Settings
-    from orgtrust_lint.lint import CheckResult
+    from orgtrust_lint.lint import CheckResult, StdinFile
 
 EXIT_OK, EXIT_FINDINGS, EXIT_ERROR, EXIT_INCOMPLETE = 0, 1, 2, 3
 
@@ -105,7 +106,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--require-reason", action="store_true", help="an inline ignore without a reason silences nothing (OT007)"
     )
     check.add_argument("--base", metavar="GIT_REV", help="also check what the change since this revision disables")
-    check.add_argument("--plan", metavar="PLAN_JSON", help="read a plan (terraform show -json); alone, lint only it")
+    check.add_argument(
+        "--plan", metavar="PLAN_JSON", help="read a plan (terraform show -json; '-' for stdin); alone, lint only it"
+    )
+    check.add_argument(
+        "--stdin-filename",
+        metavar="NAME",
+        help="with PATH '-': lint stdin as this file (its format, configuration and module); default stdin.tf",
+    )
     check.add_argument(
         "--no-prefilter", action="store_true", help="parse every file, even those that cannot hold a fact"
     )
@@ -343,6 +351,30 @@ def _compare_with_baseline(
     return comparison
 
 
+def _stdin_input(args: argparse.Namespace) -> StdinFile | None:
+    """The text of `check -` (read here, within the size limit), or None without '-'."""
+    if "-" not in args.paths:
+        if args.stdin_filename:
+            raise UsageError("--stdin-filename only goes with '-' (stdin) as the path")
+        return None
+    if len(args.paths) > 1:
+        raise UsageError("'-' (stdin) cannot be combined with other paths")
+    if args.plan == "-":
+        raise UsageError("stdin can feed 'check -' or '--plan -', not both")
+    if args.fix:
+        raise UsageError("--fix cannot rewrite stdin; run it on the file")
+    if args.base:
+        raise UsageError("--base compares files in git, not stdin")
+    from orgtrust_lint.files import SkipFile, read_stream
+    from orgtrust_lint.lint import StdinFile
+
+    try:
+        data = read_stream(sys.stdin.buffer)
+    except SkipFile as exc:
+        raise UsageError(f"stdin: {exc}") from None
+    return StdinFile.of(data, args.stdin_filename)
+
+
 def _check(args: argparse.Namespace) -> int:
     from orgtrust_lint.config import load_config, parse_codes
     from orgtrust_lint.engine import rule_ids
@@ -350,7 +382,9 @@ def _check(args: argparse.Namespace) -> int:
     from orgtrust_lint.lint import check
 
     _choose_cache(args.no_cache)
-    config = load_config(args.paths, args.config, rule_ids=rule_ids())
+    config = load_config(
+        [args.stdin_filename or "."] if "-" in args.paths else args.paths, args.config, rule_ids=rule_ids()
+    )
     config = config.with_command_line(
         select=_check_codes(parse_codes(tuple(args.select), "--select"), "--select") if args.select else None,
         ignore=_check_codes(parse_codes(tuple(args.ignore), "--ignore"), "--ignore") if args.ignore else (),
@@ -364,8 +398,9 @@ def _check(args: argparse.Namespace) -> int:
         effective = config.for_file(args.show_config)
         print(json.dumps({"file": args.show_config, **effective.describe()}, indent=2))
         return EXIT_OK
-    if args.plan and not os.path.isfile(args.plan):
+    if args.plan and args.plan != "-" and not os.path.exists(args.plan):  # a pipe is fine: `--plan <(cmd)`
         raise UsageError(f"--plan: {args.plan}: no such file")
+    stdin = _stdin_input(args)
     if args.diff and not args.fix:
         raise UsageError("--diff only goes with --fix")
     if args.baseline_prune and not args.baseline:
@@ -376,7 +411,8 @@ def _check(args: argparse.Namespace) -> int:
 
         baseline = load(args.baseline)
     args.jobs = _effective_jobs(args.jobs)  # decided (and any note printed) once, for both runs of --fix
-    result = check(args.paths, config, keep_digests=args.fix, **_check_options(args))
+    paths = [] if stdin else args.paths
+    result = check(paths, config, keep_digests=args.fix, stdin=stdin, **_check_options(args))
     if args.fix:
         result = _fix(args, config, result)
         if result is None:

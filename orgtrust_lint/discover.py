@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from orgtrust_lint.errors import UserError
 from orgtrust_lint.parse.cloudformation import is_candidate as is_template_candidate
 from orgtrust_lint.parse.terraform import is_terraform_file
+
+# What an explicit path must be, for the message when it is not.
+READ_FORMATS = (
+    "Terraform and OpenTofu .tf, .tofu, .tfvars and their .json forms; CloudFormation .yaml, .yml, .json, .template"
+)
 
 SKIPPED_DIRECTORIES = frozenset({".terraform", ".git", "node_modules", ".terragrunt-cache", ".venv", "__pycache__"})
 
@@ -147,12 +153,17 @@ def discover(paths: list[str], excludes: Exclude = nothing_excluded) -> Discover
             raise DiscoveryError(f"{given}: no such file or directory")
         if os.path.isdir(given):
             found, candidates = _walk(given, excludes, result.skipped)
+            if not found and not candidates:  # a clean pass of "0 files" would hide a wrong path
+                what = "no Terraform, OpenTofu or CloudFormation file, or all are excluded"
+                raise DiscoveryError(f"{given}: nothing to lint in this directory ({what})")
             terraform.update(found)
             templates.update(candidates)
             continue
+        if not stat.S_ISREG(os.stat(given).st_mode):  # stat, not open: opening a FIFO waits for a writer
+            raise DiscoveryError(f"{given}: not a regular file (a pipe or device); for a pipe, use 'check -'")
         path = display_path(given)
         if not is_template_candidate(path) and not is_terraform_file(path):
-            continue  # not a format we read
+            raise DiscoveryError(f"{given}: not a file orgtrust-lint reads ({READ_FORMATS})")
         if excludes(path):
             result.skipped.append((path, EXCLUDED_REASON))
             continue
@@ -167,4 +178,26 @@ def discover(paths: list[str], excludes: Exclude = nothing_excluded) -> Discover
     # With a directory among the paths, everything under it is reported, so no filtering.
     if explicit and all(os.path.isfile(p) for p in paths):
         result.explicit = explicit
+    return result
+
+
+def discover_stdin(name: str, in_module: bool) -> Discovered:
+    """The files of `check -`: the text read from stdin, linted as the file ``name``, and with
+    ``in_module`` its directory's other Terraform files for context (the text stands in for the
+    file of that name, as an editor's unsaved buffer does)."""
+    path = display_path(name)
+    result = Discovered(explicit={path})
+    if is_template_candidate(path):
+        result.templates = [path]
+        return result
+    if not is_terraform_file(path):
+        raise DiscoveryError(f"--stdin-filename {name}: not a file orgtrust-lint reads ({READ_FORMATS})")
+    module = {path}
+    directory = os.path.dirname(name) or "."
+    if in_module and os.path.isdir(directory):
+        for sibling in os.listdir(directory):
+            sibling_path = display_path(os.path.join(directory, sibling))
+            if is_terraform_file(sibling) and os.path.isfile(sibling_path):
+                module.add(sibling_path)
+    result.terraform = sorted(module)
     return result

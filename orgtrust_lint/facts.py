@@ -328,6 +328,7 @@ class Facts:
         self.parse_errors.extend(other.parse_errors)
         self.internal_errors.extend(other.internal_errors)
         self.skipped.extend(other.skipped)
+        self.suppression_problems.extend(other.suppression_problems)
         self.suppressions.extend(other.suppressions)
 
     def of_kind(self, kind: str) -> list:

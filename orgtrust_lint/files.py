@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import os
 import stat
+import sys
+from typing import BinaryIO
 
 # CloudFormation accepts templates of at most 1 MB; hand-written Terraform files are far
 # smaller. Anything bigger is generated, and parsing it would take minutes.
@@ -47,6 +49,27 @@ def read_file(path: str) -> bytes:
         return b"".join(chunks)
     finally:
         os.close(descriptor)
+
+
+def read_stream(stream: BinaryIO) -> bytes:
+    """All of a pipe or stdin, up to the size limit (SkipFile beyond it: a pipe has no size to check first)."""
+    data = stream.read(MAX_FILE_BYTES + 1)
+    if len(data) > MAX_FILE_BYTES:
+        raise SkipFile(f"larger than the {MAX_FILE_BYTES // MEGABYTE} MB limit")
+    return data
+
+
+def read_named_file(path: str) -> bytes:
+    """A file the user named on the command line: "-" is stdin, and a pipe (/dev/stdin, `<(cmd)`)
+    is read to its end, where a file found in a directory walk is only ever read if regular."""
+    if path == "-":
+        return read_stream(sys.stdin.buffer)
+    if stat.S_ISREG(os.stat(path).st_mode):
+        return read_file(path)
+    if os.path.isdir(path):
+        raise SkipFile("is a directory")
+    with open(path, "rb") as stream:
+        return read_stream(stream)
 
 
 def describe_encoding_error(data: bytes, error: UnicodeDecodeError) -> tuple[str, int, int]:

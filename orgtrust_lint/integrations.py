@@ -35,7 +35,7 @@ def enabled_principals(facts: Facts) -> dict[str, Location]:
     """Every principal the code enables, with its first literal; alternative tfvars excluded."""
     enabled: dict[str, Location] = {}
     for ref in facts.principals:
-        if ref.position.enables_trusted_access and "@" not in ref.group:
+        if ref.position.enables_trusted_access and ref.variant is None:
             enabled.setdefault(ref.value, ref.location)
     return enabled
 

@@ -5,16 +5,17 @@ This is the public API behind ``orgtrust-lint check``; it never prints and never
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 from orgtrust_lint import parallel
 from orgtrust_lint.cache import ParseCache
 from orgtrust_lint.catalog import Catalog
 from orgtrust_lint.config import ConfigResolver, Settings, resolver_for
-from orgtrust_lint.discover import DiscoveryError, discover, display_path
+from orgtrust_lint.discover import DiscoveryError, discover, discover_stdin, display_path
 from orgtrust_lint.engine import Rule, load_rules, rule_selected, run
 from orgtrust_lint.facts import INTERNAL_ERROR_RULE, Coverage, Facts, Finding, InternalError, Location, Suppression
-from orgtrust_lint.files import SkipFile, content_digest, describe_encoding_error, read_file
+from orgtrust_lint.files import SkipFile, content_digest, describe_encoding_error, read_file, read_named_file
 from orgtrust_lint.integrations import derive_integrations
 from orgtrust_lint.parse.cloudformation import (
     extract_cloudformation,
@@ -46,10 +47,37 @@ class CheckResult:
     coverage: Coverage | None = None  # what the reported files held that was checked, or could not be
 
 
-def _read_text(path: str) -> str:
+STDIN_PLAN_NAME = "stdin.json"  # where findings in a plan read from stdin (`--plan -`) point
+
+
+@dataclass(frozen=True)
+class StdinFile:
+    """The text of `check -`, linted as the file ``name``. With ``in_module``, that file's module
+    (its directory's other Terraform files) is read for context, the text standing in for the file."""
+
+    name: str
+    data: bytes
+    in_module: bool = False
+
+    @classmethod
+    def of(cls, data: bytes, name: str | None) -> StdinFile:
+        """With a name, that file in its module; without, a file of its own named after its format."""
+        if name:
+            return cls(name, data, in_module=True)
+        text = data.decode("utf-8", errors="replace").lstrip("\ufeff \t\r\n")
+        if looks_like_template(text):
+            return cls("stdin.json" if text.startswith("{") else "stdin.yaml", data)
+        return cls("stdin.tf.json" if text.startswith("{") else "stdin.tf", data)
+
+    def reader(self) -> Callable[[str], bytes]:
+        name = display_path(self.name)
+        return lambda path: self.data if path == name else read_file(path)
+
+
+def _read_text(path: str, read: Callable[[str], bytes] = read_file) -> str:
     """A YAML or JSON file's text; SkipFile (with the reason) when it cannot be read as text."""
     try:
-        data = read_file(path)
+        data = read(path)
     except OSError as exc:
         raise SkipFile(f"cannot read file: {exc.strerror}") from None
     try:
@@ -63,9 +91,10 @@ def _internal_error(path: str, stage: str, exc: Exception) -> InternalError:
     return InternalError(path, stage, f"{type(exc).__name__}: {exc}".splitlines()[0][:200], Location.point(path, 1))
 
 
-def _extract_module(module: TerraformModule) -> Facts:
+def extract_module(module: TerraformModule) -> Facts:
     """One module's facts. An exception of ours on one file becomes an internal-error fact for
-    that file (its siblings are still used); one while extracting, for the whole module."""
+    that file (its siblings are still used); one while extracting, for the whole module.
+    Also used for the files of a --base revision."""
     parsed: dict[str, HclDocument | ParseFailure] = {}
     failed: list[InternalError] = []
     for path, data in module.to_parse.items():
@@ -88,14 +117,15 @@ def _extract_module(module: TerraformModule) -> Facts:
 
 
 def _extract_module_batch(modules: list[TerraformModule]) -> list[Facts]:
-    return [_extract_module(module) for module in modules]
+    return [extract_module(module) for module in modules]
 
 
 def _module_size(module: TerraformModule) -> int:
     return sum(len(d) for d in module.to_parse.values() if isinstance(d, bytes))
 
 
-def _extract_template(path: str, text: str) -> Facts:
+def extract_template(path: str, text: str) -> Facts:
+    """One template's facts, or an internal-error fact when we fail on it."""
     try:
         return extract_cloudformation(path, text)
     except Exception as exc:
@@ -103,7 +133,7 @@ def _extract_template(path: str, text: str) -> Facts:
 
 
 def _extract_template_batch(items: list[tuple[str, str]]) -> list[Facts]:
-    return [_extract_template(path, text) for path, text in items]
+    return [extract_template(path, text) for path, text in items]
 
 
 def _module_content(module: TerraformModule) -> list[bytes]:
@@ -125,12 +155,16 @@ def extract(
     use_cache: bool = False,
     jobs: int = 1,
     digests: dict[str, str] | None = None,
+    stdin: StdinFile | None = None,
 ) -> tuple[Facts, set[str] | None]:
-    """Facts of every file under ``paths`` the configuration does not exclude. Files are read and
-    prefiltered here; what must be parsed comes from the cache or is parsed in up to ``jobs``
-    processes. ``digests``, when given, receives the content digest of every file parsed (or
-    served from the cache)."""
-    discovered = discover(paths, resolver_for(config).excludes)
+    """Facts of every file under ``paths`` the configuration does not exclude (or of ``stdin``).
+    Files are read and prefiltered here; what must be parsed comes from the cache or is parsed in up
+    to ``jobs`` processes. ``digests``, when given, receives the content digest of every file parsed
+    (or served from the cache)."""
+    if stdin is None:
+        discovered, read = discover(paths, resolver_for(config).excludes), read_file
+    else:
+        discovered, read = discover_stdin(stdin.name, stdin.in_module), stdin.reader()
     catalog = catalog or Catalog.load()
     terraform_prefilter: Prefilter | None = None
     template_types: tuple[str, ...] = ()
@@ -138,14 +172,14 @@ def extract(
         specs = catalog.integration_specs
         terraform_prefilter = Prefilter(s.resource for s in specs if s.format == "terraform")
         template_types = tuple(s.resource for s in specs if s.format == "cloudformation")
-    modules = plan_terraform(discovered.terraform, prefilter=terraform_prefilter)
+    modules = plan_terraform(discovered.terraform, read, prefilter=terraform_prefilter)
 
     skipped_templates: set[str] = set()
     template_items: list[tuple[str, str]] = []
     skipped: list[tuple[str, str]] = list(discovered.skipped)
     for path in discovered.templates:
         try:
-            text = _read_text(path)
+            text = _read_text(path, read)
         except SkipFile as exc:
             skipped.append((path, str(exc)))
             continue
@@ -183,7 +217,7 @@ def extract(
     template_misses = [(p, t) for p, t in template_items if p not in template_facts]
 
     # Terraform modules go to the workers first; while they parse, this process decodes the
-    # templates (cfn-lint's import alone is about 0.3 s, better paid once than in every worker).
+    # templates (cfn-lint's import alone is about 0.3 s, bench/RESULTS.md: better paid once than in every worker).
     module_work = parallel.start(_extract_module_batch, module_misses, jobs, size=_module_size)
     template_jobs = 1 if module_work.parallel else jobs
     template_work = parallel.start(_extract_template_batch, template_misses, template_jobs)
@@ -224,40 +258,44 @@ def check(
     use_cache: bool = False,
     jobs: int = 1,
     keep_digests: bool = False,
+    stdin: StdinFile | None = None,
 ) -> CheckResult:
-    """Lint ``paths``; with ``base`` (a git revision) or ``plan`` (plan JSON) also check what the
-    change disables. With a plan and no paths, only the plan is linted. ``config`` is one
-    configuration for every file, or a resolver that finds each file's own. ``keep_digests``:
-    record in the result what each parsed file held (for --fix)."""
+    """Lint ``paths`` (or ``stdin`` instead); with ``base`` (a git revision) or ``plan`` (plan JSON,
+    "-" for stdin) also check what the change disables. With a plan and no paths, only the plan is
+    linted. ``config`` is one configuration for every file, or a resolver that finds each file's
+    own. ``keep_digests``: record in the result what each parsed file held (for --fix)."""
     resolver = resolver_for(config)
     catalog = catalog or Catalog.load()
     digests: dict[str, str] = {}
-    if plan is not None and not paths:
+    if plan is not None and not paths and stdin is None:
         facts, explicit = Facts(), None
     else:
-        facts, explicit = extract(
-            paths, resolver, catalog, prefilter, use_cache, jobs, digests if keep_digests else None
-        )
+        kept = digests if keep_digests else None
+        facts, explicit = extract(paths, resolver, catalog, prefilter, use_cache, jobs, kept, stdin)
     if plan is not None or base is not None:
         from orgtrust_lint.change import removals
     if plan is not None:
-        from orgtrust_lint.parse.plan import extract_plan
+        from orgtrust_lint.parse.plan import NotAPlan, extract_plan
 
+        shown = STDIN_PLAN_NAME if plan == "-" else display_path(plan)
         try:
-            text = _read_text(plan)
-        except SkipFile as exc:
+            text = _read_text(plan, read_named_file)  # a pipe too: `--plan <(terraform show -json tfplan)`
+            planned_before, planned_after = extract_plan(shown, text)
+        except (SkipFile, NotAPlan) as exc:
             raise DiscoveryError(f"--plan: {plan}: {exc}") from None
-        planned_before, planned_after = extract_plan(display_path(plan), text)
         facts.extend(planned_after)
-        facts.removals.extend(removals(planned_before, planned_after, catalog, f"in plan {display_path(plan)}"))
+        facts.removals.extend(removals(planned_before, planned_after, catalog, f"in plan {shown}"))
         if explicit is not None:
-            explicit.add(display_path(plan))
+            explicit.add(shown)
     if base is not None:
         from orgtrust_lint.change import facts_at_revision
 
         before = facts_at_revision(base, paths, resolver)
         facts.removals.extend(removals(before, facts, catalog, f"since {base}"))
-        facts.skipped.extend(before.skipped)  # submodules whose base files could not be compared
+        facts.skipped.extend(before.skipped)  # files and submodules whose base side could not be compared
+        # A failure of ours on the base side leaves the comparison incomplete: OT003 and exit 3, as for the work tree.
+        stage = "the --base revision's copy of"
+        facts.internal_errors.extend(replace(e, stage=f"{e.stage} {stage}") for e in before.internal_errors)
     result = check_facts(facts, resolver, rules, catalog, explicit)
     result.digests = digests
     return result

@@ -26,7 +26,12 @@ from orgtrust_lint.facts import (
     ServiceAccessResource,
 )
 from orgtrust_lint.integrations import declared_principals
-from orgtrust_lint.parse.policy import TRUSTED_ACCESS_ACTIONS, action_matches, trusted_actions_matched
+from orgtrust_lint.parse.policy import (
+    SERVICE_PRINCIPAL_KEY,
+    TRUSTED_ACCESS_ACTIONS,
+    action_matches,
+    trusted_actions_matched,
+)
 
 Extras = dict[str, Any]
 Predicate = Callable[[Any, "Context"], Extras | None]
@@ -241,7 +246,6 @@ def principal_not_enabled(integration: Integration, ctx: Context) -> Extras | No
 ACTIONS_WITH_SERVICE_PRINCIPAL_KEY = frozenset(
     a.lower() for a in (*TRUSTED_ACCESS_ACTIONS, "organizations:ListDelegatedAdministrators")
 )
-SERVICE_PRINCIPAL_KEY = "organizations:serviceprincipal"
 
 
 def granted_trusted_access_actions(statement: PolicyStatement) -> list[str]:

@@ -150,6 +150,7 @@ def test_bad_revision_is_one_line_exit_2(repo: Path, capsys) -> None:
 def test_outside_a_repository_is_one_line_exit_2(tmp_path: Path, capsys, monkeypatch: pytest.MonkeyPatch) -> None:
     outside = tmp_path / "plain"
     outside.mkdir()
+    (outside / "org.tf").write_text(_org("sso.amazonaws.com"))  # something to lint: only git is missing
     monkeypatch.chdir(outside)
     monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(tmp_path))
     code = run(["check", "--base", "HEAD"])

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from orgtrust_lint.config import Config
+from orgtrust_lint.discover import DiscoveryError
 from orgtrust_lint.lint import check
 from orgtrust_lint.parse.cloudformation import looks_like_template
 
@@ -40,7 +41,8 @@ def test_templates_are_found_by_content_not_by_name(tmp_path: Path) -> None:
         "Resources:\n  R:\n    Type: AWS::IAM::ServiceLinkedRole\n    Properties:\n"
         "      AWSServiceName: config.amazonaw.com\n"
     )
-    assert [r[:2] for r in _lint(tmp_path, "stack.definition", template)] == []  # not a YAML/JSON name
+    with pytest.raises(DiscoveryError, match="nothing to lint in this directory"):
+        _lint(tmp_path, "stack.definition", template)  # not a YAML/JSON name: not read
     assert [r[:2] for r in _lint(tmp_path, "anything.yml", template)] == [("OT101", 5)]
     (tmp_path / "anything.yml").unlink()
     assert _lint(tmp_path, "values.yaml", "replicaCount: 2\nimage: nginx\n") == []  # a Helm values file

@@ -63,23 +63,6 @@ def test_plan_with_paths_lints_both(capsys, in_repo_root: None) -> None:
     assert {"fixtures/terraform/org-typos/main.tf", plan} <= paths
 
 
-@pytest.mark.parametrize(
-    ("content", "fragment"),
-    [
-        ("{not json", "cannot parse this file"),
-        ('{"format_version": "0.1", "resource_changes": []}', "not a Terraform plan in JSON"),
-        ('{"Resources": {}}', "not a Terraform plan in JSON"),
-    ],
-)
-def test_bad_plan_is_ot001(capsys, tmp_path: Path, content: str, fragment: str) -> None:
-    plan = tmp_path / "plan.json"
-    plan.write_text(content)
-    code = run(["check", "--plan", str(plan), "--format", "json"])
-    findings = json.loads(capsys.readouterr().out)["findings"]
-    assert code == 1
-    assert [f["rule"] for f in findings] == ["OT001"] and fragment in findings[0]["message"]
-
-
 def test_missing_plan_file_is_exit_2(capsys, tmp_path: Path) -> None:
     code = run(["check", "--plan", str(tmp_path / "nope.json")])
     _, err = capsys.readouterr()

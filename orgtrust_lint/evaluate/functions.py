@@ -52,10 +52,6 @@ def elements(value: Value) -> tuple[Value, ...] | None:
     return None
 
 
-def _first_unknown(args: list[Value]) -> Unknown | None:
-    return next((a for a in args if isinstance(a, Unknown)), None)
-
-
 @per_option
 def _concat(evaluator: Evaluator, call: Call, args: list[Value]) -> Value:
     items: list[Value] = []

@@ -41,14 +41,6 @@ class LiveState:
     delegated: dict[str, list[str]] = field(default_factory=dict)  # principal -> account ids
 
 
-REQUIRED_ACTIONS = (
-    "organizations:DescribeOrganization",
-    "organizations:ListAWSServiceAccessForOrganization",
-    "organizations:ListDelegatedAdministrators",
-    "organizations:ListDelegatedServicesForAccount",
-)
-
-
 # Answers worth asking again, until --timeout runs out: throttling and the service's own failures.
 _RETRYABLE_CODES = frozenset(
     {"TooManyRequestsException", "ThrottlingException", "Throttling", "ServiceException", "InternalFailure"}

@@ -47,12 +47,6 @@ class TupleExpr(Expr):
 class ObjectExpr(Expr):
     items: tuple[tuple[str | None, Expr], ...]  # key is None when it is not a plain name/string
 
-    def get(self, key: str) -> Expr | None:
-        for item_key, value in self.items:
-            if item_key == key:
-                return value
-        return None
-
 
 @dataclass(frozen=True)
 class Reference(Expr):

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from orgtrust_lint.errors import UserError
+from orgtrust_lint.extract.terraform import POLICY_ATTRIBUTES, SINGLE_PRINCIPAL_ATTRIBUTES
 from orgtrust_lint.facts import (
     Facts,
     Location,
@@ -23,7 +25,13 @@ from orgtrust_lint.facts import (
 )
 from orgtrust_lint.parse.located_json import JsonNode, JsonSyntaxError, loads_located
 from orgtrust_lint.parse.policy import parse_policy_text, statements_from_document
-from orgtrust_lint.parse.terraform import POLICY_ATTRIBUTES, SINGLE_PRINCIPAL_ATTRIBUTES
+
+NOT_A_PLAN = "not a Terraform plan in JSON"
+EXPECTED = "expected `terraform show -json` output, format_version 1.x"
+
+
+class NotAPlan(UserError):
+    """What --plan names is not a plan: a usage error (exit 2), not a finding in a file of the project."""
 
 
 def _member(node: JsonNode | None, key: str) -> JsonNode | None:
@@ -144,19 +152,16 @@ class _Side:
 
 
 def extract_plan(path: str, text: str) -> tuple[Facts, Facts]:
-    """(facts before the apply, facts after it) of a plan; a bad plan is one OT001 on the after side."""
+    """(facts before the apply, facts after it) of a plan; NotAPlan for anything else."""
     before, after = Facts(files=[path]), Facts(files=[path])
     try:
         root = loads_located(path, text)
     except JsonSyntaxError as exc:
-        after.parse_errors.append(ParseError(path, str(exc), Location.point(path, exc.line, exc.column)))
-        return before, after
+        raise NotAPlan(f"{NOT_A_PLAN} (line {exc.line}, column {exc.column}: {exc}); {EXPECTED}") from None
     version = _plain(_member(root, "format_version"))
     changes = _member(root, "resource_changes")
     if not isinstance(version, str) or not version.startswith("1.") or changes is None:
-        message = "not a Terraform plan in JSON (expected `terraform show -json` output, format_version 1.x)"
-        after.parse_errors.append(ParseError(path, message, root.location))
-        return before, after
+        raise NotAPlan(f"{NOT_A_PLAN} ({EXPECTED})")
     sides = (_Side(path, before), _Side(path, after))
     for change in changes.value if isinstance(changes.value, list) else []:
         if _plain(_member(change, "mode")) != "managed":

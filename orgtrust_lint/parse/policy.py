@@ -15,7 +15,7 @@ from dataclasses import replace
 from orgtrust_lint.facts import ConditionClause, Facts, Location, PolicyStatement, Position, PrincipalRef
 from orgtrust_lint.parse.located_json import JsonNode, JsonSyntaxError, loads_located
 
-SERVICE_PRINCIPAL_KEY = "organizations:serviceprincipal"
+SERVICE_PRINCIPAL_KEY = "organizations:serviceprincipal"  # the condition key, lower-cased as IAM compares it
 
 # The four actions that change trusted access or delegated administration.
 TRUSTED_ACCESS_ACTIONS = (
@@ -51,13 +51,6 @@ def grants_trusted_access(
     if not_actions is not None:
         return bool(trusted_actions_matched(tuple(p for p, _ in not_actions), negated=True))
     return bool(trusted_actions_matched(tuple(p for p, _ in actions), negated=False))
-
-
-class Unknown:
-    """A value inside a policy that could not be resolved statically."""
-
-    def __init__(self, expression: str) -> None:
-        self.expression = expression
 
 
 def _get(node: JsonNode, name: str) -> JsonNode | None:

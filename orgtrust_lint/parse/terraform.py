@@ -1,8 +1,7 @@
-"""Terraform (HCL and JSON syntax) -> facts.
+"""Terraform and OpenTofu files (HCL and JSON syntax): parsing, the prefilter, and modules.
 
-Files are parsed one by one, then grouped by directory (a Terraform module) so that
-``var.x`` and ``local.x`` resolve against that module's variables, locals and tfvars.
-Every resolved principal keeps the location of the literal that produced it.
+Files are parsed one by one, then grouped by directory (a module); extract/terraform.py turns
+each module's documents into facts, resolving ``var.x`` and ``local.x`` against that module.
 """
 
 from __future__ import annotations
@@ -10,74 +9,47 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from orgtrust_lint.facts import (
-    ConditionClause,
     Facts,
     Location,
-    Organization,
     ParseError,
-    Position,
-    PrincipalRef,
-    Resource,
-    ServiceAccessResource,
-    UnresolvedValue,
 )
 from orgtrust_lint.files import SkipFile, describe_encoding_error, read_file
 from orgtrust_lint.parse.comments import scan_suppressions
 from orgtrust_lint.parse.hcl_ast import (
     Attribute,
     Block,
-    Call,
     Expr,
     HclDocument,
     HclSyntaxError,
     Literal,
     ObjectExpr,
-    Reference,
     Template,
     TupleExpr,
-    heredoc_indent,
 )
 from orgtrust_lint.parse.located_json import JsonNode, JsonSyntaxError, loads_located
-from orgtrust_lint.parse.policy import add_statement, parse_policy_text, statements_from_document
 
-ORGANIZATION = "aws_organizations_organization"
-SERVICE_ACCESS = "aws_organizations_aws_service_access"
-DELEGATED_ADMIN = "aws_organizations_delegated_administrator"
-SERVICE_LINKED_ROLE = "aws_iam_service_linked_role"
-
-SUFFIXES = (".tf", ".tf.json", ".tfvars", ".tfvars.json")
-
-# Resources with one service principal: the attribute that holds it, and what kind of position it is.
-SINGLE_PRINCIPAL_ATTRIBUTES = {
-    SERVICE_ACCESS: ("service_principal", Position.SERVICE_ACCESS_RESOURCE),
-    DELEGATED_ADMIN: ("service_principal", Position.DELEGATED_ADMINISTRATOR),
-    SERVICE_LINKED_ROLE: ("aws_service_name", Position.SERVICE_LINKED_ROLE),
-}
-
-# Resources whose attribute holds an IAM policy document (trust policies are not among them).
-POLICY_ATTRIBUTES = {
-    "aws_iam_policy": "policy",
-    "aws_iam_role_policy": "policy",
-    "aws_iam_user_policy": "policy",
-    "aws_iam_group_policy": "policy",
-    "aws_organizations_policy": "content",
-}
+# OpenTofu reads .tofu and .tofu.json as it reads .tf and .tf.json (variable files stay .tfvars).
+SUFFIXES = (".tf", ".tf.json", ".tofu", ".tofu.json", ".tfvars", ".tfvars.json")
 
 
 def is_terraform_file(path: str) -> bool:
     return path.endswith(SUFFIXES)
 
 
+def _opentofu_replacement(path: str, siblings: set[str]) -> str | None:
+    """The .tofu file OpenTofu reads instead of ``path`` (foo.tofu hides foo.tf, foo.tofu.json hides
+    foo.tf.json: opentofu.org/docs/language/files, "Extension Precedence"), or None."""
+    for terraform, opentofu in ((".tf", ".tofu"), (".tf.json", ".tofu.json")):
+        if path.endswith(terraform) and (replacement := path[: -len(terraform)] + opentofu) in siblings:
+            return replacement
+    return None
+
+
 def _is_tfvars(path: str) -> bool:
     return path.endswith((".tfvars", ".tfvars.json"))
-
-
-def _is_auto_tfvars(path: str) -> bool:
-    name = os.path.basename(path)
-    return name in ("terraform.tfvars", "terraform.tfvars.json") or name.endswith((".auto.tfvars", ".auto.tfvars.json"))
 
 
 # --------------------------------------------------------------------------------------
@@ -224,183 +196,6 @@ def parse_serially(items: list[tuple[str, bytes]]) -> list[HclDocument | ParseFa
     return [parse_terraform(path, data) for path, data in items]
 
 
-# --------------------------------------------------------------------------------------
-# Value resolution
-# --------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Str:
-    value: str
-    location: Location
-    origin: str
-    via: tuple[Location, ...]
-
-
-@dataclass(frozen=True)
-class Unknown:
-    expression: str
-    location: Location
-    reason: str
-
-
-@dataclass(frozen=True)
-class Seq:
-    items: tuple[Value, ...]
-    deduplicated: bool = False
-
-
-class _Null:
-    pass
-
-
-NULL = _Null()
-Value = Str | Unknown | Seq | _Null
-
-
-@dataclass
-class ModuleScope:
-    directory: str
-    documents: list[HclDocument] = field(default_factory=list)
-    variables: dict[str, Block] = field(default_factory=dict)
-    locals: dict[str, Attribute] = field(default_factory=dict)
-    tfvars: dict[str, tuple[Attribute, str]] = field(default_factory=dict)  # auto-loaded values
-    alternative_tfvars: list[tuple[str, dict[str, Attribute]]] = field(default_factory=list)
-
-
-def _flatten(value: Value) -> Iterator[Str | Unknown]:
-    if isinstance(value, Seq):
-        for item in value.items:
-            yield from _flatten(item)
-    elif isinstance(value, (Str, Unknown)):
-        yield value
-
-
-class Resolver:
-    """Evaluates the static subset of Terraform expressions: literals, var, local, list functions."""
-
-    def __init__(self, scope: ModuleScope, overrides: dict[str, tuple[Attribute, str]]) -> None:
-        self.scope = scope
-        self.overrides = overrides
-        self.variables_used: set[str] = set()
-
-    def resolve(self, expr: Expr, via: tuple[Location, ...] = (), origin: str = "literal") -> Value:
-        return self._resolve(expr, via, origin, frozenset())
-
-    def _resolve(self, expr: Expr, via: tuple[Location, ...], origin: str, active: frozenset[str]) -> Value:
-        if isinstance(expr, Literal):
-            if expr.value is None:
-                return NULL
-            if isinstance(expr.value, bool):
-                return Str("true" if expr.value else "false", expr.location, origin, via)
-            return Str(str(expr.value), expr.location, origin, via)
-        if isinstance(expr, Template):
-            return self._template(expr, via, origin, active)
-        if isinstance(expr, TupleExpr):
-            return Seq(tuple(self._resolve(item, via, origin, active) for item in expr.items))
-        if isinstance(expr, Reference):
-            return self._reference(expr, via, active)
-        if isinstance(expr, Call):
-            return self._call(expr, via, origin, active)
-        return Unknown(expr.text, expr.location, "the expression cannot be evaluated statically")
-
-    def _template(self, expr: Template, via: tuple[Location, ...], origin: str, active: frozenset[str]) -> Value:
-        if len(expr.parts) == 1 and not isinstance(expr.parts[0], str):
-            return self._resolve(expr.parts[0], via, origin, active)
-        text = []
-        for part in expr.parts:
-            if isinstance(part, str):
-                text.append(part)
-                continue
-            value = self._resolve(part, via, origin, active)
-            if isinstance(value, Unknown):
-                return value
-            if not isinstance(value, Str):
-                return Unknown(expr.text, expr.location, "a template interpolates a non-string value")
-            text.append(value.value)
-        return Str("".join(text), expr.location, origin, via)
-
-    def _reference(self, expr: Reference, via: tuple[Location, ...], active: frozenset[str]) -> Value:
-        parts = expr.parts
-        here = (*via, expr.location)
-        if len(parts) == 2 and parts[0] == "var":
-            name = parts[1]
-            self.variables_used.add(name)
-            key = f"var.{name}"
-            if key in active:
-                return Unknown(expr.text, expr.location, f"{key} refers to itself")
-            if name in self.overrides:
-                attribute, filename = self.overrides[name]
-                return self._resolve(attribute.value, here, f"var.{name} set in {filename}", active | {key})
-            declaration = self.scope.variables.get(name)
-            if declaration is None:
-                return Unknown(expr.text, expr.location, f"variable {name!r} is not declared in this module")
-            default = declaration.attributes.get("default")
-            if default is None:
-                return Unknown(
-                    expr.text,
-                    expr.location,
-                    f"var.{name} has no default and is not set in terraform.tfvars or *.auto.tfvars",
-                )
-            return self._resolve(default.value, here, f"default of var.{name}", active | {key})
-        if len(parts) == 2 and parts[0] == "local":
-            key = f"local.{parts[1]}"
-            attribute = self.scope.locals.get(parts[1])
-            if attribute is None:
-                return Unknown(expr.text, expr.location, f"{key} is not defined in this module")
-            if key in active:
-                return Unknown(expr.text, expr.location, f"{key} refers to itself")
-            return self._resolve(attribute.value, here, key, active | {key})
-        return Unknown(expr.text, expr.location, "it refers to a value known only at apply time")
-
-    def _call(self, expr: Call, via: tuple[Location, ...], origin: str, active: frozenset[str]) -> Value:
-        args = [self._resolve(arg, via, origin, active) for arg in expr.args]
-        name = expr.name
-        if name in ("concat", "flatten", "distinct", "toset", "sort", "tolist") and expr.expand_final:
-            return Unknown(expr.text, expr.location, "argument expansion (...) is not evaluated")
-        if name == "concat":
-            items: list[Value] = []
-            for arg in args:
-                if isinstance(arg, Seq):
-                    items.extend(arg.items)
-                elif isinstance(arg, Unknown):
-                    items.append(arg)
-                elif isinstance(arg, Str):
-                    return Unknown(expr.text, expr.location, "concat() takes lists, not a string")
-            return Seq(tuple(items), any(isinstance(a, Seq) and a.deduplicated for a in args))
-        if len(args) != 1:
-            return Unknown(expr.text, expr.location, f"function {name}() is not evaluated statically")
-        (arg,) = args
-        if name in ("tolist", "toset", "distinct", "sort", "flatten"):
-            if isinstance(arg, Unknown):
-                return arg
-            if not isinstance(arg, Seq):
-                return Unknown(expr.text, expr.location, f"{name}() needs a list")
-        else:
-            return Unknown(expr.text, expr.location, f"function {name}() is not evaluated statically")
-        if name == "tolist":
-            return arg
-        if name == "flatten":
-            return Seq(tuple(_flatten(arg)), arg.deduplicated)
-        if name == "sort":
-            known = sorted((i for i in arg.items if isinstance(i, Str)), key=lambda s: s.value)
-            return Seq((*known, *(i for i in arg.items if not isinstance(i, Str))), arg.deduplicated)
-        seen: set[str] = set()
-        unique: list[Value] = []
-        for item in arg.items:
-            if isinstance(item, Str):
-                if item.value in seen:
-                    continue
-                seen.add(item.value)
-            unique.append(item)
-        return Seq(tuple(unique), True)
-
-
-# --------------------------------------------------------------------------------------
-# Module scopes and fact extraction
-# --------------------------------------------------------------------------------------
-
-
 def _spans(document: HclDocument) -> dict[int, int]:
     spans: dict[int, int] = {}
 
@@ -417,271 +212,6 @@ def _spans(document: HclDocument) -> dict[int, int]:
     for attribute in document.attributes.values():
         spans[attribute.location.line] = attribute.location.end_line
     return spans
-
-
-def _build_scope(directory: str, documents: list[HclDocument]) -> ModuleScope:
-    scope = ModuleScope(directory)
-    auto: list[HclDocument] = []
-    for document in documents:
-        if _is_tfvars(document.path):
-            if _is_auto_tfvars(document.path):
-                auto.append(document)
-            else:
-                scope.alternative_tfvars.append((document.path, document.attributes))
-            continue
-        scope.documents.append(document)
-        for block in document.blocks:
-            if block.type == "variable" and block.labels:
-                scope.variables[block.labels[0]] = block
-            elif block.type == "locals":
-                scope.locals.update(block.attributes)
-
-    def precedence(document: HclDocument) -> tuple[int, str]:
-        name = os.path.basename(document.path)
-        return (0 if name.startswith("terraform.tfvars") else 1, name)
-
-    for document in sorted(auto, key=precedence):
-        for name, attribute in document.attributes.items():
-            scope.tfvars[name] = (attribute, os.path.basename(document.path))
-    return scope
-
-
-@dataclass
-class _Extractor:
-    scope: ModuleScope
-    facts: Facts
-    seen_unresolved: set[tuple[Location, str]] = field(default_factory=set)
-
-    def resolutions(self, expr: Expr, via: tuple[Location, ...]) -> Iterator[tuple[Value, str]]:
-        """The value under auto-loaded tfvars, then under each alternative *.tfvars file that matters."""
-        primary = Resolver(self.scope, self.scope.tfvars)
-        yield primary.resolve(expr, via), ""
-        for path, attributes in self.scope.alternative_tfvars:
-            relevant = {name: attr for name, attr in attributes.items() if name in primary.variables_used}
-            if relevant:
-                overrides = dict(self.scope.tfvars)
-                overrides.update({name: (attr, os.path.basename(path)) for name, attr in relevant.items()})
-                yield Resolver(self.scope, overrides).resolve(expr, via), f"@{os.path.basename(path)}"
-
-    def unresolved(self, item: Unknown, address: str, attribute: str) -> None:
-        key = (item.location, item.expression)
-        if key in self.seen_unresolved:
-            return
-        self.seen_unresolved.add(key)
-        self.facts.unresolved.append(UnresolvedValue(item.expression, item.location, address, attribute, item.reason))
-
-    def principal_values(self, attribute: Attribute, address: str, position: Position, group: str) -> tuple[int, bool]:
-        """Record every principal an attribute can hold; return (count, fully resolved)."""
-        count, resolved = 0, True
-        seen_refs: set[tuple[str, Location]] = set()
-        for value, variant in self.resolutions(attribute.value, ()):
-            items = list(_flatten(value))
-            deduplicated = isinstance(value, Seq) and value.deduplicated
-            for item in items:
-                if isinstance(item, Unknown):
-                    resolved = False
-                    self.unresolved(item, address, attribute.name)
-                    continue
-                if (item.value, item.location) in seen_refs:
-                    continue
-                seen_refs.add((item.value, item.location))
-                if not variant:
-                    count += 1
-                self.facts.principals.append(
-                    PrincipalRef(
-                        value=item.value,
-                        position=position,
-                        location=item.location,
-                        resource=address,
-                        group=group + variant,
-                        via=tuple(v for v in item.via if v != item.location),
-                        origin=item.origin,
-                        deduplicated=deduplicated,
-                    )
-                )
-        return count, resolved
-
-    def scalar(self, attribute: Attribute | None) -> Str | Unknown | None:
-        if attribute is None:
-            return None
-        value = Resolver(self.scope, self.scope.tfvars).resolve(attribute.value)
-        if isinstance(value, (Str, Unknown)):
-            return value
-        return Unknown(attribute.value.text, attribute.value.location, "a single string was expected")
-
-    def resource(self, block: Block) -> None:
-        resource_type, name = block.labels[0], block.labels[1]
-        address = f"{resource_type}.{name}"
-        self.facts.resources.append(self.generic_resource(block, address))
-        if resource_type == ORGANIZATION:
-            self.organization(block, address)
-        elif resource_type in SINGLE_PRINCIPAL_ATTRIBUTES:
-            self.single_principal(block, address, *SINGLE_PRINCIPAL_ATTRIBUTES[resource_type])
-        policy_attribute = POLICY_ATTRIBUTES.get(resource_type)
-        if policy_attribute and policy_attribute in block.attributes:
-            grants = resource_type != "aws_organizations_policy"  # an SCP filters, it grants nothing
-            self.policy(block.attributes[policy_attribute], address, grants)
-        if resource_type == "aws_iam_role":
-            for inline in block.child_blocks("inline_policy"):
-                if "policy" in inline.attributes:
-                    self.policy(inline.attributes["policy"], f"{address}.inline_policy")
-
-    # ---- IAM policies ---------------------------------------------------------------
-
-    def policy(self, attribute: Attribute, address: str, grants: bool = True) -> None:
-        """A policy attribute: jsonencode({...}), heredoc or string JSON, or a var/local holding one."""
-        expr = attribute.value
-        if isinstance(expr, Call) and expr.name == "jsonencode" and len(expr.args) == 1:
-            statements_from_document(self.to_node(expr.args[0]), address, self.facts, grants)
-            return
-        if isinstance(expr, Reference) and expr.parts[:2] == ("data", "aws_iam_policy_document"):
-            return  # the data source is read on its own
-        value = Resolver(self.scope, self.scope.tfvars).resolve(expr)
-        if not isinstance(value, Str):
-            unknown = value if isinstance(value, Unknown) else Unknown(expr.text, expr.location, "not a policy")
-            self.unresolved(unknown, address, attribute.name)
-            return
-        heredoc = isinstance(expr, Literal) and expr.text.startswith("<<") and value.location == expr.location
-        try:
-            if heredoc:
-                root = parse_policy_text(value.value, value.location, value.location.line, heredoc_indent(expr.text))
-            else:
-                root = parse_policy_text(value.value, value.location)
-        except JsonSyntaxError as exc:
-            self.facts.parse_errors.append(
-                ParseError(value.location.path, str(exc), Location.point(value.location.path, exc.line, exc.column))
-            )
-            return
-        statements_from_document(root, address, self.facts, grants)
-
-    def to_node(self, expr: Expr) -> JsonNode:
-        """An HCL object/tuple/value as the JSON tree IAM would see, keeping HCL locations."""
-        if isinstance(expr, ObjectExpr):
-            members = {}
-            for key, value in expr.items:
-                if key is not None:
-                    node = self.to_node(value)
-                    members[key] = JsonNode(node.value, node.location, node.location)
-            return JsonNode(members, expr.location)
-        if isinstance(expr, TupleExpr):
-            return JsonNode([self.to_node(item) for item in expr.items], expr.location)
-        value = Resolver(self.scope, self.scope.tfvars).resolve(expr)
-        if isinstance(value, Str):
-            return JsonNode(value.value, value.location)
-        if isinstance(value, Seq):
-            items = [
-                JsonNode(i.value, i.location) if isinstance(i, Str) else JsonNode(None, expr.location)
-                for i in _flatten(value)
-            ]
-            return JsonNode(items, expr.location)
-        return JsonNode(None, expr.location)
-
-    def policy_document(self, block: Block) -> None:
-        """data "aws_iam_policy_document": statement blocks with effect, actions and conditions."""
-        address = f"data.aws_iam_policy_document.{block.labels[1]}"
-        for statement in block.child_blocks("statement"):
-            effect_attr = statement.attributes.get("effect")
-            effect = self.scalar(effect_attr)
-            actions, known = self.string_list(statement.attributes.get("actions"), address)
-            not_actions = None
-            if "not_actions" in statement.attributes:
-                not_actions, not_known = self.string_list(statement.attributes["not_actions"], address)
-                known = known and not_known
-            clauses: list[ConditionClause] = []
-            values: dict[int, tuple[tuple[str, Location], ...]] = {}
-            for condition in statement.child_blocks("condition"):
-                test, variable = (
-                    self.scalar(condition.attributes.get("test")),
-                    self.scalar(condition.attributes.get("variable")),
-                )
-                if not isinstance(test, Str) or not isinstance(variable, Str):
-                    continue
-                found, values_known = self.string_list(condition.attributes.get("values"), address)
-                values[len(clauses)] = found
-                clauses.append(
-                    ConditionClause(
-                        test.value, variable.value, tuple(v for v, _ in found), condition.location, values_known
-                    )
-                )
-            add_statement(
-                self.facts,
-                effect=effect.value if isinstance(effect, Str) else ("Allow" if effect_attr is None else "?"),
-                actions=actions,
-                not_actions=not_actions,
-                conditions=tuple(clauses),
-                condition_values=values,
-                location=statement.location,
-                resource=address,
-                actions_known=known,
-            )
-
-    def string_list(self, attribute: Attribute | None, address: str) -> tuple[tuple[tuple[str, Location], ...], bool]:
-        if attribute is None:
-            return (), True
-        value = Resolver(self.scope, self.scope.tfvars).resolve(attribute.value)
-        found, known = [], True
-        for item in _flatten(value):
-            if isinstance(item, Str):
-                found.append((item.value, item.location))
-            else:
-                known = False
-                self.unresolved(item, address, attribute.name)
-        return tuple(found), known
-
-    def generic_resource(self, block: Block, address: str) -> Resource:
-        attributes: dict[str, str | bool] = {}
-        for attribute_name, attribute in block.attributes.items():
-            value = attribute.value
-            if isinstance(value, (Literal, Reference, Template)):
-                resolved = self.scalar(attribute)
-                if isinstance(resolved, Str):
-                    attributes[attribute_name] = resolved.value
-            if isinstance(value, ObjectExpr):
-                attributes.setdefault(attribute_name, True)
-        blocks = {b.labels[0] if b.type == "dynamic" and b.labels else b.type for b in block.blocks}
-        return Resource("terraform", block.labels[0], address, block.location, attributes, frozenset(blocks))
-
-    def organization(self, block: Block, address: str) -> None:
-        principals = block.attributes.get("aws_service_access_principals")
-        count, resolved = 0, True
-        if principals is not None:
-            group = f"{self.scope.directory}:{address}"
-            count, resolved = self.principal_values(principals, address, Position.ORGANIZATION_LIST, group)
-        feature = block.attributes.get("feature_set")
-        feature_value = self.scalar(feature)
-        if isinstance(feature_value, Unknown):
-            self.unresolved(feature_value, address, "feature_set")
-        self.facts.organizations.append(
-            Organization(
-                address=address,
-                location=block.location,
-                feature_set=feature_value.value
-                if isinstance(feature_value, Str)
-                else ("ALL" if feature is None else "?"),
-                feature_set_location=(feature_value.location if isinstance(feature_value, Str) else block.location),
-                declares_principals=principals is not None,
-                principals_resolved=resolved,
-                principal_count=count,
-                principals_location=principals.location if principals else None,
-                scope=self.scope.directory,
-            )
-        )
-
-    def single_principal(self, block: Block, address: str, attribute_name: str, position: Position) -> None:
-        attribute = block.attributes.get(attribute_name)
-        if attribute is None:
-            return
-        group = f"{position.value}:{address}"
-        if position is Position.SERVICE_ACCESS_RESOURCE:
-            # Two standalone resources for one principal in one configuration fight each other.
-            group = f"{self.scope.directory}:{position.value}"
-        self.principal_values(attribute, address, position, group)
-        value = self.scalar(attribute)
-        if position is Position.SERVICE_ACCESS_RESOURCE:
-            principal = value.value if isinstance(value, Str) else None
-            self.facts.service_access.append(
-                ServiceAccessResource(address, block.location, principal, self.scope.directory)
-            )
 
 
 # Text that a file must contain to hold a fact of its own (a principal position, a policy, an
@@ -766,7 +296,12 @@ def plan_terraform(
     modules: list[TerraformModule] = []
     for directory, directory_paths in sorted(by_directory.items()):
         contents: dict[str, bytes | ParseFailure | Skipped] = {}
+        siblings = set(directory_paths)
         for path in sorted(directory_paths):
+            replacement = _opentofu_replacement(path, siblings)
+            if replacement is not None:
+                contents[path] = Skipped(f"OpenTofu reads {os.path.basename(replacement)} instead")
+                continue
             try:
                 contents[path] = read(path)
             except SkipFile as exc:

@@ -1,4 +1,4 @@
-"""The stable, versioned JSON output (see SPEC.md, "JSON output")."""
+"""The stable, versioned JSON output (see README.md, "JSON output")."""
 
 from __future__ import annotations
 
