@@ -16,7 +16,7 @@ from orgtrust_lint.catalog import Catalog
 from orgtrust_lint.config import ConfigResolver
 from orgtrust_lint.discover import SKIPPED_DIRECTORIES
 from orgtrust_lint.errors import UserError
-from orgtrust_lint.facts import Facts, Location, PrincipalRemoval
+from orgtrust_lint.facts import Facts, Location, PrincipalRemoval, SkippedFile
 from orgtrust_lint.files import MAX_FILE_BYTES, MEGABYTE
 from orgtrust_lint.integrations import declared_principals, derive_integrations
 from orgtrust_lint.lint import extract_module, extract_template
@@ -169,13 +169,13 @@ def _enter_submodule(parent: _Repository, commit: str, path: str, specs: list[st
     display = os.path.relpath(directory)
     if not checked_out:
         reason = f"submodule not checked out, so its files at {context.revision} were not compared"
-        context.skipped.append((display, reason))
+        context.skipped.append(SkippedFile(display, reason, incomplete=True))
         return
     try:
         repository.git("cat-file", "-e", f"{commit}^{{commit}}")
     except ChangeError:
         reason = f"submodule's clone lacks commit {commit[:12]}, so its files at {context.revision} were not compared"
-        context.skipped.append((display, reason))
+        context.skipped.append(SkippedFile(display, reason, incomplete=True))
         return
     _wanted_files(repository, commit, specs, path + "/", context)
 
@@ -188,7 +188,7 @@ class _Reading:
     revision: str
     config: ConfigResolver
     files: dict[_Repository, dict[str, str]] = field(default_factory=dict)  # display path -> blob id
-    skipped: list[tuple[str, str]] = field(default_factory=list)
+    skipped: list[SkippedFile] = field(default_factory=list)
 
 
 def _missing(repository: _Repository, object_ids: list[str]) -> set[str]:
@@ -250,7 +250,7 @@ def _read(reading: _Reading) -> dict[str, bytes]:
             if sizes[object_id] > MAX_FILE_BYTES:
                 too_big = f"{sizes[object_id] // MEGABYTE} MB at {reading.revision}"
                 limit = f"larger than the {MAX_FILE_BYTES // MEGABYTE} MB limit, so it was not compared"
-                reading.skipped.append((display, f"{too_big}, {limit}"))
+                reading.skipped.append(SkippedFile(display, f"{too_big}, {limit}", incomplete=True))
         contents = _blobs(repository, [object_id for object_id in object_ids if sizes[object_id] <= MAX_FILE_BYTES])
         by_display.update(
             (display, contents[object_id]) for display, object_id in files.items() if object_id in contents

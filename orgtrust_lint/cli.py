@@ -197,7 +197,9 @@ def _render(output_format: str, result: CheckResult, comparison: Comparison | No
     # Findings the baseline matched are left out everywhere but in SARIF, which marks them "unchanged".
     shown = result.findings if comparison is None else [f for f in result.findings if not comparison.is_matched(f)]
     baselined = len(result.findings) - len(shown)
-    summary = Summary.of(len(result.files), shown, len(result.suppressed), baselined, result.coverage)
+    summary = Summary.of(
+        len(result.files), shown, len(result.suppressed), baselined, result.coverage, tuple(result.skipped)
+    )
     if output_format == "json":
         from orgtrust_lint.report import json as json_report
 
@@ -207,7 +209,7 @@ def _render(output_format: str, result: CheckResult, comparison: Comparison | No
         from orgtrust_lint.report import sarif
 
         state = comparison.sarif_state if comparison else None
-        return sarif.render(result.findings, result.suppressed, load_rules(), __version__, state)
+        return sarif.render(result.findings, result.suppressed, load_rules(), __version__, state, result.skipped)
     if output_format == "github":
         from orgtrust_lint.report import github
 
@@ -256,16 +258,16 @@ def _without_baselined(result: CheckResult, comparison: Comparison | None) -> Ch
 
 
 def _report_skipped(result: CheckResult) -> None:
-    for path, reason in result.skipped:
-        _say(f"orgtrust-lint: skipped {path}: {reason}")
+    for skipped in result.skipped:
+        _say(f"orgtrust-lint: skipped {skipped.path}: {skipped.reason}")
 
 
 def _exit_code(result: CheckResult, config: Settings | ConfigResolver) -> int:
     from orgtrust_lint.config import resolver_for
     from orgtrust_lint.facts import INTERNAL_ERROR_RULE
 
-    if any(f.rule == INTERNAL_ERROR_RULE for f in result.findings):
-        return EXIT_INCOMPLETE  # some files were not fully checked, whatever else was found
+    if any(f.rule == INTERNAL_ERROR_RULE for f in result.findings) or any(s.incomplete for s in result.skipped):
+        return EXIT_INCOMPLETE  # some files were not (fully) checked, whatever else was found
     # Each finding against the fail-on of its own file's configuration (--fail-on sets every file's).
     fail_on = resolver_for(config).for_file
     failing = any(f.severity.rank >= fail_on(f.location.path).fail_on.rank for f in result.findings)

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from orgtrust_lint.errors import UserError
+from orgtrust_lint.facts import SkippedFile
 from orgtrust_lint.parse.cloudformation import is_candidate as is_template_candidate
 from orgtrust_lint.parse.terraform import is_terraform_file
 
@@ -30,7 +31,7 @@ class Discovered:
     # Files named on the command line: findings are reported for these (and for what they
     # reach through variables), while their module's other files are read for context.
     explicit: set[str] | None = None
-    skipped: list[tuple[str, str]] = field(default_factory=list)  # (path, reason): not linted
+    skipped: list[SkippedFile] = field(default_factory=list)  # (path, reason): not linted
 
 
 def display_path(path: str) -> str:
@@ -64,7 +65,7 @@ def _outside(root: str) -> str:
     return f"symbolic link to a file outside {display_path(root)}, not followed"
 
 
-def _walk(root: str, excludes: Exclude, skipped: list[tuple[str, str]]) -> tuple[list[str], list[str]]:
+def _walk(root: str, excludes: Exclude, skipped: list[SkippedFile]) -> tuple[list[str], list[str]]:
     """IaC files under root. Symbolic links are not followed out of it: a linked directory is
     not entered (that also ends link loops) and a linked file is read only if it stays inside.
 
@@ -80,7 +81,7 @@ def _walk(root: str, excludes: Exclude, skipped: list[tuple[str, str]]) -> tuple
             with os.scandir(directory) as listing:
                 entries = sorted(listing, key=lambda e: e.name)
         except OSError as exc:
-            skipped.append((display_path(directory), f"cannot list directory: {exc.strerror}"))
+            skipped.append(SkippedFile(display_path(directory), f"cannot list directory: {exc.strerror}", True))
             continue
         subdirectories = []
         for entry in entries:
@@ -96,7 +97,7 @@ def _walk(root: str, excludes: Exclude, skipped: list[tuple[str, str]]) -> tuple
                 if excludes(path):
                     continue
                 if entry.is_symlink():
-                    skipped.append((path, "symbolic link to a directory, not followed"))
+                    skipped.append(SkippedFile(path, "symbolic link to a directory, not followed"))
                     continue
                 subdirectories.append(path)
                 continue
@@ -107,14 +108,14 @@ def _walk(root: str, excludes: Exclude, skipped: list[tuple[str, str]]) -> tuple
             if excludes(path):
                 continue
             if entry.is_symlink() and not os.path.realpath(path).startswith(inside):
-                skipped.append((path, _outside(root)))
+                skipped.append(SkippedFile(path, _outside(root)))
                 continue
             (found if terraform else templates).append(path)
         pending.extend(reversed(subdirectories))
     return found, templates
 
 
-def _siblings(path: str, excludes: Exclude, skipped: list[tuple[str, str]]) -> list[str]:
+def _siblings(path: str, excludes: Exclude, skipped: list[SkippedFile]) -> list[str]:
     """The other Terraform files of a passed file's module, read for context as a walk would read
     them: not those the configuration excludes, and a linked file only if it stays inside the working
     directory (pre-commit and CI run from the repository's top, so a hook reads what `check .` reads),
@@ -127,7 +128,7 @@ def _siblings(path: str, excludes: Exclude, skipped: list[tuple[str, str]]) -> l
     try:
         names = sorted(os.listdir(directory))
     except OSError as exc:
-        skipped.append((display_path(directory), f"cannot list directory: {exc.strerror}"))
+        skipped.append(SkippedFile(display_path(directory), f"cannot list directory: {exc.strerror}", True))
         return []
     found = []
     for name in names:
@@ -135,7 +136,7 @@ def _siblings(path: str, excludes: Exclude, skipped: list[tuple[str, str]]) -> l
         if sibling == path or not is_terraform_file(name) or not os.path.isfile(sibling) or excludes(sibling):
             continue
         if os.path.islink(sibling) and not os.path.realpath(sibling).startswith(inside):
-            skipped.append((sibling, _outside(root)))
+            skipped.append(SkippedFile(sibling, _outside(root)))
             continue
         found.append(sibling)
     return found
@@ -165,7 +166,7 @@ def discover(paths: list[str], excludes: Exclude = nothing_excluded) -> Discover
         if not is_template_candidate(path) and not is_terraform_file(path):
             raise DiscoveryError(f"{given}: not a file orgtrust-lint reads ({READ_FORMATS})")
         if excludes(path):
-            result.skipped.append((path, EXCLUDED_REASON))
+            result.skipped.append(SkippedFile(path, EXCLUDED_REASON))
             continue
         explicit.add(path)
         if is_template_candidate(path):

@@ -294,6 +294,18 @@ class SuppressionProblem:
         return "suppression_problem"
 
 
+@dataclass(frozen=True, order=True)
+class SkippedFile:
+    """A file that was not linted, with the one-line reason shown to the user."""
+
+    path: str
+    reason: str
+    # The file could hold something orgtrust-lint checks (it is too big, or could not be read): the
+    # run is then incomplete (exit 3). Not so for what is not ours to read (a link out of the
+    # tree, a FIFO, a file the configuration excludes, one OpenTofu does not read either).
+    incomplete: bool = False
+
+
 @dataclass
 class Facts:
     """Everything extracted from one run's files."""
@@ -310,7 +322,7 @@ class Facts:
     drift: list[DriftItem] = field(default_factory=list)
     parse_errors: list[ParseError] = field(default_factory=list)
     internal_errors: list[InternalError] = field(default_factory=list)
-    skipped: list[tuple[str, str]] = field(default_factory=list)  # (path, one-line reason): not linted
+    skipped: list[SkippedFile] = field(default_factory=list)  # not linted, and why
     suppression_problems: list[SuppressionProblem] = field(default_factory=list)
     suppressions: list[Suppression] = field(default_factory=list)
 

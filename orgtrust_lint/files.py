@@ -19,7 +19,12 @@ MAX_FILE_BYTES = 10 * MEGABYTE
 
 
 class SkipFile(Exception):
-    """This file is not linted; the message is the one-line reason shown to the user."""
+    """This file is not linted; the message is the one-line reason shown to the user.
+    ``incomplete``: the file could hold what orgtrust-lint checks, so the run is incomplete."""
+
+    def __init__(self, reason: str, incomplete: bool = False) -> None:
+        super().__init__(reason)
+        self.incomplete = incomplete
 
 
 def read_file(path: str) -> bytes:
@@ -33,7 +38,10 @@ def read_file(path: str) -> bytes:
         if not stat.S_ISREG(status.st_mode):
             raise SkipFile("not a regular file (a FIFO, socket or device)")
         if status.st_size > MAX_FILE_BYTES:
-            raise SkipFile(f"{status.st_size // MEGABYTE} MB, larger than the {MAX_FILE_BYTES // MEGABYTE} MB limit")
+            raise SkipFile(
+                f"{status.st_size / MEGABYTE:.1f} MB, larger than the {MAX_FILE_BYTES // MEGABYTE} MB limit",
+                incomplete=True,
+            )
         # os.read without a buffered file object, and one read of one byte more than the size (a
         # regular file reads short only at its end): one system call proves the end, and the
         # thousands of files a monorepo run reads are most of a warm run's time.
@@ -44,7 +52,7 @@ def read_file(path: str) -> bytes:
         while chunk := os.read(descriptor, 1 << 20):
             total += len(chunk)
             if total > MAX_FILE_BYTES:
-                raise SkipFile(f"larger than the {MAX_FILE_BYTES // MEGABYTE} MB limit")
+                raise SkipFile(f"larger than the {MAX_FILE_BYTES // MEGABYTE} MB limit", incomplete=True)
             chunks.append(chunk)
         return b"".join(chunks)
     finally:
@@ -55,7 +63,7 @@ def read_stream(stream: BinaryIO) -> bytes:
     """All of a pipe or stdin, up to the size limit (SkipFile beyond it: a pipe has no size to check first)."""
     data = stream.read(MAX_FILE_BYTES + 1)
     if len(data) > MAX_FILE_BYTES:
-        raise SkipFile(f"larger than the {MAX_FILE_BYTES // MEGABYTE} MB limit")
+        raise SkipFile(f"larger than the {MAX_FILE_BYTES // MEGABYTE} MB limit", incomplete=True)
     return data
 
 

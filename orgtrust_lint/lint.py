@@ -14,7 +14,16 @@ from orgtrust_lint.catalog import Catalog
 from orgtrust_lint.config import ConfigResolver, Settings, resolver_for
 from orgtrust_lint.discover import DiscoveryError, discover, discover_stdin, display_path
 from orgtrust_lint.engine import Rule, load_rules, rule_selected, run
-from orgtrust_lint.facts import INTERNAL_ERROR_RULE, Coverage, Facts, Finding, InternalError, Location, Suppression
+from orgtrust_lint.facts import (
+    INTERNAL_ERROR_RULE,
+    Coverage,
+    Facts,
+    Finding,
+    InternalError,
+    Location,
+    SkippedFile,
+    Suppression,
+)
 from orgtrust_lint.files import SkipFile, content_digest, describe_encoding_error, read_file, read_named_file
 from orgtrust_lint.integrations import derive_integrations
 from orgtrust_lint.parse.cloudformation import (
@@ -40,7 +49,7 @@ class CheckResult:
     files: list[str]
     findings: list[Finding]
     suppressed: list[tuple[Finding, Suppression]] = field(default_factory=list)
-    skipped: list[tuple[str, str]] = field(default_factory=list)  # (path, reason): not linted
+    skipped: list[SkippedFile] = field(default_factory=list)  # not linted, and why
     # With keep_digests: files.content_digest of each parsed file as it was read, so that --fix
     # edits only a file that still holds the content its findings were computed from.
     digests: dict[str, str] = field(default_factory=dict)
@@ -79,7 +88,7 @@ def _read_text(path: str, read: Callable[[str], bytes] = read_file) -> str:
     try:
         data = read(path)
     except OSError as exc:
-        raise SkipFile(f"cannot read file: {exc.strerror}") from None
+        raise SkipFile(f"cannot read file: {exc.strerror}", incomplete=True) from None
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -176,12 +185,12 @@ def extract(
 
     skipped_templates: set[str] = set()
     template_items: list[tuple[str, str]] = []
-    skipped: list[tuple[str, str]] = list(discovered.skipped)
+    skipped: list[SkippedFile] = list(discovered.skipped)
     for path in discovered.templates:
         try:
             text = _read_text(path, read)
         except SkipFile as exc:
-            skipped.append((path, str(exc)))
+            skipped.append(SkippedFile(path, str(exc), exc.incomplete))
             continue
         if not looks_like_template(text):
             continue

@@ -165,7 +165,7 @@ def test_every_format_reports_only_new_findings(baselined: Path, capsys, output_
         assert out.splitlines()[-1].endswith("in 1 file(s); 2 baselined")
     elif output_format == "json":
         document = json.loads(out)
-        assert list(document) == ["version", "tool", "findings", "summary", "baseline"]
+        assert list(document) == ["version", "tool", "findings", "summary", "skipped", "baseline"]
         assert [f["principal"] for f in document["findings"]] == ["guardduty.amazonaw.com"]
         assert document["summary"]["findings"] == 1
         assert document["baseline"]["file"] == BASELINE and document["baseline"]["matched"] == 2

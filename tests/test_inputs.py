@@ -87,7 +87,7 @@ def test_fu_m5_a_tofu_file_hides_the_same_named_tf_file(capsys: pytest.CaptureFi
     (workdir / "main.tf").write_text(ORG_WITH_TYPO)
     (workdir / "main.tofu").write_text(CLEAN_ORG)
     code, out, err = _run(capsys, ".")
-    assert (code, out) == (0, "All checks passed (1 file).\n")
+    assert (code, out) == (0, "All checks passed (1 file; 1 file skipped (see above)).\n")
     assert err == "orgtrust-lint: skipped main.tf: OpenTofu reads main.tofu instead\n"
 
 

@@ -112,7 +112,8 @@ def test_cr_d14_base_revision_files_over_the_size_limit_are_skipped_not_read(
     (base_repo / "big.tf").write_text("# now small\n")
     code, _, err = _run(capsys, "check", "--no-cache", "--ignore", "OT105,OT301", "--base", "HEAD")
     assert err == "orgtrust-lint: skipped big.tf: 10 MB at HEAD, larger than the 10 MB limit, so it was not compared\n"
-    assert code == 1  # org.tf at HEAD was still compared: the principal's removal is reported
+    # org.tf at HEAD was still compared (the removal is reported), but big.tf was not: incomplete.
+    assert code == 3
 
 
 def test_cr_d14_a_crash_on_a_base_revision_file_is_ot003_not_a_crashed_run(

@@ -54,7 +54,7 @@ def nothing_declared(code: Facts, paths: list[str]) -> str | None:
     if declares_trusted_access(code) or _declared_administrators(code):
         return None
     # A declaration may be in a file that could not be read: say so, or the line would mislead.
-    unread = len({e.path for e in code.parse_errors} | {path for path, _ in code.skipped})
+    unread = len({e.path for e in code.parse_errors} | {skipped.path for skipped in code.skipped})
     cannot = f"; {unread} file(s) could not be read or parsed (see 'orgtrust-lint check')" if unread else ""
     return (
         f"no trusted access is declared in the {len(code.files)} file(s) under {' '.join(paths) or '.'}{cannot}: "

@@ -11,11 +11,7 @@ import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
-from orgtrust_lint.facts import (
-    Facts,
-    Location,
-    ParseError,
-)
+from orgtrust_lint.facts import Facts, Location, ParseError, SkippedFile
 from orgtrust_lint.files import SkipFile, describe_encoding_error, read_file
 from orgtrust_lint.parse.comments import scan_suppressions
 from orgtrust_lint.parse.hcl_ast import (
@@ -187,6 +183,7 @@ class Skipped:
     """A file that is not linted (see files.SkipFile), with the reason."""
 
     reason: str
+    incomplete: bool = False  # it could hold what orgtrust-lint checks
 
 
 ParseMany = Callable[[list[tuple[str, bytes]]], list["HclDocument | ParseFailure"]]
@@ -305,7 +302,7 @@ def plan_terraform(
             try:
                 contents[path] = read(path)
             except SkipFile as exc:
-                contents[path] = Skipped(str(exc))
+                contents[path] = Skipped(str(exc), exc.incomplete)
             except OSError as exc:
                 contents[path] = ParseFailure(f"cannot read file: {exc.strerror}")
         if prefilter is not None:
@@ -323,8 +320,8 @@ def extract_modules(modules: list[TerraformModule], parsed: dict[str, HclDocumen
     facts = Facts()
     for module in modules:
         documents: list[HclDocument] = []
-        skipped = {path: data.reason for path, data in module.to_parse.items() if isinstance(data, Skipped)}
-        facts.skipped.extend(skipped.items())
+        skipped = {path: data for path, data in module.to_parse.items() if isinstance(data, Skipped)}
+        facts.skipped.extend(SkippedFile(path, data.reason, data.incomplete) for path, data in skipped.items())
         for path, data in module.to_parse.items():
             if isinstance(data, Skipped):
                 continue

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 
-from orgtrust_lint.facts import Coverage, Finding
+from orgtrust_lint.facts import Coverage, Finding, SkippedFile
 
 
 @dataclass(frozen=True)
@@ -18,6 +18,7 @@ class Summary:
     suppressed: int
     baselined: int = 0  # matched by --baseline: not among the findings
     coverage: Coverage | None = None
+    skipped: tuple[SkippedFile, ...] = ()  # not linted: every format says which and why
 
     @classmethod
     def of(
@@ -27,10 +28,19 @@ class Summary:
         suppressed: int = 0,
         baselined: int = 0,
         coverage: Coverage | None = None,
+        skipped: tuple[SkippedFile, ...] = (),
     ) -> Summary:
         counts = Counter(f.severity.value for f in findings)
         return cls(
-            files, len(findings), counts["error"], counts["warning"], counts["info"], suppressed, baselined, coverage
+            files,
+            len(findings),
+            counts["error"],
+            counts["warning"],
+            counts["info"],
+            suppressed,
+            baselined,
+            coverage,
+            skipped,
         )
 
 

@@ -36,6 +36,13 @@ def render(findings: list[Finding], summary: Summary) -> str:
             )
         )
         lines.append(f"::{_COMMAND[finding.severity.value]} {properties}::{_escape_data(finding.message)}")
+    for skipped in summary.skipped:
+        # A file that was not linted is an annotation too: a green check must not hide it.
+        command = "warning" if skipped.incomplete else "notice"
+        properties = (
+            f"file={_escape_property(skipped.path)},title={_escape_property('orgtrust-lint skipped this file')}"
+        )
+        lines.append(f"::{command} {properties}::{_escape_data('skipped: ' + skipped.reason)}")
     baselined = f"; {summary.baselined} baselined" if summary.baselined else ""
     lines.append(
         f"orgtrust-lint: {summary.findings} finding(s) ({summary.errors} errors, {summary.warnings} warnings, "

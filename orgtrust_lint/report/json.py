@@ -43,6 +43,8 @@ def render(findings: list[Finding], summary: Summary, tool_version: str, baselin
             "infos": summary.infos,
         },
     }
+    # Every file that was not linted, and why: a green report must not hide a file it never read.
+    document["skipped"] = [{"path": s.path, "reason": s.reason, "incomplete": s.incomplete} for s in summary.skipped]
     coverage = coverage_json(summary.coverage)
     if coverage is not None:
         document["summary"]["coverage"] = coverage

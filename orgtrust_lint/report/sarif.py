@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote_from_bytes
 
-from orgtrust_lint.facts import Finding, Suppression
+from orgtrust_lint.facts import Finding, SkippedFile, Suppression
 from orgtrust_lint.fingerprint import fingerprints
 
 _LEVEL = {"error": "error", "warning": "warning", "info": "note"}
@@ -68,12 +68,30 @@ def _result(finding: Finding, index: int, fingerprint: str) -> dict[str, Any]:
     return result
 
 
+def _invocation(skipped: list[SkippedFile]) -> dict[str, Any]:
+    """The run itself: each file that was not linted is a notification, and a run that skipped a
+    file that could hold a finding did not succeed in checking everything."""
+    notifications = [
+        {
+            "level": "warning" if item.incomplete else "note",
+            "message": {"text": f"skipped: {item.reason}"},
+            "locations": [{"physicalLocation": {"artifactLocation": _artifact(item.path)}}],
+        }
+        for item in skipped
+    ]
+    return {
+        "executionSuccessful": not any(item.incomplete for item in skipped),
+        "toolExecutionNotifications": notifications,
+    }
+
+
 def render(
     findings: list[Finding],
     suppressed: list[tuple[Finding, Suppression]],
     rules: list[Any],
     tool_version: str,
     baseline_state: Callable[[Finding], str] | None = None,
+    skipped: list[SkippedFile] | None = None,
 ) -> str:
     """With ``baseline_state`` (finding -> "new" or "unchanged"), every result carries its state.
     Stale baseline entries are not emitted as "absent" results: GitHub code scanning ignores
@@ -102,6 +120,7 @@ def render(
                     }
                 },
                 "originalUriBaseIds": {"%SRCROOT%": {"uri": Path.cwd().as_uri() + "/"}},
+                "invocations": [_invocation(skipped or [])],
                 "results": results,
             }
         ],

@@ -29,6 +29,8 @@ def render(findings: list[Finding], summary: Summary, color: bool = False) -> st
     if summary.baselined:
         not_shown.append(f"{summary.baselined} baselined")
     hidden = f"; {', '.join(not_shown)}" if not_shown else ""
+    if summary.skipped:
+        hidden += f"; {_plural(len(summary.skipped), 'file')} skipped (see above)"
     seen = coverage_text(summary.coverage)
     hidden += f"; {seen}" if seen else ""
     if summary.findings:
