@@ -40,6 +40,7 @@ import itertools
 import math
 import os
 import re
+import unicodedata
 from collections.abc import Callable
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
@@ -89,7 +90,12 @@ def carried(call: Call, value: Unknown) -> Unknown:
 
 
 def computed(call: Call, value: Any) -> Known:
-    return Known(value, call.location)
+    return Known(_nfc(value) if isinstance(value, str) else value, call.location)
+
+
+def _nfc(text: str) -> str:
+    """Terraform keeps every string in Unicode normal form C ("e" and a combining accent are "é")."""
+    return text if text.isascii() else unicodedata.normalize("NFC", text)
 
 
 def per_option(function: Callable[[Evaluator, Call, list[Value]], Value]) -> Function:
@@ -146,7 +152,7 @@ def _text(value: Any) -> str | None:
     if isinstance(value, (int, float)):
         return gotext.number_text(value)
     if isinstance(value, str):
-        return value
+        return _nfc(value)
     return None
 
 
@@ -349,6 +355,8 @@ def _set_argument(call: Call, arg: Value) -> tuple[Value, ...] | Unknown:
 
 @per_option
 def _concat(evaluator: Evaluator, call: Call, args: list[Value]) -> Value:
+    if bad := _arity(call, args, 1, None):
+        return bad
     items: list[Value] = []
     for arg in args:
         found = elements(arg)
@@ -587,6 +595,42 @@ def _setsubtract(evaluator: Evaluator, call: Call, args: list[Value]) -> Value:
             continue
         result.append(_maybe(inner) if status == "maybe" else item)
     return ListValue(_set_order(tuple(result)), call.location, "set")
+
+
+MAX_PRODUCT = 10_000
+
+
+@per_option
+def _setproduct(evaluator: Evaluator, call: Call, args: list[Value]) -> Value:
+    if bad := _arity(call, args, 2, None):
+        return bad
+    columns: list[tuple[Value, ...]] = []
+    for arg in args:
+        if isinstance(arg, Unknown):
+            return carried(call, arg)
+        found = elements(arg)
+        if found is None:
+            return failed(call, "setproduct() takes sets, lists or tuples")
+        unified = _unified(found)
+        if unified is None:
+            return failed(call, "setproduct(): the elements of an argument have no common type")
+        columns.append(_set_order(_dedupe(unified)) if isinstance(arg, ListValue) and arg.kind == "set" else unified)
+    if math.prod(len(column) for column in columns) > MAX_PRODUCT:
+        return unknown(call, f"setproduct() of more than {MAX_PRODUCT:,} combinations")
+    kind = "set" if any(isinstance(arg, ListValue) and arg.kind == "set" for arg in args) else "list"
+    out: list[Value] = []
+    unknown_part: Unknown | None = None
+    for combination in itertools.product(*columns):  # the last argument varies fastest, as in Terraform
+        parts = [_unwrap(item) for item in combination]
+        missing = next((inner for inner, _ in parts if isinstance(inner, Unknown)), None)
+        if missing is not None:
+            unknown_part = unknown_part or carried(call, missing)  # any number of combinations
+            continue
+        pair = ListValue(tuple(inner for inner, _ in parts), call.location)
+        out.append(Maybe(pair) if any(maybe for _, maybe in parts) else pair)
+    if unknown_part is not None:
+        out.append(unknown_part)
+    return ListValue(tuple(out), call.location, kind)
 
 
 @per_option
@@ -1665,6 +1709,7 @@ FUNCTIONS: dict[str, Function] = {
     "setunion": _setunion,
     "setintersection": _setintersection,
     "setsubtract": _setsubtract,
+    "setproduct": _setproduct,
     "compact": _compact,
     "coalesce": _coalesce,
     "coalescelist": _coalescelist,

@@ -8,14 +8,15 @@ with provenance onto them. Two exceptions say why there is no result:
 - ``GoError``: Terraform itself would fail (a bad format verb, a pattern RE2 rejects, invalid
   YAML). The function's value is an error, which try() skips.
 - ``NotEvaluated``: Terraform would produce a value, but this port does not reproduce it exactly
-  (a %g verb, a YAML string long enough to be folded, a regular expression that runs too long).
+  (a %g verb, a multi-line YAML string, a regular expression that runs too long).
   The value is unknown, never a guess.
 """
 
 from __future__ import annotations
 
 import time
-from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
+from decimal import Decimal
+from fractions import Fraction
 from typing import Any
 
 # A dependency of python-hcl2 (so always installed): grapheme clusters (\X), POSIX classes and
@@ -317,29 +318,29 @@ def _digits(number: int, base: int) -> str:
 
 
 def _format_float(number: int | float, mode: str, flags: str, width: int | None, precision: int | None) -> str:
-    """Go's fmt for a big.Float with %e, %E and %f. Only where rounding cannot depend on the
-    512-bit binary value cty holds (a tie between two decimals) is the result computed."""
+    """Go's fmt for a big.Float with %e, %E and %f: the digits of cty's 512-bit binary value,
+    rounded half to even."""
     if mode in "gG":
         raise NotEvaluated("the %g verb is not evaluated")
     places = 6 if precision is None else precision
-    value = _decimal(number)
+    value = _binary512(_decimal(number))
+    negative = value < 0
+    magnitude = -value if negative else value
     if mode == "f":
-        body = _rounded(value, places)
-        text = format(body, "f")
+        text = _decimal_digits(_round_half_even(magnitude * 10**places), places)
     else:
-        exponent = value.adjusted() if not value.is_zero() else 0
-        mantissa = _rounded(value.scaleb(-exponent), places)
-        if abs(mantissa) >= 10:
+        exponent = 0
+        if magnitude:
+            exponent = len(str(magnitude.numerator // magnitude.denominator or 1)) - 1
+            while Fraction(10) ** exponent > magnitude:
+                exponent -= 1
+        digits = _round_half_even(magnitude * Fraction(10) ** (places - exponent))
+        if digits >= 10 ** (places + 1):
             exponent += 1
-            mantissa = _rounded(value.scaleb(-exponent), places)
-        text = f"{format(mantissa, 'f')}{'e' if mode == 'e' else 'E'}{'-' if exponent < 0 else '+'}{abs(exponent):02d}"
-    sign = ""
-    if text.startswith("-"):
-        sign, text = "-", text[1:]
-    elif "+" in flags:
-        sign = "+"
-    elif " " in flags:
-        sign = " "
+            digits = _round_half_even(magnitude * Fraction(10) ** (places - exponent))
+        sign_of_exponent = "-" if exponent < 0 else "+"
+        text = f"{_decimal_digits(digits, places)}{mode}{sign_of_exponent}{abs(exponent):02d}"
+    sign = "-" if negative else "+" if "+" in flags else " " if " " in flags else ""
     padding = max(0, (width or 0) - len(sign) - len(text))
     if "0" in flags:
         return sign + "0" * padding + text
@@ -348,19 +349,33 @@ def _format_float(number: int | float, mode: str, flags: str, width: int | None,
     return " " * padding + sign + text
 
 
-def _rounded(value: Decimal, places: int) -> Decimal:
-    quantum = Decimal(1).scaleb(-places)
-    result = value.quantize(quantum, rounding=ROUND_HALF_EVEN)
-    if abs(value - result) * 2 == quantum and not _exact_binary(value):
-        raise NotEvaluated("rounding a decimal tie depends on its binary value")
-    return result
+def _binary512(value: Decimal) -> Fraction:
+    """The number cty holds for a decimal: the nearest binary fraction with a 512-bit mantissa
+    (big.ParseFloat(s, 10, 512, ToNearestEven)); whole numbers of up to 512 bits are exact."""
+    exact = Fraction(value)
+    if exact == 0 or (exact.denominator == 1 and abs(exact.numerator).bit_length() <= 512):
+        return exact
+    magnitude = abs(exact)
+    shift = 512 - (magnitude.numerator.bit_length() - magnitude.denominator.bit_length())
+    mantissa = _round_half_even(magnitude * Fraction(2) ** shift)
+    while mantissa.bit_length() != 512:  # the estimate of the exponent is off by one at most
+        shift += 1 if mantissa.bit_length() < 512 else -1
+        mantissa = _round_half_even(magnitude * Fraction(2) ** shift)
+    result = Fraction(mantissa) / Fraction(2) ** shift
+    return -result if exact < 0 else result
 
 
-def _exact_binary(value: Decimal) -> bool:
-    try:
-        return Decimal(float(value)) == value
-    except (InvalidOperation, OverflowError):
-        return False
+def _round_half_even(value: Fraction) -> int:
+    whole = value.numerator // value.denominator
+    rest = value - whole
+    if rest > Fraction(1, 2) or (rest == Fraction(1, 2) and whole % 2):
+        whole += 1
+    return whole
+
+
+def _decimal_digits(digits: int, places: int) -> str:
+    text = str(digits).rjust(places + 1, "0")
+    return text[:-places] + "." + text[-places:] if places else text
 
 
 def go_format(spec: str, args: list[PyValue]) -> str:
@@ -699,8 +714,9 @@ def _yaml_printable(code: int) -> bool:
     )
 
 
-def _yaml_quoted(text: str, column: int, key: bool) -> str:
-    """libyaml's double-quoted scalar starting at ``column``; NotEvaluated where it would fold."""
+def _yaml_quoted(text: str, column: int, indent: int | None) -> str:
+    """libyaml's double-quoted scalar starting at ``column``: a value (``indent`` given; keys are
+    never folded) breaks at a space past column 80 onto a new line indented by ``indent``."""
     out = ['"']
     column += 1
     previous_space = False
@@ -717,8 +733,13 @@ def _yaml_quoted(text: str, column: int, key: bool) -> str:
                 piece = f"\\U{code:08X}"
             previous_space = False
         elif char == " ":
-            if not key and not previous_space and column > YAML_WIDTH and 0 < index < len(text) - 1:
-                raise NotEvaluated("yamlencode would fold this long string")
+            if indent is not None and not previous_space and column > YAML_WIDTH and 0 < index < len(text) - 1:
+                # The space becomes the line break; a space right after it is escaped to be kept.
+                piece = "\n" + " " * indent + ("\\" if text[index + 1] == " " else "")
+                out.append(piece)
+                column = len(piece) - 1
+                previous_space = True
+                continue
             piece = char
             previous_space = True
         else:
@@ -730,7 +751,9 @@ def _yaml_quoted(text: str, column: int, key: bool) -> str:
     return "".join(out)
 
 
-def _yaml_scalar(value: PyValue, column: int, key: bool = False) -> str:
+def _yaml_scalar(value: PyValue, column: int, indent: int | None) -> str:
+    """A scalar written at ``column``: a value of a block whose entries start at ``indent - 2``,
+    or a key (``indent`` None)."""
     if value is None:
         return "null"
     if value is True:
@@ -745,9 +768,11 @@ def _yaml_scalar(value: PyValue, column: int, key: bool = False) -> str:
         return "{}"
     if "\n" in value:
         raise NotEvaluated("yamlencode of a multi-line string (a literal block) is not evaluated")
-    if key and len(value.encode()) > 128:
-        raise NotEvaluated("yamlencode of a key longer than 128 bytes is not evaluated")
-    return _yaml_quoted(value, column, key)
+    if indent is None and (
+        len(value.encode("utf-8", "surrogatepass")) > 128 or any(c in value for c in "\r\x85\u2028\u2029")
+    ):
+        raise NotEvaluated("yamlencode of a long or multi-line key (a complex key) is not evaluated")
+    return _yaml_quoted(value, column, indent)
 
 
 def _yaml_nested(value: PyValue) -> bool:
@@ -765,10 +790,10 @@ def _yaml_block(value: PyValue, indent: int) -> list[str]:
                 lines.append(pad + "- " + inner[0][indent + 2 :])
                 lines.extend(inner[1:])
             else:
-                lines.append(pad + "- " + _yaml_scalar(item, indent + 2))
+                lines.append(pad + "- " + _yaml_scalar(item, indent + 2, indent + 2))
         return lines
     for name in sorted(value):
-        key = _yaml_scalar(name, indent, key=True)
+        key = _yaml_scalar(name, indent, None)
         item = value[name]
         if isinstance(item, dict) and item:
             lines.append(f"{pad}{key}:")
@@ -777,7 +802,7 @@ def _yaml_block(value: PyValue, indent: int) -> list[str]:
             lines.append(f"{pad}{key}:")
             lines.extend(_yaml_block(item, indent))  # go-yaml writes a sequence in a mapping unindented
         else:
-            lines.append(f"{pad}{key}: " + _yaml_scalar(item, indent + len(key) + 2))
+            lines.append(f"{pad}{key}: " + _yaml_scalar(item, indent + len(key) + 2, indent + 2))
     return lines
 
 
@@ -785,13 +810,13 @@ def yaml_encode(value: PyValue) -> str:
     """yamlencode: go-yaml's block style, keys sorted, every string double-quoted."""
     if _yaml_nested(value):
         return "\n".join(_yaml_block(value, 0)) + "\n"
-    text = _yaml_scalar(value, 0)
+    text = _yaml_scalar(value, 0, 2)
     plain = value is None or isinstance(value, (bool, int, float))
     return text + ("\n...\n" if plain else "\n")
 
 
 class Unevaluated:
-    """A decoded YAML value this port does not reproduce (a timestamp)."""
+    """A decoded value this port does not reproduce."""
 
     def __init__(self, reason: str) -> None:
         self.reason = reason
@@ -830,8 +855,8 @@ def _yaml_resolve(tag: str, text: str, quoted: bool) -> PyValue:
             if number is not None:
                 return number
         elif hint in "DS":
-            if tag in ("", _TIMESTAMP) and regex.match(r"[0-9]{4}-", text):
-                return Unevaluated("a YAML timestamp")
+            if tag in ("", _TIMESTAMP) and (timestamp := _timestamp(text)) is not None:
+                return timestamp
             if _YAML_INTEGER.fullmatch(text):
                 tag = _INT
             elif _YAML_FLOAT.fullmatch(text):
@@ -863,8 +888,39 @@ def _yaml_resolve(tag: str, text: str, quoted: bool) -> PyValue:
         except ValueError:
             return _bad(text)
     if tag == _TIMESTAMP:
-        return Unevaluated("a YAML timestamp")
+        raise GoError(f"cannot parse {text!r} as a timestamp")
     return None  # null
+
+
+_TIMESTAMP_FORMS = regex.compile(
+    r"(?P<y>[0-9]{4})-(?P<mo>[0-9]{1,2})-(?P<d>[0-9]{1,2})"
+    r"(?:(?P<sep>[Tt ])(?P<h>[0-9]{1,2}):(?P<mi>[0-9]{1,2}):(?P<s>[0-9]{1,2})(?:[.,][0-9]+)?"
+    r"(?P<zone>Z|[+-][0-9]{2}:[0-9]{2})?)?"
+)
+
+
+def _timestamp(text: str) -> str | None:
+    """A go-cty-yaml timestamp (time.Parse with its four layouts: date, date and time with T, t or
+    a space, a zone only after T or t) as RFC 3339 text without the fraction; None if it is not one."""
+    import calendar
+
+    match = _TIMESTAMP_FORMS.fullmatch(text)
+    if match is None or (match["sep"] == " " and match["zone"]) or (match["sep"] in ("T", "t") and not match["zone"]):
+        return None
+    year, month, day = int(match["y"]), int(match["mo"]), int(match["d"])
+    if not 1 <= month <= 12 or not 1 <= day <= calendar.monthrange(year, month)[1]:
+        return None
+    if match["sep"] is None:
+        return f"{year:04d}-{month:02d}-{day:02d}T00:00:00Z"
+    hour, minute, second = int(match["h"]), int(match["mi"]), int(match["s"])
+    if hour > 23 or minute > 59 or second > 59:
+        return None
+    zone = match["zone"] or "Z"
+    if zone != "Z" and (int(zone[1:3]) > 24 or int(zone[4:6]) > 60):
+        return None
+    if zone[1:] == "00:00":
+        zone = "Z"
+    return f"{year:04d}-{month:02d}-{day:02d}T{hour:02d}:{minute:02d}:{second:02d}{zone}"
 
 
 def _bad(text: str) -> PyValue:
@@ -987,8 +1043,7 @@ class _YamlEvents:
         self.grow(1)
         while self.kind(key_event := self.next()) != "MappingEndEvent":
             if self.kind(key_event) == "ScalarEvent" and (
-                key_event.tag == _MERGE
-                or (key_event.tag is None and key_event.value == "<<" and key_event.style is None)
+                key_event.tag == _MERGE or (key_event.tag is None and key_event.value == "<<")
             ):
                 merged, merged_size = self.value(self.next(), depth + 1)
                 sources = merged if isinstance(merged, list) else [merged]

@@ -57,15 +57,23 @@ class _Token:
     strip_after: bool = False
 
 
+_LINES = re.compile(r"[^\n]*\n|[^\n]+")
+
+
 def parse_template(path: str, text: str) -> tuple[Node, ...]:
     tokens = _scan(text)
-    for index, token in enumerate(tokens):  # strip markers eat the whitespace beside them
+    for index, token in enumerate(tokens):
+        # A strip marker eats the whitespace beside it, but only within one line: HCL's scanner
+        # ends a literal token after each newline, and a marker trims just the token next to it
+        # ("a\n\n  ${~x}" keeps both newlines, "a\n${~x}" loses its one; "${x~}  \n\n b" keeps "\n b").
         if token.kind == "text":
             continue
         if token.strip_before and index > 0 and tokens[index - 1].kind == "text":
-            tokens[index - 1].text = tokens[index - 1].text.rstrip(_STRIPPED)
+            lines = _LINES.findall(tokens[index - 1].text)
+            tokens[index - 1].text = "".join(lines[:-1]) + (lines[-1].rstrip(_STRIPPED) if lines else "")
         if token.strip_after and index + 1 < len(tokens) and tokens[index + 1].kind == "text":
-            tokens[index + 1].text = tokens[index + 1].text.lstrip(_STRIPPED)
+            lines = _LINES.findall(tokens[index + 1].text)
+            tokens[index + 1].text = (lines[0].lstrip(_STRIPPED) if lines else "") + "".join(lines[1:])
     return _Tree(path, text, tokens).build()
 
 
