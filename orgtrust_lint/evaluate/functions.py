@@ -551,6 +551,9 @@ def _setintersection(evaluator: Evaluator, call: Call, args: list[Value]) -> Val
     unified = _unified([item for items in sets for item in items])
     if unified is None:
         return failed(call, "setintersection(): the sets' elements have no common type")
+    start = 0
+    for index, items in enumerate(sets):  # the same sets, their elements converted to the common type
+        sets[index], start = unified[start : start + len(items)], start + len(items)
     candidates = _dedupe(tuple(item for item in unified if not isinstance(item, Unknown)))
     result: list[Value] = []
     for item in candidates:
@@ -1664,6 +1667,24 @@ def _outcome(value: Value, certain: bool = True) -> str:
     return "fails" if "fails" in outcomes else "may fail" if "may fail" in outcomes else "succeeds"
 
 
+def _certain_error(value: Value) -> Unknown | None:
+    """The error that makes evaluating ``value`` fail in every case (outside options and
+    maybe-elements): [x, local.m.missing] fails as a whole in Terraform."""
+    if isinstance(value, Unknown):
+        return value if value.error else None
+    if isinstance(value, ListValue):
+        parts: tuple[Value, ...] = value.items
+    elif isinstance(value, ObjectValue):
+        parts = tuple(item for _, item in value.items)
+    else:
+        return None
+    for part in parts:
+        found = _certain_error(part)
+        if found is not None:
+            return found
+    return None
+
+
 def _try(evaluator: Evaluator, call: Call, args: list[Value]) -> Value:
     if not args:
         return failed(call, "try() needs at least one argument")
@@ -1776,6 +1797,9 @@ FUNCTIONS: dict[str, Function] = {
 }
 
 
+_CATCHING = ("try", "can")  # the functions that look at their arguments' errors themselves
+
+
 def call_function(evaluator: Evaluator, call: Call, args: list[Value]) -> Value:
     function = evaluator.functions.get(call.name)
     if function is None:
@@ -1788,6 +1812,13 @@ def call_function(evaluator: Evaluator, call: Call, args: list[Value]) -> Value:
         ):
             return unknown(call, "argument expansion (...) of a list that is not known statically")
         args = [*args[:-1], *(elements(args[-1]) or ())]
+    if call.name not in _CATCHING:
+        # Terraform evaluates every argument first: one that fails fails the call, whatever the
+        # function would have done with it (contains([], <error>) is an error, not false).
+        for arg in args:
+            failing = _certain_error(arg)
+            if failing is not None:
+                return carried(call, failing)
     try:
         return function(evaluator, call, args)
     except GoError as exc:
