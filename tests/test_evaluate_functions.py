@@ -6,6 +6,7 @@ at the call."""
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 from typing import Any
 
@@ -596,3 +597,42 @@ def _text(value: Any) -> Any:
     if isinstance(value, bool):
         return "true" if value else "false"
     return str(value) if isinstance(value, (int, float)) else value
+
+
+# ---- bounds a hostile repository cannot get past ------------------------------------------
+
+_LAUGHS = "a: &a [1,1,1,1,1,1,1,1,1]" + "".join(
+    f"\\n{name}: &{name} [{', '.join(['*' + previous] * 9)}]" for previous, name in zip("abcde", "bcdef", strict=True)
+)
+
+
+@pytest.mark.parametrize(
+    ("expression", "reason"),
+    [
+        ('replace("' + "x" * 5000 + '", "/(x+x+)+y/", "z")', "takes too long"),  # backtracking
+        ('replace("' + "a" * 1000 + '", "", "' + "b" * 20000 + '")', "longer than 10 MB"),
+        ('indent(20000, "' + "\\n" * 1000 + '")', "longer than 10 MB"),
+        ('yamldecode("' + _LAUGHS + '")', "more than 200,000 values"),  # the billion laughs
+        ('format("%999999999s", "x")', "width beyond"),
+    ],
+)
+def test_hostile_inputs_are_unknown_quickly(expression: str, reason: str) -> None:
+    started = time.monotonic()
+    value = evaluate(expression)
+    assert isinstance(value, Unknown) and not value.error and reason in value.reason
+    assert time.monotonic() - started < 5
+
+
+def test_a_template_that_multiplies_its_loops_stops(module: Path) -> None:
+    (module / "bomb.tpl").write_text("%{ for a in range(1000) }%{ for b in range(1000) }${x}%{ endfor }%{ endfor }")
+    started = time.monotonic()
+    value = evaluate('templatefile("${path.module}/bomb.tpl", {x = "0123456789"})', str(module))
+    assert isinstance(value, Unknown) and "steps" in value.reason
+    assert time.monotonic() - started < 5
+
+
+def test_decoding_is_bounded_like_the_catalog() -> None:
+    from orgtrust_lint.catalog import MAX_YAML_NODES
+    from orgtrust_lint.evaluate.functions import MAX_DECODED_VALUES
+
+    assert MAX_DECODED_VALUES == MAX_YAML_NODES

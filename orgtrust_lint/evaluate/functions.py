@@ -30,6 +30,13 @@ directory, as Terraform does (paths usually start with path.module), and read on
 inside ``ModuleValues.allowed_root`` (default: the module's directory) after resolving symbolic
 links, at most files.MAX_FILE_BYTES, without blocking on a FIFO. What is not read is unknown
 with the reason.
+
+Checked against terraform console 1.11 (1,200 random nested calls and a table of edge cases).
+Known differences: only primitives are unified to a common type (coalesce({a = 1}, {a = "x"})
+keeps the number; Terraform converts it), a null is taken as typed (Terraform rejects a literal
+null where a list is required), element() takes negative indexes as documented today (1.11 did
+not), and yamlencode of a multi-line string, format's %g and a few RE2 constructs are unknown
+rather than reproduced.
 """
 
 from __future__ import annotations
@@ -750,7 +757,7 @@ def _length(evaluator: Evaluator, call: Call, args: list[Value]) -> Value:
     if isinstance(arg, ObjectValue):
         return computed(call, len(arg.items))
     if isinstance(arg, Known) and isinstance(arg.value, str):
-        return computed(call, len(gotext.graphemes(arg.value)))
+        return computed(call, gotext.grapheme_count(arg.value))
     return failed(call, "length() needs a string, list, set, map or object")
 
 
@@ -1536,7 +1543,7 @@ def _template_function(from_file: bool) -> Function:
         inner = _template_evaluator(evaluator)
         if len(nodes) == 1 and isinstance(nodes[0], Interpolation):
             return inner.evaluate(nodes[0].expr, env)  # a lone interpolation keeps its value
-        rendered = _render(inner, call, nodes, env)
+        rendered = _Renderer(inner, call).texts(nodes, env)
         if isinstance(rendered, Unknown):
             return rendered
         return one_of([computed(call, text) for text in rendered])
@@ -1570,82 +1577,129 @@ def _interpolated(call: Call, value: Value) -> list[str] | Unknown:
     return texts
 
 
-def _render(evaluator: Evaluator, call: Call, nodes: tuple[Any, ...], env: dict[str, Value]) -> list[str] | Unknown:
-    """Every text the template may render to (at most MAX_OPTIONS)."""
-    from orgtrust_lint.evaluate.evaluator import iteration_pairs
-    from orgtrust_lint.evaluate.template import ForDirective, IfDirective, Interpolation
+# A template's loops may multiply (a for in a for over range(1024)): past this many interpolations,
+# texts and iterations the rendering stops and the result is unknown.
+MAX_TEMPLATE_STEPS = 100_000
 
-    pieces = [""]
-    for node in nodes:
-        found: list[str] | Unknown
-        if isinstance(node, str):
-            found = [node]
-        elif isinstance(node, Interpolation):
-            found = _interpolated(call, evaluator.evaluate(node.expr, env))
-        elif isinstance(node, IfDirective):
-            condition = evaluator.evaluate(node.condition, env)
-            decided = truth(condition)
-            if decided is None:
-                unknown_option = next((o for o in options(condition) if isinstance(o, Unknown)), None)
-                if unknown_option is not None:
-                    return carried(call, unknown_option)
-                if not all(truth(o) is not None for o in options(condition)):
-                    return failed(call, "a template condition is not a bool")
-                then = _render(evaluator, call, node.then, env)
-                otherwise = _render(evaluator, call, node.otherwise, env)
-                found = (
-                    then
-                    if isinstance(then, Unknown)
-                    else otherwise
-                    if isinstance(otherwise, Unknown)
-                    else then + otherwise
-                )
+
+class _Text:
+    """A rendered text as fragments: appending is not copying, so a long loop stays linear."""
+
+    def __init__(self, fragments: list[str] | None = None) -> None:
+        self.fragments = fragments or []
+        self.size = sum(map(len, self.fragments))
+
+    def extend(self, other: _Text) -> None:
+        self.fragments.extend(other.fragments)
+        self.size += other.size
+
+    def plus(self, other: _Text) -> _Text:
+        return _Text([*self.fragments, *other.fragments])
+
+
+class _Renderer:
+    def __init__(self, evaluator: Evaluator, call: Call) -> None:
+        self.evaluator = evaluator
+        self.call = call
+        self.steps = 0
+
+    def texts(self, nodes: tuple[Any, ...], env: dict[str, Value]) -> list[str] | Unknown:
+        """Every text the template may render to (at most MAX_OPTIONS)."""
+        rendered = self.render(nodes, env)
+        if isinstance(rendered, Unknown):
+            return rendered
+        return list(dict.fromkeys("".join(text.fragments) for text in rendered))
+
+    def render(self, nodes: tuple[Any, ...], env: dict[str, Value]) -> list[_Text] | Unknown:
+        from orgtrust_lint.evaluate.template import ForDirective, IfDirective, Interpolation
+
+        call = self.call
+        pieces = [_Text()]
+        for node in nodes:
+            self.steps += 1
+            if self.steps > MAX_TEMPLATE_STEPS:
+                return unknown(call, f"the template takes more than {MAX_TEMPLATE_STEPS:,} steps to render")
+            found: list[_Text] | Unknown
+            if isinstance(node, str):
+                found = [_Text([node])]
+            elif isinstance(node, Interpolation):
+                texts = _interpolated(call, self.evaluator.evaluate(node.expr, env))
+                found = texts if isinstance(texts, Unknown) else [_Text([text]) for text in texts]
+            elif isinstance(node, IfDirective):
+                found = self.branch(node, env)
             else:
-                found = _render(evaluator, call, node.then if decided else node.otherwise, env)
+                assert isinstance(node, ForDirective)
+                found = self.loop(node, env)
+            if isinstance(found, Unknown):
+                return found
+            joined = self.joined(pieces, found)
+            if isinstance(joined, Unknown):
+                return joined
+            pieces = joined
+        return pieces
+
+    def branch(self, node: Any, env: dict[str, Value]) -> list[_Text] | Unknown:
+        condition = self.evaluator.evaluate(node.condition, env)
+        decided = truth(condition)
+        if decided is not None:
+            return self.render(node.then if decided else node.otherwise, env)
+        unknown_option = next((o for o in options(condition) if isinstance(o, Unknown)), None)
+        if unknown_option is not None:
+            return carried(self.call, unknown_option)
+        if not all(truth(o) is not None for o in options(condition)):
+            return failed(self.call, "a template condition is not a bool")
+        then = self.render(node.then, env)
+        if isinstance(then, Unknown):
+            return then
+        otherwise = self.render(node.otherwise, env)
+        return otherwise if isinstance(otherwise, Unknown) else then + otherwise
+
+    def loop(self, node: Any, env: dict[str, Value]) -> list[_Text] | Unknown:
+        from orgtrust_lint.evaluate.evaluator import iteration_pairs
+
+        call = self.call
+        found: list[_Text] = []
+        for collection in options(self.evaluator.evaluate(node.collection, env)):
+            pairs = iteration_pairs(collection)
+            if pairs is None:
+                if isinstance(collection, Unknown):
+                    return carried(call, collection)
+                if isinstance(collection, ListValue):
+                    return carried(call, next(item for item in collection.items if isinstance(item, Unknown)))
+                return failed(call, "a template loops over a value that is not a collection")
+            if any(maybe for _, _, maybe in pairs):
+                return unknown(call, "a template loops over elements that may be absent")
+            if isinstance(collection, ObjectValue):  # Terraform iterates a map's keys in lexical order
+                pairs = sorted(pairs, key=lambda pair: str(pair[0].value))  # type: ignore[union-attr]
+            texts: list[_Text] | Unknown = [_Text()]
+            for key, element, _ in pairs:
+                scope = {**env, node.value_name: element}
+                if node.key_name is not None:
+                    scope[node.key_name] = key
+                body = self.render(node.body, scope)
+                if isinstance(body, Unknown):
+                    return body
+                texts = self.joined(texts, body)  # type: ignore[arg-type]
+                if isinstance(texts, Unknown):
+                    return texts
+            found.extend(texts)  # type: ignore[arg-type]
+        return found
+
+    def joined(self, before: list[_Text], after: list[_Text]) -> list[_Text] | Unknown:
+        if len(after) == 1:  # the common case: append in place
+            for text in before:
+                text.extend(after[0])
+            combined = before
         else:
-            assert isinstance(node, ForDirective)
-            found = []
-            for collection in options(evaluator.evaluate(node.collection, env)):
-                pairs = iteration_pairs(collection)
-                if pairs is None:
-                    if isinstance(collection, Unknown):
-                        return carried(call, collection)
-                    if isinstance(collection, ListValue):
-                        part = next(item for item in collection.items if isinstance(item, Unknown))
-                        return carried(call, part)
-                    return failed(call, "a template loops over a value that is not a collection")
-                if any(maybe for _, _, maybe in pairs):
-                    return unknown(call, "a template loops over elements that may be absent")
-                if isinstance(collection, ObjectValue):
-                    pairs = sorted(pairs, key=lambda pair: str(pair[0].value))  # type: ignore[union-attr]
-                texts = [""]
-                for key, element, _ in pairs:
-                    scope = {**env, node.value_name: element}
-                    if node.key_name is not None:
-                        scope[node.key_name] = key
-                    body = _render(evaluator, call, node.body, scope)
-                    if isinstance(body, Unknown):
-                        return body
-                    texts = _joined(call, texts, body)
-                    if isinstance(texts, Unknown):
-                        return texts
-                found.extend(texts)
-        if isinstance(found, Unknown):
-            return found
-        joined = _joined(call, pieces, found)
-        if isinstance(joined, Unknown):
-            return joined
-        pieces = joined
-    return pieces
-
-
-def _joined(call: Call, before: list[str], after: list[str]) -> list[str] | Unknown:
-    texts = list(dict.fromkeys(a + b for a in before for b in after))
-    if len(texts) > MAX_OPTIONS:
-        return unknown(call, "too many alternatives")
-    if any(len(text) > gotext.MAX_STRING for text in texts):
-        return unknown(call, "the result would be longer than 10 MB")
-    return texts
+            distinct: dict[str, _Text] = {}
+            for text in (a.plus(b) for a in before for b in after):
+                distinct.setdefault("".join(text.fragments), text)
+                if len(distinct) > MAX_OPTIONS:
+                    return unknown(self.call, "too many alternatives")
+            combined = list(distinct.values())
+        if any(text.size > gotext.MAX_STRING for text in combined):
+            return unknown(self.call, "the result would be longer than 10 MB")
+        return combined
 
 
 # ---- try and can -------------------------------------------------------------------------

@@ -155,9 +155,18 @@ def json_encode(value: PyValue) -> str:
 # ---- Unicode --------------------------------------------------------------------------------
 
 
+def _simple(text: str) -> bool:
+    """Every character is a cluster of its own (ASCII without a CR LF pair)."""
+    return text.isascii() and "\r\n" not in text
+
+
 def graphemes(text: str) -> list[str]:
     """The user-perceived characters Terraform counts in length(), substr() and format widths."""
-    return regex.findall(r"\X", text)
+    return list(text) if _simple(text) else regex.findall(r"\X", text)
+
+
+def grapheme_count(text: str) -> int:
+    return len(text) if _simple(text) else sum(1 for _ in regex.finditer(r"\X", text))
 
 
 def _simple_upper(char: str) -> str:
@@ -272,7 +281,7 @@ def _pad(text: str, width: int | None, flags: str) -> str:
     """formatPadWidth: the width counts grapheme clusters; "0" pads with zeros, "-" on the right."""
     if width is None:
         return text
-    missing = width - len(graphemes(text))
+    missing = width - grapheme_count(text)
     if missing <= 0:
         return text
     pad = ("0" if "0" in flags else " ") * missing
