@@ -63,6 +63,8 @@ class ModuleValues:
     assigned: dict[str, tuple[Attribute, str]] = field(default_factory=dict)  # name -> (tfvars entry, file name)
     arguments: dict[str, Value] = field(default_factory=dict)  # set by a module call (evaluated by the caller)
     root: str = "."  # path.root: the root module's directory
+    # file(), fileexists() and templatefile() read only inside this directory (default: the module's directory)
+    allowed_root: str | None = None
 
 
 Function = Callable[["Evaluator", Call, list[Value]], Value]
@@ -157,7 +159,13 @@ class Evaluator:
                 text = as_text(option)
                 if text is None:
                     reason = option.reason if isinstance(option, Unknown) else "a template interpolates a non-string"
-                    return Unknown(expr.text, expr.location, reason, getattr(option, "refers_to", None))
+                    return Unknown(
+                        expr.text,
+                        expr.location,
+                        reason,
+                        getattr(option, "refers_to", None),
+                        error=option.error if isinstance(option, Unknown) else True,
+                    )
                 texts.append(text)
             pieces = [[*p, t] for p in pieces for t in texts]
             if len(pieces) > 32:
@@ -247,7 +255,7 @@ class Evaluator:
             return (
                 ListValue((unknown,), expr.location)
                 if expr.key is None
-                else Unknown(expr.text, expr.location, unknown.reason, unknown.refers_to)
+                else Unknown(expr.text, expr.location, unknown.reason, unknown.refers_to, unknown.error)
             )
         tuple_items: list[Value] = []
         object_items: dict[str, list[Value]] = {}
@@ -385,37 +393,37 @@ class Evaluator:
             if isinstance(option, ObjectValue):
                 found = option.get(name)
                 if found is None:
-                    return Unknown(expr.text, expr.location, f"the object has no attribute {name!r}")
+                    return Unknown(expr.text, expr.location, f"the object has no attribute {name!r}", error=True)
                 return found
             if isinstance(option, Unknown):
                 refers = option.refers_to
                 if refers is not None and refers.startswith("data.aws_iam_policy_document.") and name == "json":
                     return Unknown(expr.text, expr.location, "the JSON of a policy document", refers)
-                return Unknown(expr.text, expr.location, option.reason, refers)
-            return Unknown(expr.text, expr.location, f"{name!r} is not an attribute of this value")
+                return Unknown(expr.text, expr.location, option.reason, refers, option.error)
+            return Unknown(expr.text, expr.location, f"{name!r} is not an attribute of this value", error=True)
 
         return one_of([one(option) for option in options(value)])
 
     def index(self, value: Value, key: Value, expr: Expr) -> Value:
         def one(option: Value, key_option: Value) -> Value:
             if isinstance(option, Unknown):
-                return Unknown(expr.text, expr.location, option.reason, option.refers_to)
+                return Unknown(expr.text, expr.location, option.reason, option.refers_to, option.error)
             if not isinstance(key_option, Known):
                 return _unknown_from(key_option, expr)
             if isinstance(option, ObjectValue):
                 found = option.get(as_text(key_option) or "")
-                return found if found is not None else Unknown(expr.text, expr.location, "no such key")
+                return found if found is not None else Unknown(expr.text, expr.location, "no such key", error=True)
             if isinstance(option, ListValue):
                 number = as_number(key_option)
                 if number is None or number != int(number):
-                    return Unknown(expr.text, expr.location, "a list index must be a whole number")
+                    return Unknown(expr.text, expr.location, "a list index must be a whole number", error=True)
                 if any(isinstance(item, (Maybe, Unknown)) for item in option.items):
                     return Unknown(expr.text, expr.location, "the list's length is not known statically")
                 position = int(number)
                 if not 0 <= position < len(option.items):
-                    return Unknown(expr.text, expr.location, "the index is out of range")
+                    return Unknown(expr.text, expr.location, "the index is out of range", error=True)
                 return option.items[position]
-            return Unknown(expr.text, expr.location, "only lists and maps can be indexed")
+            return Unknown(expr.text, expr.location, "only lists and maps can be indexed", error=True)
 
         return one_of([one(o, k) for o in options(value) for k in options(key)])
 
@@ -459,8 +467,8 @@ def _at_use(value: Value, use: Expr) -> Value:
 
 def _unknown_from(value: Value, expr: Expr) -> Unknown:
     if isinstance(value, Unknown):
-        return Unknown(expr.text, expr.location, value.reason, value.refers_to)
-    return Unknown(expr.text, expr.location, "a value of the wrong type")
+        return Unknown(expr.text, expr.location, value.reason, value.refers_to, value.error)
+    return Unknown(expr.text, expr.location, "a value of the wrong type", error=True)
 
 
 def _map_element(item: Value, function: Callable[[Value], Value]) -> Value:
@@ -528,11 +536,11 @@ def binary(operator: str, left: Value, right: Value, expr: Expr) -> Value:
         result = a * b
     elif operator == "/":
         if b == 0:
-            return Unknown(expr.text, expr.location, "division by zero")
+            return Unknown(expr.text, expr.location, "division by zero", error=True)
         result = a / b
     elif operator == "%":
         if b == 0:
-            return Unknown(expr.text, expr.location, "division by zero")
+            return Unknown(expr.text, expr.location, "division by zero", error=True)
         result = math.fmod(a, b)
     else:
         return Unknown(expr.text, expr.location, f"the operator {operator} is not evaluated")

@@ -62,6 +62,9 @@ class Unknown:
     location: Location
     reason: str
     refers_to: str | None = None  # the resource or data source it reads, e.g. data.aws_iam_policy_document.x
+    # Evaluating it certainly fails (Terraform reports an error: a missing key, a wrong type): try()
+    # goes on to its next argument and can() is false, where an apply-time value might succeed.
+    error: bool = False
 
 
 @dataclass(frozen=True)
