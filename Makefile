@@ -57,6 +57,7 @@ test: install
 lint: install
 	$(BIN)/ruff check $(SOURCES)
 	$(BIN)/ruff format --check $(SOURCES)
+	$(BIN)/mypy
 
 format: install
 	$(BIN)/ruff format $(SOURCES)

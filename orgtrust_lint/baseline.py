@@ -34,7 +34,7 @@ from orgtrust_lint.facts import INTERNAL_ERROR_RULE, Finding
 from orgtrust_lint.fingerprint import fingerprints
 
 if TYPE_CHECKING:
-    from orgtrust_lint.config import Config
+    from orgtrust_lint.config import ConfigResolver
     from orgtrust_lint.lint import CheckResult
 
 FORMAT_VERSION = 2  # 2: paths relative to the baseline's directory; 1: relative to where it was recorded
@@ -278,7 +278,7 @@ def _version_1_origin(file: str, entries: Sequence[Entry], what: str) -> str:
     )
 
 
-def _checked_here(entry: Entry, checked_files: dict[str, str], keys: PathKeys, config: Config) -> bool:
+def _checked_here(entry: Entry, checked_files: dict[str, str], keys: PathKeys, config: ConfigResolver) -> bool:
     """Whether this run could have found the entry's finding. A run over other paths, or with the
     entry's rule deselected, says nothing about it: it is neither matched nor stale."""
     from orgtrust_lint.engine import rule_selected
@@ -300,7 +300,7 @@ def _shown(entry: Entry, checked_files: dict[str, str], keys: PathKeys) -> Entry
     return replace(entry, path=shown)
 
 
-def compare(baseline: Baseline, result: CheckResult, config: Config) -> Comparison:
+def compare(baseline: Baseline, result: CheckResult, config: ConfigResolver) -> Comparison:
     """Match the run's findings against the baseline's entries, each entry matching at most one finding."""
     keys = baseline.keys
     unmatched = Counter(entry.key for entry in baseline.entries)

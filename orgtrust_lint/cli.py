@@ -11,7 +11,7 @@ import argparse
 import os
 import sys
 import textwrap
-from typing import TYPE_CHECKING, NoReturn, TextIO
+from typing import TYPE_CHECKING, Any, NoReturn, TextIO
 
 from orgtrust_lint import __version__
 from orgtrust_lint.errors import UserError
@@ -274,7 +274,7 @@ def _exit_code(result: CheckResult, config: Settings | ConfigResolver) -> int:
     return EXIT_FINDINGS if failing else EXIT_OK
 
 
-def _check_options(args: argparse.Namespace) -> dict:
+def _check_options(args: argparse.Namespace) -> dict[str, Any]:
     """The options of a lint run, the same for the first run and for the one after --fix."""
     from orgtrust_lint.parallel import default_jobs
 
@@ -416,9 +416,10 @@ def _check(args: argparse.Namespace) -> int:
     paths = [] if stdin else args.paths
     result = check(paths, config, keep_digests=args.fix, stdin=stdin, **_check_options(args))
     if args.fix:
-        result = _fix(args, config, result)
-        if result is None:
+        fixed = _fix(args, config, result)
+        if fixed is None:
             return EXIT_OK
+        result = fixed
     _report_skipped(result)
     if args.write_baseline:
         return _write_baseline(args, result)
@@ -549,7 +550,7 @@ def _services(principal: str | None, output_format: str = "text") -> int:
     return EXIT_OK
 
 
-def _service_details(entry: dict) -> str:
+def _service_details(entry: dict[str, Any]) -> str:
     delegated = entry["delegated_admin"]
     disable = entry["on_disable"]
     lines = [

@@ -72,7 +72,8 @@ def _walk(root: str, excludes: Exclude, skipped: list[SkippedFile]) -> tuple[lis
     os.scandir rather than os.walk: its entries know from the directory listing whether they
     are directories or links, where os.walk plus islink would stat every file again.
     """
-    found, templates = [], []
+    found: list[str] = []
+    templates: list[str] = []
     inside = os.path.join(os.path.realpath(root), "")
     pending = [root]
     while pending:

@@ -96,7 +96,8 @@ class Rule:
     @property
     def fact(self) -> str:
         """The kind of fact the rule looks at (``match.fact``)."""
-        return self.match["fact"]
+        fact: str = self.match["fact"]  # the rule schema makes it a string
+        return fact
 
     @property
     def severities(self) -> tuple[Severity, ...]:
@@ -126,7 +127,8 @@ def _rule_files(directory: Path | None = None) -> list[tuple[str, bytes]]:
 
 def rule_schema() -> dict[str, Any]:
     text = (DATA_DIRECTORY / "rule.schema.json").read_text(encoding="utf-8")
-    return json.loads(text)
+    schema: dict[str, Any] = json.loads(text)  # a JSON Schema is an object
+    return schema
 
 
 def load_rules(directory: Path | None = None) -> list[Rule]:
@@ -165,7 +167,7 @@ def _read_rules(directory: Path | None) -> list[Rule]:
                 raise DataFileError(f"rule file {filename} uses unknown predicate {condition['predicate']!r}")
         _check_placeholders(filename, data)
         rules.append(Rule.from_data(data))
-    return tuple(rules)
+    return rules
 
 
 def _check_placeholders(filename: str, data: dict[str, Any]) -> None:

@@ -46,7 +46,7 @@ def _scalar_decoder(kind: type) -> Decoder:
             if kind is float and type(value) is int:
                 return float(value)
             _fail(kind.__name__, value)
-        if kind is float and not math.isfinite(value):
+        if type(value) is float and not math.isfinite(value):  # type(value) is kind by now
             _fail("a finite number", value)
         return value
 
@@ -95,7 +95,7 @@ class _Codec:
                 _fail(f"a {annotation.__name__}", value)
 
             return decode_enum
-        if dataclasses.is_dataclass(annotation):
+        if isinstance(annotation, type) and dataclasses.is_dataclass(annotation):
             return self._dataclass_decoder(annotation)
         if origin in (typing.Union, types.UnionType):
             options = [self.decoder(option) for option in arguments]
@@ -149,7 +149,7 @@ class _Codec:
         def decode_dataclass(value: Any) -> Any:
             if type(value) is not list or len(value) != count:
                 _fail(f"a {cls.__name__}", value)
-            instance = object.__new__(cls)
+            instance: object = object.__new__(cls)
             # Frozen dataclasses refuse attribute assignment; filling __dict__ is what their
             # own __init__ amounts to, at a fraction of the cost on a warm run.
             instance.__dict__.update(zip(fields, (d(v) for d, v in zip(decoders, value, strict=True)), strict=True))
@@ -225,6 +225,7 @@ def decode_facts(data: bytes) -> Facts:
     if type(envelope) is not list or len(envelope) != 2 or envelope[0] != version:
         raise CacheFormatError("another format version")
     try:
-        return decode(envelope[1])
+        # The decoder built for the Facts annotation builds a Facts (or raises).
+        return typing.cast(Facts, decode(envelope[1]))
     except RecursionError:
         raise CacheFormatError("nested too deeply") from None

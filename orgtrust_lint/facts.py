@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import Enum
+from typing import Any
 
 
 class Severity(str, Enum):
@@ -343,8 +344,9 @@ class Facts:
         self.suppression_problems.extend(other.suppression_problems)
         self.suppressions.extend(other.suppressions)
 
-    def of_kind(self, kind: str) -> list:
-        return {
+    def of_kind(self, kind: str) -> list[Any]:
+        # Which list a rule reads is named by its rule file (match.fact), so the element type is known only there.
+        lists: dict[str, list[Any]] = {
             "principal": self.principals,
             "unresolved": self.unresolved,
             "organization": self.organizations,
@@ -357,7 +359,8 @@ class Facts:
             "parse_error": self.parse_errors,
             "internal_error": self.internal_errors,
             "suppression_problem": self.suppression_problems,
-        }[kind]
+        }
+        return lists[kind]
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,7 @@ import difflib
 import os
 import re
 import stat
+import sys
 import tempfile
 import time
 from collections import defaultdict
@@ -40,10 +41,8 @@ from orgtrust_lint.lines import TERRAFORM_BREAKS, LineIndex
 if TYPE_CHECKING:
     from orgtrust_lint.lint import CheckResult
 
-try:  # POSIX; elsewhere files are still compared again before they are replaced, just not locked
+if sys.platform != "win32":  # on Windows files are still compared again before they are replaced, just not locked
     import fcntl
-except ImportError:  # pragma: no cover - Windows
-    fcntl = None  # type: ignore[assignment]
 
 FIXABLE = frozenset({"OT101", "OT102", "OT103"})
 _NO_REMOVAL = (".json",)  # JSON has no trailing comma: removing a last element on its own line would break it
@@ -115,7 +114,7 @@ def _where(location: Location) -> tuple[int, int, int, int]:
 
 
 def _hcl_tree(document: Any) -> _Node:
-    from orgtrust_lint.parse.hcl_ast import Call, Literal, ObjectExpr, Reference, Template, TupleExpr
+    from orgtrust_lint.parse.hcl_ast import Attribute, Block, Call, Literal, ObjectExpr, Reference, Template, TupleExpr
 
     def expr(node: Any) -> _Node:
         where = _where(node.location)
@@ -136,7 +135,7 @@ def _hcl_tree(document: Any) -> _Node:
             return _Node("call", (node.name, node.expand_final), where, [expr(a) for a in node.args])
         return _Node("other", node.text, where)  # its source text: an edit inside it shows
 
-    def body(attributes: dict, blocks: list) -> list[_Node]:
+    def body(attributes: dict[str, Attribute], blocks: list[Block]) -> list[_Node]:
         members = [_Node("attribute", name, None, [expr(a.value)]) for name, a in attributes.items()]
         return members + [_Node("block", (b.type, b.labels), None, body(b.attributes, b.blocks)) for b in blocks]
 
@@ -188,7 +187,9 @@ def _parse_tree(path: str, text: str) -> _Node | str:
         return "nesting too deep"
 
 
-def _plain(node: _Node, replaced: dict[tuple[int, int, int, int], tuple[str, str]], removed: set) -> tuple:
+def _plain(
+    node: _Node, replaced: dict[tuple[int, int, int, int], tuple[str, str]], removed: set[tuple[int, int, int, int]]
+) -> tuple[object, ...]:
     """The tree without locations; with the string literals at ``replaced`` that hold its old
     value given the new one, and the list elements at ``removed`` left out: what the edited file
     must parse into."""
@@ -275,7 +276,13 @@ def _removal(text: str, index: LineIndex, finding: Finding, yaml: bool) -> tuple
 
 
 def _edit_for(
-    finding: Finding, text: str, index: LineIndex, occurrences: dict, yaml: bool, path: str, uses: _Uses
+    finding: Finding,
+    text: str,
+    index: LineIndex,
+    occurrences: dict[tuple[int, int, int, int], list[tuple[_Node, _Node | None]]],
+    yaml: bool,
+    path: str,
+    uses: _Uses,
 ) -> Edit | str:
     """The edit a finding asks for, or why it is not made."""
     where = finding.location
@@ -539,7 +546,7 @@ def _lock(descriptor: int) -> None:
     """Take the file's exclusive lock. Another --fix run on the same file waits here (and then
     finds the file replaced); a program that keeps the lock longer makes us leave the file alone
     rather than wait forever."""
-    if fcntl is None:
+    if sys.platform == "win32":  # pragma: no cover - no fcntl there
         return
     deadline = time.monotonic() + LOCK_WAIT_SECONDS
     while True:

@@ -170,6 +170,7 @@ def extract(
     Files are read and prefiltered here; what must be parsed comes from the cache or is parsed in up
     to ``jobs`` processes. ``digests``, when given, receives the content digest of every file parsed
     (or served from the cache)."""
+    read: Callable[[str], bytes]  # a file's bytes by its path (stdin's own for the name it stands for)
     if stdin is None:
         discovered, read = discover(paths, resolver_for(config).excludes), read_file
     else:

@@ -35,7 +35,8 @@ def _context() -> Any:
 
     if sys.platform.startswith("linux"):
         return multiprocessing.get_context("fork")
-    return multiprocessing.get_context("spawn")
+    else:  # not a fall-through: mypy decides the platform check and would call one unreachable
+        return multiprocessing.get_context("spawn")
 
 
 def _batches(sizes: Sequence[int], count: int) -> list[list[int]]:

@@ -209,11 +209,12 @@ class Evaluator:
                 return Known(False, expr.location)
             if decided is True and expr.operator == "||":
                 return Known(True, expr.location)
-            right = truth(self._eval(expr.right, env))
-            if decided is not None and right is not None:
-                return Known(decided and right if expr.operator == "&&" else decided or right, expr.location)
-            if (right is False and expr.operator == "&&") or (right is True and expr.operator == "||"):
-                return Known(bool(right), expr.location)
+            right_decided = truth(self._eval(expr.right, env))
+            if decided is not None and right_decided is not None:
+                both = decided and right_decided if expr.operator == "&&" else decided or right_decided
+                return Known(both, expr.location)
+            if (right_decided is False and expr.operator == "&&") or (right_decided is True and expr.operator == "||"):
+                return Known(right_decided, expr.location)
             return Unknown(expr.text, expr.location, "the condition is known only at apply time")
         right = self._eval(expr.right, env)
         results = [

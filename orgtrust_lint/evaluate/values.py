@@ -170,7 +170,11 @@ def must_strings(value: Value) -> set[str] | None:
         return set.intersection(*known) if known else set()
     if isinstance(value, Unknown):
         return None
-    return {leaf.value.value for leaf in leaves(value) if leaf.certain and isinstance(leaf.value.value, str)}
+    return {
+        leaf.value.value
+        for leaf in leaves(value)
+        if leaf.certain and isinstance(leaf.value, Known) and isinstance(leaf.value.value, str)
+    }
 
 
 def fully_known(value: Value) -> bool:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import http.client
+import io
 import os
 import re
 import shlex
@@ -183,7 +184,7 @@ class _CappedReader:
     "everything" from an endless body stops at the cap.
     """
 
-    def __init__(self, stream: Any, limits: _Limits) -> None:
+    def __init__(self, stream: io.BufferedReader, limits: _Limits) -> None:
         self._stream = stream
         self._limits = limits
         self._answer_bytes_left = MAX_ANSWER_BYTES
@@ -229,6 +230,7 @@ class _CappedResponse(http.client.HTTPResponse):
 
     def __init__(self, sock: socket.socket, *args: Any, **kwargs: Any) -> None:
         super().__init__(sock, *args, **kwargs)
+        # HTTPResponse reads only through fp's file methods, which _CappedReader has; it is no BufferedReader.
         self.fp = _CappedReader(self.fp, self.limits)  # type: ignore[assignment]
 
 
@@ -243,12 +245,13 @@ class _LimitedConnection:
     def _new_conn(self) -> socket.socket:
         if isinstance(self.timeout, (int, float)):  # connect no longer than the run has left
             self.timeout = min(self.timeout, max(self.limits.seconds_left(), 0.01))
-        sock = super()._new_conn()  # type: ignore[misc]
+        # The connection class this is mixed into (urllib3's, untyped) has _new_conn; mypy sees only object.
+        sock: socket.socket = super()._new_conn()  # type: ignore[misc]
         self.limits.watch(sock)  # from here on, the TLS handshake included
         return sock
 
     def connect(self) -> None:
-        super().connect()  # type: ignore[misc]
+        super().connect()  # type: ignore[misc]  # as for _new_conn: the connection class's, not object's
         if self.sock is not None:  # with TLS, the socket that wraps the one _new_conn made
             self.limits.watch(self.sock)
 
@@ -494,7 +497,7 @@ def _read(
                 for item in page.get("EnabledServicePrincipals", []):
                     state.enabled[item["ServicePrincipal"]] = item.get("DateEnabled")
             progress.operation = "ListDelegatedAdministrators"
-            admins = []
+            admins: list[str] = []
             for page in pages(client.list_delegated_administrators):
                 admins.extend(a["Id"] for a in page.get("DelegatedAdministrators", []))
             progress.operation = "ListDelegatedServicesForAccount"

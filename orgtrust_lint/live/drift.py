@@ -11,7 +11,7 @@ from orgtrust_lint.live.aws import LiveState
 
 
 def _date(value: object) -> str:
-    return value.strftime("%Y-%m-%d") if hasattr(value, "strftime") else "an unknown date"  # type: ignore[union-attr]
+    return value.strftime("%Y-%m-%d") if hasattr(value, "strftime") else "an unknown date"
 
 
 def declares_trusted_access(code: Facts) -> bool:

@@ -90,6 +90,7 @@ def syntax_ok(text: str) -> bool:
 
     loader_class = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
+    # The base is picked at run time (the C loader where PyYAML was built with it): mypy cannot subclass that.
     class _AnyTag(loader_class):  # type: ignore[misc,valid-type]
         pass
 
@@ -110,11 +111,11 @@ def _location(path: str, node: Any, fallback: Location) -> Location:
 
 
 class _Template:
-    def __init__(self, path: str, template: dict, facts: Facts) -> None:
+    def __init__(self, path: str, template: dict[Any, Any], facts: Facts) -> None:
         self.path = path
         self.template = template
         self.facts = facts
-        self.parameters = template.get("Parameters") if isinstance(template.get("Parameters"), dict) else {}
+        self.parameters = found if isinstance(found := template.get("Parameters"), dict) else {}
 
     def loc(self, node: Any, fallback: Location) -> Location:
         return _location(self.path, node, fallback)
@@ -207,13 +208,13 @@ class _Template:
             resource_type = str(body["Type"])
             location = self.loc(body, top)
             key_location = self.loc(logical_id, location)
-            properties = body.get("Properties") if isinstance(body.get("Properties"), dict) else {}
+            properties = found if isinstance(found := body.get("Properties"), dict) else {}
             self.metadata_suppression(body, location)
             self.facts.resources.append(self.generic(resource_type, str(logical_id), key_location, properties))
             self.policies(resource_type, str(logical_id), properties, location)
             self.principals(resource_type, str(logical_id), properties, location)
 
-    def generic(self, resource_type: str, logical_id: str, location: Location, properties: dict) -> Resource:
+    def generic(self, resource_type: str, logical_id: str, location: Location, properties: dict[Any, Any]) -> Resource:
         attributes: dict[str, str | bool] = {}
         blocks = set()
         for name, value in properties.items():
@@ -229,14 +230,14 @@ class _Template:
                     blocks.add(str(name))
         return Resource("cloudformation", resource_type, logical_id, location, attributes, frozenset(blocks))
 
-    def metadata_suppression(self, body: dict, location: Location) -> None:
+    def metadata_suppression(self, body: dict[Any, Any], location: Location) -> None:
         metadata = body.get("Metadata")
         settings = metadata.get("orgtrust-lint") if isinstance(metadata, dict) else None
         codes = settings.get("ignore") if isinstance(settings, dict) else None
         if isinstance(codes, str):
             codes = [codes]
-        if isinstance(codes, list) and codes:
-            reason = settings.get("reason") if isinstance(settings.get("reason"), str) else ""
+        if isinstance(codes, list) and codes and isinstance(settings, dict):
+            reason = found if isinstance(found := settings.get("reason"), str) else ""
             until = settings.get("until")
             self.facts.suppressions.append(
                 Suppression(
@@ -245,12 +246,12 @@ class _Template:
                     location.line,
                     location.end_line,
                     reason,
-                    (getattr(metadata, "start_mark", None) and metadata.start_mark.line + 1) or location.line,
+                    self.loc(metadata, location).line,
                     str(until) if until is not None else None,
                 )
             )
 
-    def policy_documents(self, resource_type: str, properties: dict) -> Iterable[tuple[Any, bool]]:
+    def policy_documents(self, resource_type: str, properties: dict[Any, Any]) -> Iterable[tuple[Any, bool]]:
         if resource_type in IDENTITY_POLICY_RESOURCES and "PolicyDocument" in properties:
             yield properties["PolicyDocument"], True
         elif resource_type in INLINE_POLICY_RESOURCES and isinstance(properties.get("Policies"), list):
@@ -260,7 +261,7 @@ class _Template:
         elif resource_type == "AWS::Organizations::Policy" and "Content" in properties:
             yield properties["Content"], False  # an SCP filters, it grants nothing
 
-    def policies(self, resource_type: str, logical_id: str, properties: dict, location: Location) -> None:
+    def policies(self, resource_type: str, logical_id: str, properties: dict[Any, Any], location: Location) -> None:
         for document, grants in self.policy_documents(resource_type, properties):
             root = self.resolve(document, location)
             if isinstance(root.value, str):
@@ -276,7 +277,7 @@ class _Template:
                 continue
             statements_from_document(root, logical_id, self.facts, grants)
 
-    def principals(self, resource_type: str, logical_id: str, properties: dict, location: Location) -> None:
+    def principals(self, resource_type: str, logical_id: str, properties: dict[Any, Any], location: Location) -> None:
         if resource_type == "AWS::IAM::ServiceLinkedRole" and "AWSServiceName" in properties:
             self.principal_value(properties["AWSServiceName"], Position.SERVICE_LINKED_ROLE, logical_id, location)
             return
@@ -318,7 +319,7 @@ class _Template:
         return single
 
 
-def _spans(template: dict, path: str) -> dict[int, int]:
+def _spans(template: dict[Any, Any], path: str) -> dict[int, int]:
     spans: dict[int, int] = {}
     resources = template.get("Resources")
     if isinstance(resources, dict):
@@ -370,7 +371,7 @@ def template_line_breaks(text: str) -> re.Pattern[str]:
     return YAML_BREAKS
 
 
-def facts_from_template(path: str, template: dict, text: str) -> Facts:
+def facts_from_template(path: str, template: dict[Any, Any], text: str) -> Facts:
     """Facts of a template already decoded by cfn-lint (also used by the cfn-lint plugin)."""
     facts = Facts(files=[path])
     _Template(path, template, facts).extract()

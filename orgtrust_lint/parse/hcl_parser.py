@@ -7,6 +7,7 @@ Lark tree keeps both.
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from lark import Token, Tree
 
@@ -43,7 +44,7 @@ class _Builder:
         self.path = path
         self.text = text
 
-    def loc(self, node: Tree | Token) -> Location:
+    def loc(self, node: Tree[Token] | Token) -> Location:
         if isinstance(node, Token):
             return Location(
                 self.path,
@@ -57,7 +58,7 @@ class _Builder:
             return Location.point(self.path, 1)
         return Location(self.path, meta.line, meta.column, meta.end_line, meta.end_column)
 
-    def source(self, node: Tree | Token) -> str:
+    def source(self, node: Tree[Token] | Token) -> str:
         if isinstance(node, Token):
             return str(node)
         meta = node.meta
@@ -65,7 +66,7 @@ class _Builder:
             return ""
         return self.text[meta.start_pos : meta.end_pos].strip()
 
-    def body(self, tree: Tree) -> tuple[dict[str, Attribute], list[Block]]:
+    def body(self, tree: Tree[Token]) -> tuple[dict[str, Attribute], list[Block]]:
         attributes: dict[str, Attribute] = {}
         blocks: list[Block] = []
         for child in tree.children:
@@ -78,7 +79,7 @@ class _Builder:
                 blocks.append(self.block(child))
         return attributes, blocks
 
-    def name_of(self, node: Tree | Token) -> str:
+    def name_of(self, node: Tree[Token] | Token) -> str:
         if isinstance(node, Token):
             return str(node)
         if node.data == "string":
@@ -89,14 +90,14 @@ class _Builder:
             )
         return "".join(str(token) for token in node.scan_values(lambda _: True))
 
-    def attribute(self, tree: Tree) -> Attribute:
+    def attribute(self, tree: Tree[Token]) -> Attribute:
         name_node = tree.children[0]
         value_node = tree.children[-1]
         return Attribute(self.name_of(name_node), self.expr(value_node), self.loc(tree))
 
-    def block(self, tree: Tree) -> Block:
+    def block(self, tree: Tree[Token]) -> Block:
         names: list[str] = []
-        body_tree: Tree | None = None
+        body_tree: Tree[Token] | None = None
         for child in tree.children:
             if isinstance(child, Tree) and child.data == "body":
                 body_tree = child
@@ -105,7 +106,7 @@ class _Builder:
         attributes, blocks = self.body(body_tree) if body_tree is not None else ({}, [])
         return Block(names[0], tuple(names[1:]), self.loc(tree), attributes, blocks)
 
-    def expr(self, node: Tree | Token) -> Expr:
+    def expr(self, node: Tree[Token] | Token) -> Expr:
         if isinstance(node, Token):
             return Other(self.loc(node), str(node))
         kind = node.data
@@ -141,8 +142,8 @@ class _Builder:
             return Reference(location, text, (str(node.children[0]),))
         if kind == "get_attr_expr_term":
             base = self.expr(node.children[0])
-            attr = node.children[1]
-            names = [c for c in attr.children if isinstance(c, Tree)]
+            attr = node.children[1]  # the grammar's get_attr: a tree
+            names = [c for c in attr.children if isinstance(c, Tree)] if isinstance(attr, Tree) else []
             if not names:
                 return Other(location, text)
             name = self.name_of(names[0])
@@ -160,26 +161,26 @@ class _Builder:
             right = [c for c in term.children if isinstance(c, Tree) and c is not operator and c.data not in _SKIPPED]
             return BinaryOp(location, text, str(operator.children[0]), self.expr(left), self.expr(right[0]))
         if kind == "unary_op":
-            operator = next(str(c) for c in node.children if isinstance(c, Token))
+            sign = next(str(c) for c in node.children if isinstance(c, Token))
             (operand,) = self.operands(node)
-            return UnaryOp(location, text, operator, self.expr(operand))
+            return UnaryOp(location, text, sign, self.expr(operand))
         if kind == "index_expr_term":
-            base, index = self.operands(node)
+            indexed, index = self.operands(node)
             (key,) = self.operands(index)
-            return Index(location, text, self.expr(base), self.expr(key))
+            return Index(location, text, self.expr(indexed), self.expr(key))
         if kind in ("full_splat_expr_term", "attr_splat_expr_term"):
-            base, splat = self.operands(node)
-            return Splat(location, text, self.expr(base), tuple(self.traversal(splat)))
+            splatted, splat = self.operands(node)
+            return Splat(location, text, self.expr(splatted), tuple(self.traversal(splat)))
         if kind in ("for_tuple_expr", "for_object_expr"):
             return self.for_expr(node, location, text)
         return Other(location, text)
 
     @staticmethod
-    def operands(node: Tree) -> list[Tree]:
+    def operands(node: Tree[Token]) -> list[Tree[Token]]:
         """The child trees that are expressions or clauses, without comments and newlines."""
         return [c for c in node.children if isinstance(c, Tree) and c.data not in _SKIPPED]
 
-    def traversal(self, splat: Tree) -> list[str | Expr]:
+    def traversal(self, splat: Tree[Token]) -> list[str | Expr]:
         steps: list[str | Expr] = []
         for step in self.operands(splat):
             if step.data == "get_attr":
@@ -193,7 +194,7 @@ class _Builder:
                     steps.append(Literal(self.loc(step), self.source(step), int(self.source(step).lstrip("."))))
         return steps
 
-    def for_expr(self, node: Tree, location: Location, text: str) -> Expr:
+    def for_expr(self, node: Tree[Token], location: Location, text: str) -> Expr:
         parts = self.operands(node)
         intro = parts[0]
         names = [self.name_of(c) for c in intro.children if isinstance(c, Tree) and c.data == "identifier"]
@@ -220,7 +221,7 @@ class _Builder:
             location, text, key_name, value_name, self.expr(collection[0]), None, self.expr(rest[0]), condition, False
         )
 
-    def string(self, node: Tree, location: Location, text: str) -> Expr:
+    def string(self, node: Tree[Token], location: Location, text: str) -> Expr:
         parts: list[str | Expr] = []
         for part in node.children:
             if not isinstance(part, Tree):
@@ -237,18 +238,19 @@ class _Builder:
                 parts.append(self.expr(expressions[0]))
             else:  # template directives (%{ if }) are not evaluated
                 return Other(location, text)
-        if all(isinstance(p, str) for p in parts):
-            return Literal(location, text, "".join(parts))  # type: ignore[arg-type]
+        strings = [p for p in parts if isinstance(p, str)]
+        if len(strings) == len(parts):
+            return Literal(location, text, "".join(strings))
         return Template(location, text, tuple(parts))
 
-    def object_items(self, node: Tree) -> list[tuple[str | None, Expr]]:
+    def object_items(self, node: Tree[Token]) -> list[tuple[str | None, Expr]]:
         items: list[tuple[str | None, Expr]] = []
         for elem in node.children:
             if not isinstance(elem, Tree) or elem.data != "object_elem":
                 continue
-            key_node = elem.children[0]
+            key_node = elem.children[0]  # the grammar's object_elem_key: a tree
             value = self.expr(elem.children[-1])
-            key_expr = key_node.children[0]
+            key_expr = key_node.children[0] if isinstance(key_node, Tree) else key_node
             key: str | None
             if isinstance(key_expr, Tree) and key_expr.data == "keyword":
                 key = self.name_of(key_expr)
@@ -263,7 +265,7 @@ class _Builder:
             items.append((key, value))
         return items
 
-    def call(self, node: Tree, location: Location, text: str) -> Expr:
+    def call(self, node: Tree[Token], location: Location, text: str) -> Expr:
         children = [c for c in node.children if isinstance(c, Tree)]
         identifiers = [c for c in children if c.data == "identifier"]
         if len(identifiers) != 1:  # provider::ns::fn
@@ -331,6 +333,7 @@ def _relocate(expr: Expr, at: Location) -> Expr:
             return tuple(move(item) for item in value)
         return value
 
-    fields = {name: move(getattr(expr, name)) for name in expr.__dataclass_fields__}
+    # The fields of whichever Expr class this is: their types vary with the class.
+    fields: dict[str, Any] = {name: move(getattr(expr, name)) for name in expr.__dataclass_fields__}
     fields["location"] = at
     return type(expr)(**fields)

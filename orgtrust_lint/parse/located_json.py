@@ -68,7 +68,9 @@ class _Decoder:
         return JsonSyntaxError(message, line, column)
 
     def skip(self, offset: int) -> int:
-        return _WS.match(self.text, offset).end()  # type: ignore[union-attr]
+        match = _WS.match(self.text, offset)
+        assert match is not None  # a pattern of [...]* matches everywhere, if only the empty string
+        return match.end()
 
     def value(self, offset: int, depth: int) -> tuple[JsonNode, int]:
         if depth > _MAX_DEPTH:
@@ -97,7 +99,8 @@ class _Decoder:
 
     def string(self, offset: int) -> tuple[str, int]:
         try:
-            value, end = json.decoder.scanstring(self.text, offset + 1, True)
+            # typeshed does not declare json.decoder.scanstring, the decoder's own (C-accelerated) string scanner.
+            value, end = json.decoder.scanstring(self.text, offset + 1, True)  # type: ignore[attr-defined]
         except json.JSONDecodeError as exc:
             raise self.fail(exc.msg.lower(), exc.pos) from None
         return value, end

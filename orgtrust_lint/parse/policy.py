@@ -57,7 +57,8 @@ def _get(node: JsonNode, name: str) -> JsonNode | None:
     if not isinstance(node.value, dict):
         return None
     lowered = name.lower()
-    for key, child in node.value.items():
+    members: dict[str, JsonNode] = node.value  # what a JSON object decodes to
+    for key, child in members.items():
         if key.lower() == lowered:
             return child
     return None
@@ -161,9 +162,7 @@ def statements_from_document(root: JsonNode, resource: str, facts: Facts, grants
 
 
 def _shift(node: JsonNode, line_offset: int, column_offset: int) -> JsonNode:
-    def move(location: Location | None) -> Location | None:
-        if location is None:
-            return None
+    def move(location: Location) -> Location:
         # Heredoc bodies start on a line of their own; `<<-` removed the same indent from each.
         return replace(
             location,
@@ -178,7 +177,8 @@ def _shift(node: JsonNode, line_offset: int, column_offset: int) -> JsonNode:
         value = {k: _shift(v, line_offset, column_offset) for k, v in value.items()}
     elif isinstance(value, list):
         value = [_shift(v, line_offset, column_offset) for v in value]
-    return JsonNode(value, move(node.location), move(node.key_location))  # type: ignore[arg-type]
+    key_location = move(node.key_location) if node.key_location is not None else None
+    return JsonNode(value, move(node.location), key_location)
 
 
 def _pin(node: JsonNode, at: Location) -> JsonNode:
