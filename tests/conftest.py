@@ -17,7 +17,11 @@ def in_repo_root(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture(autouse=True)
 def isolated_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Keep validation markers out of the developer's real cache directory."""
+    """Keep validation markers out of the developer's real cache directory, and start every test
+    with the cache on: a --no-cache run earlier in the same process must not leak into the next test."""
+    from orgtrust_lint import trusted_cache
+
+    trusted_cache.enable()
     cache = tmp_path_factory.getbasetemp() / "orgtrust-cache"
     monkeypatch.setenv("ORGTRUST_LINT_CACHE_DIR", str(cache))
     monkeypatch.delenv("NO_COLOR", raising=False)

@@ -179,8 +179,9 @@ def test_d8_glob_is_linear(tmp_path: Path, config: str) -> None:
     (tmp_path / ".orgtrust-lint.yaml").write_text(config)
     (tmp_path / ("a" * 40)).mkdir()
     (tmp_path / ("a" * 40) / "main.tf").write_text(TYPO)
-    done, seconds = _cli_in(tmp_path, "check", "--no-cache", "--format", "json")
-    assert seconds < 2, f"took {seconds:.1f} s"
+    # The subprocess's 30 s timeout is the watchdog (the old matcher needed over 60 s here); no
+    # tighter wall-clock bound, which a loaded CI machine could break.
+    done, _ = _cli_in(tmp_path, "check", "--no-cache", "--format", "json")
     assert done.returncode == 1 and done.stderr == ""
     # Nothing matched (no "b" in the path), so the file is linted and its findings reported.
     assert _paths_with(done.stdout, "OT101") == {"a" * 40 + "/main.tf"}
