@@ -388,10 +388,9 @@ def _collection(kind: str, distinct: bool) -> Function:
             return carried(call, arg)
         if isinstance(arg, Known) and arg.value is None and not distinct:
             return arg
-        found = elements(arg)
-        if found is None:
+        if not isinstance(arg, ListValue):  # the only value with elements; narrowed for arg.location below
             return failed(call, f"{call.name}() needs a list, set or tuple")
-        unified = _unified(found)
+        unified = _unified(arg.items)
         if unified is None:
             return failed(call, f"{call.name}(): the elements have no common type")
         items = _dedupe(unified) if distinct or kind == "set" else unified
@@ -489,10 +488,9 @@ def _flatten(evaluator: Evaluator, call: Call, args: list[Value]) -> Value:
     (arg,) = args
     if isinstance(arg, Unknown):
         return carried(call, arg)
-    found = elements(arg)
-    if found is None:
+    if not isinstance(arg, ListValue):  # the only value with elements; narrowed for arg.location below
         return failed(call, "flatten() needs a list, set or tuple")
-    return ListValue(tuple(flat(found, False)), arg.location, "list")
+    return ListValue(tuple(flat(arg.items, False)), arg.location, "list")
 
 
 @per_option
@@ -505,15 +503,18 @@ def _sort(evaluator: Evaluator, call: Call, args: list[Value]) -> Value:
     found = elements(arg)
     if found is None:
         return failed(call, "sort() needs a list of strings")
-    sortable: list[Value] = []
+    sortable: list[tuple[str, Value]] = []  # (its text, the element): the text is the sort key
     rest: list[Value] = []
     for item in found:
         converted = _as_string_element(item)
         inner = _unwrap(converted)[0] if converted is not None else None
         if converted is None or (isinstance(inner, Known) and inner.value is None):
             return failed(call, "sort() takes strings (not null, lists or objects)")
-        (sortable if isinstance(inner, Known) else rest).append(converted)
-    ordered = sorted(sortable, key=lambda item: _unwrap(item)[0].value)  # type: ignore[union-attr]
+        if isinstance(inner, Known) and isinstance(inner.value, str):  # a known element converts to a string
+            sortable.append((inner.value, converted))
+        else:
+            rest.append(converted)
+    ordered = [element for _, element in sorted(sortable, key=lambda pair: pair[0])]
     return ListValue((*ordered, *rest), call.location, "list")
 
 
@@ -575,9 +576,11 @@ def _setintersection(evaluator: Evaluator, call: Call, args: list[Value]) -> Val
         if "absent" in statuses:
             continue
         result.append(inner if all(status == "certain" for status in statuses) else _maybe(inner))
-    unknown_parts = [next((i for i in items if isinstance(i, Unknown)), None) for items in sets]
-    if all(part is not None for part in unknown_parts):
-        result.append(carried(call, unknown_parts[0]))  # type: ignore[arg-type]
+    unknown_parts = [
+        part for items in sets if (part := next((i for i in items if isinstance(i, Unknown)), None)) is not None
+    ]
+    if len(unknown_parts) == len(sets):  # every set has an unknown part
+        result.append(carried(call, unknown_parts[0]))
     return ListValue(_set_order(tuple(result)), call.location, "set")
 
 
@@ -926,10 +929,11 @@ def _range(evaluator: Evaluator, call: Call, args: list[Value]) -> Value:
     if bad := _arity(call, args, 1, 3):
         return bad
     numbers = [_number_argument(call, arg) for arg in args]
+    values: list[Decimal] = []
     for number in numbers:
         if isinstance(number, Unknown):
             return number
-    values = [Decimal(repr(n)) if isinstance(n, float) else Decimal(n) for n in numbers]  # type: ignore[arg-type]
+        values.append(Decimal(repr(number)) if isinstance(number, float) else Decimal(number))
     if len(values) == 1:
         start, end, step = Decimal(0), values[0], Decimal(-1 if values[0] < 0 else 1)
     elif len(values) == 2:
@@ -969,7 +973,7 @@ def _one(evaluator: Evaluator, call: Call, args: list[Value]) -> Value:
     if certain:
         return certain[0]
     if maybe:
-        return one_of([computed(call, None), maybe[0].value])  # type: ignore[union-attr]
+        return one_of([computed(call, None), maybe[0].value])
     return computed(call, None)
 
 
@@ -1029,10 +1033,11 @@ def _numbers_function(name: str) -> Function:
         elif bad := _arity(call, args, 1):
             return bad
         numbers = [_number_argument(call, arg) for arg in args]
+        values: list[int | float] = []
         for number in numbers:
             if isinstance(number, Unknown):
                 return number
-        values: list[int | float] = numbers  # type: ignore[assignment]
+            values.append(number)
         if name == "max":
             return computed(call, max(values))
         if name == "min":
@@ -1116,10 +1121,13 @@ def _substr(evaluator: Evaluator, call: Call, args: list[Value]) -> Value:
         return bad
     text = _string_argument(call, args[0])
     offset, length = _whole_argument(call, args[1]), _whole_argument(call, args[2])
-    for part in (text, offset, length):
-        if isinstance(part, Unknown):
-            return part
-    return computed(call, gotext.substr(text, offset, length))  # type: ignore[arg-type]
+    if isinstance(text, Unknown):
+        return text
+    if isinstance(offset, Unknown):
+        return offset
+    if isinstance(length, Unknown):
+        return length
+    return computed(call, gotext.substr(text, offset, length))
 
 
 @per_option
@@ -1149,7 +1157,8 @@ def _enumerated_texts(call: Call, items: list[Value]) -> list[list[str]] | Unkno
             return carried(call, inner)
         choices: list[list[str]] = []
         for option in options(inner):
-            if not isinstance(option, Known) or option.value is None:
+            # A known element converts to a string or stays null (_as_string_element).
+            if not isinstance(option, Known) or not isinstance(option.value, str):
                 if isinstance(option, Unknown):
                     return carried(call, option)
                 return failed(call, f"{call.name}() takes strings (not null)")
@@ -1250,16 +1259,16 @@ def _alternatives(value: Value, limit: int = MAX_OPTIONS) -> list[PyValue]:
                     done.append(choices[0])
             else:
                 lists = _bounded([done + ([] if c is _ABSENT else [c]) for done in lists for c in choices], limit)
-        return lists  # type: ignore[return-value]
+        return lists
     objects: list[dict[str, PyValue]] = [{}]
     for name, item in value.items:
         choices = _alternatives(item, limit)
         if len(choices) == 1:
-            for done in objects:
-                done[name] = choices[0]
+            for partial in objects:
+                partial[name] = choices[0]
         else:
-            objects = _bounded([{**done, name: c} for done in objects for c in choices], limit)
-    return objects  # type: ignore[return-value]
+            objects = _bounded([{**partial, name: c} for partial in objects for c in choices], limit)
+    return objects
 
 
 def _bounded(found: list[Any], limit: int) -> list[Any]:
@@ -1300,22 +1309,23 @@ def _formatlist(evaluator: Evaluator, call: Call, args: list[Value]) -> Value:
     if isinstance(spec, Unknown):
         return spec
     values = args[1:]
-    lists = [i for i, arg in enumerate(values) if isinstance(arg, ListValue)]
+    # The elements of each list argument, by its position: row n of the result takes element n of every one.
+    sequences = {i: arg.items for i, arg in enumerate(values) if isinstance(arg, ListValue)}
+    lists = list(sequences)
     if any(isinstance(arg, Unknown) for arg in values):
-        return carried(call, next(arg for arg in values if isinstance(arg, Unknown)))  # type: ignore[arg-type]
+        return carried(call, next(arg for arg in values if isinstance(arg, Unknown)))
     if not lists:
         return ListValue((_format(evaluator, call, list(args)),), call.location, "list")
-    sequences = [values[i].items for i in lists]  # type: ignore[union-attr]
-    uncertain = [i for i, items in zip(lists, sequences, strict=True) if not _all_certain(items)]
+    uncertain = [i for i, items in sequences.items() if not _all_certain(items)]
     if uncertain and len(lists) > 1:
         return unknown(call, "formatlist() over several lists whose lengths are not known statically")
-    if len({len(items) for items in sequences}) > 1:
+    if len({len(items) for items in sequences.values()}) > 1:
         return failed(call, "formatlist(): the lists differ in length")
     out: list[Value] = []
-    for position in range(len(sequences[0])):
+    for position in range(len(sequences[lists[0]])):
         row = list(values)
-        for i in lists:
-            row[i] = values[i].items[position]  # type: ignore[union-attr]
+        for i, items in sequences.items():
+            row[i] = items[position]
         element, maybe = _unwrap(row[lists[0]]) if len(lists) == 1 else (row[lists[0]], False)
         if isinstance(element, Unknown):
             out.append(carried(call, element))
@@ -1672,8 +1682,9 @@ class _Renderer:
             if any(maybe for _, _, maybe in pairs):
                 return unknown(call, "a template loops over elements that may be absent")
             if isinstance(collection, ObjectValue):  # Terraform iterates a map's keys in lexical order
-                pairs = sorted(pairs, key=lambda pair: str(pair[0].value))  # type: ignore[union-attr]
-            texts: list[_Text] | Unknown = [_Text()]
+                # An object's keys are Known strings (iteration_pairs); the isinstance is for the type checker.
+                pairs = sorted(pairs, key=lambda pair: str(pair[0].value) if isinstance(pair[0], Known) else "")
+            texts: list[_Text] = [_Text()]
             for key, element, _ in pairs:
                 scope = {**env, node.value_name: element}
                 if node.key_name is not None:
@@ -1681,10 +1692,11 @@ class _Renderer:
                 body = self.render(node.body, scope)
                 if isinstance(body, Unknown):
                     return body
-                texts = self.joined(texts, body)  # type: ignore[arg-type]
-                if isinstance(texts, Unknown):
-                    return texts
-            found.extend(texts)  # type: ignore[arg-type]
+                joined = self.joined(texts, body)
+                if isinstance(joined, Unknown):
+                    return joined
+                texts = joined
+            found.extend(texts)
         return found
 
     def joined(self, before: list[_Text], after: list[_Text]) -> list[_Text] | Unknown:

@@ -15,6 +15,7 @@ with provenance onto them. Two exceptions say why there is no result:
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from decimal import Decimal
 from fractions import Fraction
 from typing import Any
@@ -630,7 +631,7 @@ def _char_class(pattern: str, position: int) -> tuple[str, int]:
     raise GoError("missing closing ]")
 
 
-def _expand(template: str, match: regex.Match[str], names: dict[str, int]) -> str:
+def _expand(template: str, match: regex.Match[str], names: Mapping[str, int]) -> str:
     """regexp.Expand: $1, ${1}, $name, ${name}; $$ is a dollar; an unknown name is empty."""
     out: list[str] = []
     rest = template
@@ -1013,9 +1014,9 @@ class _YamlEvents:
                 raise GoError(f"cannot refer to anchor {event.anchor!r} from inside its own definition")
             if event.anchor not in self.anchors:
                 raise GoError(f"reference to undefined anchor {event.anchor!r}")
-            value, size = self.anchors[event.anchor]
+            aliased, size = self.anchors[event.anchor]
             self.grow(size)
-            return value, size
+            return aliased, size
         anchor = getattr(event, "anchor", None)
         if anchor:
             self.pending.add(anchor)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, fields
+from typing import Any
 
 from orgtrust_lint.evaluate.gotext import GO_SPACE as _STRIPPED  # what a strip marker removes, newlines too
 from orgtrust_lint.facts import Location
@@ -247,7 +248,8 @@ def _moved(expr: Expr, path: str, line: int, column: int) -> Expr:
 
     def move(value: object) -> object:
         if isinstance(value, Expr):
-            changed = {f.name: move(getattr(value, f.name)) for f in fields(value)}
+            # Every field of every node type, rebuilt generically: the values are of each field's own type.
+            changed: dict[str, Any] = {f.name: move(getattr(value, f.name)) for f in fields(value)}
             changed["location"] = place(value.location)
             return type(value)(**changed)
         if isinstance(value, tuple):
@@ -279,21 +281,17 @@ def free_names(nodes: tuple[Node, ...], bound: frozenset[str] = frozenset()) -> 
 def _expression_names(expr: object, bound: frozenset[str]) -> set[str]:
     if isinstance(expr, Reference):
         return set() if expr.parts[0] in bound else {expr.parts[0]}
+    names: set[str] = set()
     if isinstance(expr, ForExpr):
         inner = bound | {expr.value_name} | ({expr.key_name} if expr.key_name else set())
-        names = _expression_names(expr.collection, bound)
+        names |= _expression_names(expr.collection, bound)
         for part in (expr.key, expr.value, expr.condition):
             names |= _expression_names(part, frozenset(inner))
-        return names
-    if isinstance(expr, Expr):
-        names: set[str] = set()
+    elif isinstance(expr, Expr):
         for f in fields(expr):
             if f.name != "location":
                 names |= _expression_names(getattr(expr, f.name), bound)
-        return names
-    if isinstance(expr, tuple):
-        names = set()
+    elif isinstance(expr, tuple):
         for item in expr:
             names |= _expression_names(item, bound)
-        return names
-    return set()
+    return names

@@ -13,7 +13,7 @@ something is missing or conflicting use this).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 
 from orgtrust_lint.facts import Location
@@ -88,7 +88,7 @@ Value = Known | ListValue | ObjectValue | Unknown | OneOf | Maybe
 MAX_OPTIONS = 32
 
 
-def one_of(options: list[Value] | tuple[Value, ...]) -> Value:
+def one_of(options: Sequence[Value]) -> Value:
     """The value that is one of ``options``, flattened and without repeats."""
     flat: list[Value] = []
     for option in options:
