@@ -299,7 +299,7 @@ def _module_files(i: int, rng: random.Random, planted: Counter) -> dict[str, str
             planted["OT001"] += 1
     else:
         files["terraform.tfvars"] = f'environment = "{rng.choice(["prod", "stage", "dev"])}"\n'
-    if i % 100 == 25:  # an integration whose principal no organization enables
+    if i % 100 == 50:  # an integration beside an organization that does not enable its principal
         files["detective.tf"] = DETECTIVE.format(i=i)
         planted["OT301"] += 1
     if i % 100 == 75:  # a policy read from a file at plan time

@@ -19,9 +19,9 @@ from orgtrust_lint.errors import UserError
 from orgtrust_lint.facts import Facts, Location, PrincipalRemoval, SkippedFile
 from orgtrust_lint.files import MAX_FILE_BYTES, MEGABYTE
 from orgtrust_lint.integrations import declared_principals, derive_integrations
-from orgtrust_lint.lint import extract_module, extract_template
+from orgtrust_lint.lint import ParseMemo, extract_configuration_guarded, extract_template
 from orgtrust_lint.parse.cloudformation import is_candidate, looks_like_template
-from orgtrust_lint.parse.terraform import is_terraform_file, plan_terraform
+from orgtrust_lint.parse.terraform import is_terraform_file, plan_configurations, plan_terraform
 
 
 class ChangeError(UserError):
@@ -283,8 +283,11 @@ def facts_at_revision(revision: str, paths: list[str], config: ConfigResolver) -
     by_display = _read(reading)
     # The same extraction as the work tree's, with its guards: a failure of ours becomes an internal-error fact.
     facts = Facts(skipped=reading.skipped)
-    for module in plan_terraform([p for p in by_display if is_terraform_file(p)], read=by_display.__getitem__):
-        facts.extend(extract_module(module))
+    modules = plan_terraform([p for p in by_display if is_terraform_file(p)], read=by_display.__getitem__)
+    memo: ParseMemo = {}
+    for configuration in plan_configurations(modules):
+        facts.extend(extract_configuration_guarded(configuration, memo))
+    facts.deduplicated()
     for path, data in sorted(by_display.items()):
         if is_terraform_file(path):
             continue

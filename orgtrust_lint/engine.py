@@ -284,7 +284,9 @@ class EngineResult:
 
 
 def _by_location(findings: list[Finding]) -> list[Finding]:
-    return sorted(findings, key=lambda f: (f.location, f.rule))
+    """Sorted, each finding once: a module called by several configurations holds the same
+    literal, with the same finding, for each of them."""
+    return sorted(dict.fromkeys(findings), key=lambda f: (f.location, f.rule))
 
 
 def run(

@@ -7,7 +7,7 @@ Every fact carries the location of the text a user would edit.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import Enum
 from typing import Any
 
@@ -74,6 +74,9 @@ class PrincipalRef:
     # In every case, not only in one branch of a conditional or one instance that may not exist:
     # checks that say something is missing (OT301, drift) count only certain principals as declared.
     certain: bool = True
+    # The configuration (a root module with the modules it calls, a template, a plan) it belongs to:
+    # what one apply enables is compared with what the same apply relies on.
+    configuration: str = ""
 
     @property
     def kind(self) -> str:
@@ -108,7 +111,7 @@ class Organization:
     principals_resolved: bool  # and its whole value is statically known
     principal_count: int
     principals_location: Location | None
-    scope: str  # the unit applied together (a Terraform module directory)
+    scope: str  # the configuration it belongs to (see PrincipalRef.configuration)
     # Each apply makes the organization's trusted access exactly the list; not so when Terraform is
     # told to ignore changes to it (lifecycle ignore_changes), as the provider documents.
     authoritative: bool = True
@@ -127,7 +130,7 @@ class ServiceAccessResource:
     address: str
     location: Location
     principal: str | None  # None when unresolved
-    scope: str  # the unit applied together (a Terraform module directory)
+    scope: str  # the configuration it belongs to (see PrincipalRef.configuration)
     certain: bool = True  # the resource exists in every case
 
     @property
@@ -150,6 +153,7 @@ class Resource:
     attributes: dict[str, str | bool] = field(default_factory=dict)
     blocks: frozenset[str] = frozenset()
     certain: bool = True  # the resource exists in every case (its count is not 0 or unknown)
+    configuration: str = ""  # see PrincipalRef.configuration
 
     @property
     def kind(self) -> str:
@@ -166,6 +170,7 @@ class Integration:
     location: Location
     self_enabling: bool
     reason: str  # why it relies on the principal, for messages
+    configuration: str = ""  # see PrincipalRef.configuration
 
     @property
     def kind(self) -> str:
@@ -343,6 +348,21 @@ class Facts:
         self.skipped.extend(other.skipped)
         self.suppression_problems.extend(other.suppression_problems)
         self.suppressions.extend(other.suppressions)
+
+    def belonging_to(self, configuration: str) -> Facts:
+        """These facts as one configuration's (a template or a plan is applied as one unit)."""
+        self.principals = [p if p.configuration else replace(p, configuration=configuration) for p in self.principals]
+        self.resources = [r if r.configuration else replace(r, configuration=configuration) for r in self.resources]
+        return self
+
+    def deduplicated(self) -> Facts:
+        """The same facts with each file, parse error, skipped file and inline ignore once: a child
+        module read for several configurations contributes them once."""
+        self.files = list(dict.fromkeys(self.files))
+        self.parse_errors = list(dict.fromkeys(self.parse_errors))
+        self.skipped = list(dict.fromkeys(self.skipped))
+        self.suppressions = list(dict.fromkeys(self.suppressions))
+        return self
 
     def of_kind(self, kind: str) -> list[Any]:
         # Which list a rule reads is named by its rule file (match.fact), so the element type is known only there.

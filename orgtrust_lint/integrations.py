@@ -12,13 +12,15 @@ from orgtrust_lint.catalog import Catalog, IntegrationSpec
 from orgtrust_lint.facts import Facts, Integration, Location, Position, Resource
 
 
-def declared_principals(facts: Facts) -> dict[str, Location] | None:
+def declared_principals(facts: Facts, configuration: str | None = None) -> dict[str, Location] | None:
     """Principals the code enables (with where), or None when that set is not fully known.
 
     None also when the code declares no trusted access at all: the organization is then
     managed somewhere else, and nothing can be said about what it enables. An organization
     resource that leaves aws_service_access_principals out declares an empty list.
     """
+    if configuration is not None:
+        facts = _of_configuration(facts, configuration)
     declarations = [o for o in facts.organizations if o.declares_principals]
     if not declarations and not facts.service_access:
         return None
@@ -29,6 +31,15 @@ def declared_principals(facts: Facts) -> dict[str, Location] | None:
     if any(s.principal is None for s in facts.service_access):
         return None
     return enabled_principals(facts)
+
+
+def _of_configuration(facts: Facts, configuration: str) -> Facts:
+    """The trusted access one configuration declares: what one apply enables."""
+    return Facts(
+        organizations=[o for o in facts.organizations if o.scope == configuration],
+        service_access=[s for s in facts.service_access if s.scope == configuration],
+        principals=[p for p in facts.principals if p.configuration == configuration],
+    )
 
 
 def enabled_principals(facts: Facts) -> dict[str, Location]:
@@ -81,7 +92,13 @@ def derive_integrations(facts: Facts, catalog: Catalog) -> list[Integration]:
             if holds:
                 found.append(
                     Integration(
-                        spec.principal, resource.type, resource.address, resource.location, spec.self_enabling, reason
+                        spec.principal,
+                        resource.type,
+                        resource.address,
+                        resource.location,
+                        spec.self_enabling,
+                        reason,
+                        resource.configuration,
                     )
                 )
     for ref in facts.principals:
@@ -94,6 +111,7 @@ def derive_integrations(facts: Facts, catalog: Catalog) -> list[Integration]:
                     ref.location,
                     False,
                     "a delegated administrator can only be registered while trusted access is enabled",
+                    ref.configuration,
                 )
             )
     return found

@@ -34,11 +34,13 @@ from orgtrust_lint.parse.cloudformation import (
 )
 from orgtrust_lint.parse.hcl_ast import HclDocument
 from orgtrust_lint.parse.terraform import (
+    Configuration,
     ParseFailure,
     Prefilter,
     TerraformModule,
-    extract_modules,
+    extract_configuration,
     parse_terraform,
+    plan_configurations,
     plan_terraform,
 )
 from orgtrust_lint.suppress import Governance
@@ -100,43 +102,63 @@ def _internal_error(path: str, stage: str, exc: Exception) -> InternalError:
     return InternalError(path, stage, f"{type(exc).__name__}: {exc}".splitlines()[0][:200], Location.point(path, 1))
 
 
-def extract_module(module: TerraformModule) -> Facts:
-    """One module's facts. An exception of ours on one file becomes an internal-error fact for
-    that file (its siblings are still used); one while extracting, for the whole module.
+# Parse results of one batch of work, by file and content: a module that several configurations call
+# (one shared by 500 Terragrunt units, say) is parsed once per batch, not once per configuration.
+ParseMemo = dict[tuple[str, str], "HclDocument | ParseFailure"]
+
+
+def _parse_once(path: str, data: bytes, memo: ParseMemo) -> HclDocument | ParseFailure:
+    key = (path, content_digest(data))
+    if key not in memo:
+        memo[key] = parse_terraform(path, data)
+    return memo[key]
+
+
+def extract_configuration_guarded(configuration: Configuration, memo: ParseMemo | None = None) -> Facts:
+    """One configuration's facts. An exception of ours on one file becomes an internal-error fact for
+    that file (the other files are still used); one while extracting, for the whole configuration.
     Also used for the files of a --base revision."""
     parsed: dict[str, HclDocument | ParseFailure] = {}
     failed: list[InternalError] = []
-    for path, data in module.to_parse.items():
-        if not isinstance(data, bytes):
-            continue
-        try:
-            parsed[path] = parse_terraform(path, data)
-        except Exception as exc:
-            failed.append(_internal_error(path, "parsing", exc))
+    for module in configuration.modules:
+        for path, data in module.to_parse.items():
+            if not isinstance(data, bytes):
+                continue
+            try:
+                parsed[path] = _parse_once(path, data, {} if memo is None else memo)
+            except Exception as exc:
+                failed.append(_internal_error(path, "parsing", exc))
     broken = {error.path for error in failed}
-    usable = replace(module, to_parse={p: d for p, d in module.to_parse.items() if p not in broken})
+    usable = replace(
+        configuration,
+        modules=[
+            replace(m, to_parse={p: d for p, d in m.to_parse.items() if p not in broken}) for m in configuration.modules
+        ],
+    )
     try:
-        facts = extract_modules([usable], parsed)
+        facts = extract_configuration(usable, parsed)
     except Exception as exc:
-        first = next(iter(usable.to_parse), module.paths[0])
-        facts = Facts(files=list(module.paths))
+        root = configuration.modules[0]
+        first = next(iter(root.to_parse), root.paths[0])
+        facts = Facts(files=[p for m in configuration.modules for p in m.paths])
         failed.append(_internal_error(first, "extracting facts from", exc))
     facts.internal_errors.extend(failed)
     return facts
 
 
-def _extract_module_batch(modules: list[TerraformModule]) -> list[Facts]:
-    return [extract_module(module) for module in modules]
+def _extract_configuration_batch(configurations: list[Configuration]) -> list[Facts]:
+    memo: ParseMemo = {}
+    return [extract_configuration_guarded(configuration, memo) for configuration in configurations]
 
 
-def _module_size(module: TerraformModule) -> int:
-    return sum(len(d) for d in module.to_parse.values() if isinstance(d, bytes))
+def _configuration_size(configuration: Configuration) -> int:
+    return sum(len(d) for m in configuration.modules for d in m.to_parse.values() if isinstance(d, bytes))
 
 
 def extract_template(path: str, text: str) -> Facts:
     """One template's facts, or an internal-error fact when we fail on it."""
     try:
-        return extract_cloudformation(path, text)
+        return extract_cloudformation(path, text).belonging_to(path)
     except Exception as exc:
         return Facts(files=[path], internal_errors=[_internal_error(path, "parsing", exc)])
 
@@ -148,11 +170,21 @@ def _extract_template_batch(items: list[tuple[str, str]]) -> list[Facts]:
 def _module_content(module: TerraformModule) -> list[bytes]:
     """What a module's facts depend on: the names of its files and the content of those parsed
     (the cache length-prefixes each part, so names and contents can never run into each other)."""
-    parts = [str(len(module.paths)).encode(), *(name.encode("utf-8", "surrogateescape") for name in module.paths)]
+    parts = [module.directory.encode("utf-8", "surrogateescape"), str(len(module.paths)).encode()]
+    parts.extend(name.encode("utf-8", "surrogateescape") for name in module.paths)
     for path, data in module.to_parse.items():
         parts.extend(
             (path.encode("utf-8", "surrogateescape"), data if isinstance(data, bytes) else repr(data).encode())
         )
+    return parts
+
+
+def _configuration_content(configuration: Configuration) -> list[bytes]:
+    """What a configuration's facts depend on: every module it calls, in order."""
+    parts = [str(len(configuration.modules)).encode()]
+    for module in configuration.modules:
+        module_parts = _module_content(module)
+        parts.extend((str(len(module_parts)).encode(), *module_parts))
     return parts
 
 
@@ -200,56 +232,66 @@ def extract(
         else:
             template_items.append((path, text))
 
+    configurations = plan_configurations(modules)
     cache = ParseCache(catalog.version) if use_cache else None
-    module_facts: dict[str, Facts] = {m.directory: Facts(files=list(m.paths)) for m in modules if not m.to_parse}
+
+    def relevant(configuration: Configuration) -> bool:
+        return any(m.to_parse for m in configuration.modules)
+
+    # Each configuration (a root module and the local modules it calls) is the unit of work and of the
+    # cache: what a called module holds depends on what its caller passes.
+    found: dict[str, Facts] = {
+        c.root: Facts(files=[p for m in c.modules for p in m.paths]) for c in configurations if not relevant(c)
+    }
     template_facts: dict[str, Facts] = {}
     keys: dict[tuple[str, str], str] = {}
     if cache is not None:
-        # Whole modules are cached, not files: a warm run then neither rebuilds syntax trees
-        # nor resolves values, and a module's few files are cheap to parse again when one changes.
+        # Whole configurations are cached, not files: a warm run then neither rebuilds syntax trees
+        # nor resolves values, and a configuration's few files are cheap to parse again when one changes.
         keys.update(
-            (("module", m.directory), cache.key("module", m.directory, _module_content(m)))
-            for m in modules
-            if m.to_parse
+            (("configuration", c.root), cache.key("configuration", c.root, _configuration_content(c)))
+            for c in configurations
+            if relevant(c)
         )
         keys.update((("template", p), cache.key("template", p, [t.encode()])) for p, t in template_items)
         hits = cache.get_many(keys.values())
-        module_facts.update(
-            (m.directory, hits[keys["module", m.directory]])
-            for m in modules
-            if m.to_parse and keys["module", m.directory] in hits
+        found.update(
+            (c.root, hits[keys["configuration", c.root]])
+            for c in configurations
+            if relevant(c) and keys["configuration", c.root] in hits
         )
         template_facts.update((p, hits[keys["template", p]]) for p, _ in template_items if keys["template", p] in hits)
     if digests is not None:
         digests.update((p, content_digest(d)) for m in modules for p, d in m.to_parse.items() if isinstance(d, bytes))
         digests.update((p, content_digest(t.encode("utf-8"))) for p, t in template_items)
-    module_misses = [m for m in modules if m.directory not in module_facts]
+    misses = [c for c in configurations if c.root not in found]
     template_misses = [(p, t) for p, t in template_items if p not in template_facts]
 
-    # Terraform modules go to the workers first; while they parse, this process decodes the
+    # Terraform configurations go to the workers first; while they parse, this process decodes the
     # templates (cfn-lint's import alone is about 0.3 s, bench/RESULTS.md: better paid once than in every worker).
-    module_work = parallel.start(_extract_module_batch, module_misses, jobs, size=_module_size)
-    template_jobs = 1 if module_work.parallel else jobs
+    terraform_work = parallel.start(_extract_configuration_batch, misses, jobs, size=_configuration_size)
+    template_jobs = 1 if terraform_work.parallel else jobs
     template_work = parallel.start(_extract_template_batch, template_misses, template_jobs)
     new_template_facts = dict(zip((p for p, _ in template_misses), template_work.result(), strict=True))
-    new_module_facts = dict(zip((m.directory for m in module_misses), module_work.result(), strict=True))
-    module_facts.update(new_module_facts)
+    new_facts = dict(zip((c.root for c in misses), terraform_work.result(), strict=True))
+    found.update(new_facts)
     template_facts.update(new_template_facts)
     if cache is not None:
-        for directory, found in new_module_facts.items():
-            cache.put_key(keys["module", directory], found)
-        for path, found in new_template_facts.items():
-            cache.put_key(keys["template", path], found)
+        for root, extracted in new_facts.items():
+            cache.put_key(keys["configuration", root], extracted)
+        for path, extracted in new_template_facts.items():
+            cache.put_key(keys["template", path], extracted)
         cache.close()
 
     facts = Facts(skipped=skipped)
-    for module in modules:
-        facts.extend(module_facts[module.directory])
+    for configuration in configurations:
+        facts.extend(found[configuration.root])
     for path in discovered.templates:
         if path in template_facts:
             facts.extend(template_facts[path])
         elif path in skipped_templates:
             facts.files.append(path)
+    facts.deduplicated()
     explicit = discovered.explicit
     if explicit is not None:
         # A YAML or JSON file that is not a template is not ours: it is not counted as linted.
@@ -293,7 +335,7 @@ def check(
             planned_before, planned_after = extract_plan(shown, text)
         except (SkipFile, NotAPlan) as exc:
             raise DiscoveryError(f"--plan: {plan}: {exc}") from None
-        facts.extend(planned_after)
+        facts.extend(planned_after.belonging_to(shown))
         facts.removals.extend(removals(planned_before, planned_after, catalog, f"in plan {shown}"))
         if explicit is not None:
             explicit.add(shown)

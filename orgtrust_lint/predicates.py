@@ -9,7 +9,7 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from orgtrust_lint.catalog import AWS_DOMAINS, Catalog
@@ -61,6 +61,7 @@ class Context:
     catalog: Catalog
     # The catalog as one file sees it: with the extra principals of that file's configuration.
     catalog_for: Callable[[str], Catalog] | None = None
+    _declared: dict[str, dict[str, Location] | None] = field(default_factory=dict)
 
     def catalog_at(self, location: Location) -> Catalog:
         return self.catalog if self.catalog_for is None else self.catalog_for(location.path)
@@ -72,9 +73,12 @@ class Context:
             first.setdefault((ref.group, ref.value), ref)
         return first
 
-    @functools.cached_property
-    def declared_principals(self) -> dict[str, Location] | None:
-        return declared_principals(self.facts)
+    def declared_principals(self, configuration: str) -> dict[str, Location] | None:
+        """What one configuration enables (None when that cannot be said): one apply's trusted
+        access is compared with what the same apply relies on, never with another root's."""
+        if configuration not in self._declared:
+            self._declared[configuration] = declared_principals(self.facts, configuration)
+        return self._declared[configuration]
 
 
 def _suggestion_text(suggestions: list[str]) -> str:
@@ -215,12 +219,16 @@ def _list_description(org: Organization) -> str:
 
 @predicate("declared_in", "consequence")
 def principal_not_enabled(integration: Integration, ctx: Context) -> Extras | None:
-    declared = ctx.declared_principals
+    declared = ctx.declared_principals(integration.configuration)
     if declared is None or integration.principal in declared:
         return None
     if not ctx.catalog_at(integration.location).is_known(integration.principal):
         return None  # not a principal at all: OT101 or OT103 reports the literal, once
-    lists = [o for o in ctx.facts.organizations if o.declares_principals and o.certain]
+    lists = [
+        o
+        for o in ctx.facts.organizations
+        if o.declares_principals and o.certain and o.scope == integration.configuration
+    ]
     if lists:
         declared_in = _list_description(lists[0])
     else:

@@ -65,6 +65,9 @@ class ModuleValues:
     root: str = "."  # path.root: the root module's directory
     # file(), fileexists() and templatefile() read only inside this directory (default: the module's directory)
     allowed_root: str | None = None
+    # module.NAME: the value of a call's outputs (an object, or a list or map of them for count and
+    # for_each), given whether the caller evaluates every branch; absent for calls it cannot follow.
+    modules: dict[str, Callable[[bool], Value]] = field(default_factory=dict)
 
 
 Function = Callable[["Evaluator", Call, list[Value]], Value]
@@ -326,6 +329,9 @@ class Evaluator:
             address = ".".join(parts[:3])
             return Unknown(expr.text, expr.location, "a data source is read at apply time", address)
         if head == "module" and len(parts) >= 2:
+            call = self.module.modules.get(parts[1])
+            if call is not None:
+                return self.traverse(via(call(self.all_branches), expr.location), parts[2:], expr)
             return Unknown(expr.text, expr.location, "a module output is not followed", ".".join(parts[:2]))
         address = ".".join(parts[:2])
         return Unknown(expr.text, expr.location, "it refers to a value known only at apply time", address)

@@ -177,6 +177,22 @@ def must_strings(value: Value) -> set[str] | None:
     }
 
 
+def seen_from_caller(value: Value, prefix: str) -> Value:
+    """A module output as its caller sees it: what it refers to is named from the caller
+    (data.aws_iam_policy_document.x inside module.org is module.org.data.aws_iam_policy_document.x)."""
+    if isinstance(value, Unknown):
+        return replace(value, refers_to=f"{prefix}{value.refers_to}") if value.refers_to else value
+    if isinstance(value, ListValue):
+        return replace(value, items=tuple(seen_from_caller(item, prefix) for item in value.items))
+    if isinstance(value, ObjectValue):
+        return replace(value, items=tuple((k, seen_from_caller(v, prefix)) for k, v in value.items))
+    if isinstance(value, OneOf):
+        return OneOf(tuple(seen_from_caller(option, prefix) for option in value.options))
+    if isinstance(value, Maybe):
+        return Maybe(seen_from_caller(value.value, prefix))
+    return value
+
+
 def fully_known(value: Value) -> bool:
     """No part of ``value`` is unknown (options and maybe-elements are fine: they are enumerated)."""
     return not any(isinstance(leaf.value, Unknown) for leaf in leaves(value))

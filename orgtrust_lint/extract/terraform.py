@@ -31,6 +31,7 @@ from orgtrust_lint.evaluate.values import (
     leaves,
     must_strings,
     options,
+    seen_from_caller,
 )
 from orgtrust_lint.facts import (
     ConditionClause,
@@ -90,6 +91,7 @@ class ModuleScope:
     documents: list[HclDocument] = field(default_factory=list)
     variables: dict[str, Block] = field(default_factory=dict)
     locals: dict[str, Attribute] = field(default_factory=dict)
+    outputs: dict[str, Attribute] = field(default_factory=dict)  # output "x" { value = ... }
     tfvars: dict[str, tuple[Attribute, str]] = field(default_factory=dict)  # auto-loaded values
     alternative_tfvars: list[tuple[str, dict[str, Attribute]]] = field(default_factory=list)
 
@@ -110,6 +112,8 @@ def build_scope(directory: str, documents: list[HclDocument]) -> ModuleScope:
                 scope.variables[block.labels[0]] = block
             elif block.type == "locals":
                 scope.locals.update(block.attributes)
+            elif block.type == "output" and block.labels and "value" in block.attributes:
+                scope.outputs[block.labels[0]] = block.attributes["value"]
 
     def precedence(document: HclDocument) -> tuple[int, str]:
         name = os.path.basename(document.path)
@@ -146,26 +150,84 @@ class _Use:
     content: bool = False
 
 
-class ModuleExtractor:
-    """Facts of one module scope."""
+@dataclass(frozen=True)
+class Binding:
+    """What a module call binds in the module it calls: its arguments, as the caller evaluated them
+    for every branch (``may``) and as decided (``must``)."""
 
-    def __init__(self, scope: ModuleScope, facts: Facts) -> None:
+    name: str  # the address prefix of what the child declares: "module.org." (nested: "module.a.module.b.")
+    may: dict[str, Value]
+    must: dict[str, Value]
+
+
+@dataclass
+class _Run:
+    """What the extractors of one configuration share."""
+
+    facts: Facts
+    scopes: dict[str, ModuleScope]
+    configuration: str
+    seen_refs: set[tuple[str, Location, Position]] = field(default_factory=set)
+    seen_unresolved: set[tuple[Location, str]] = field(default_factory=set)
+
+
+# Terraform module block arguments that are not input variables of the module.
+_META_ARGUMENTS = frozenset({"source", "version", "count", "for_each", "providers", "depends_on"})
+
+
+class ModuleExtractor:
+    """Facts of one module instance: a root (its variables bound by tfvars files and defaults), or a
+    child bound by a module call (``binding``), which exists for sure only when ``certain``."""
+
+    def __init__(
+        self,
+        scope: ModuleScope,
+        run: _Run,
+        binding: Binding | None = None,
+        certain: bool = True,
+        stack: tuple[str, ...] = (),
+    ) -> None:
         self.scope = scope
-        self.facts = facts
-        self.primary = self._world(None, dict(scope.tfvars))
-        self._alternatives: dict[str, World] = {}
-        self._seen_unresolved: set[tuple[Location, str]] = set()
-        self._seen_refs: set[tuple[str, Location, Position]] = set()
+        self.run = run
+        self.facts = run.facts
+        self.binding = binding
+        self.certain = certain
+        self.stack = (*stack, scope.directory)
+        self.prefix = binding.name if binding else ""
+        self._seen_unresolved = run.seen_unresolved
+        self._seen_refs = run.seen_refs
         self.document_uses: dict[str, _Use] = {}
+        self.calls: dict[str, ModuleCall] = {}
+        for document in scope.documents:
+            for block in document.blocks:
+                if block.type == "module" and len(block.labels) == 1:
+                    call = ModuleCall.of(self, block)
+                    if call is not None:
+                        self.calls[block.labels[0]] = call
+        # tfvars files apply to the root module only: a called module's variables come from its call.
+        self.primary = self._world(None, dict(scope.tfvars) if binding is None else {})
+        self._alternatives: dict[str, World] = {}
 
     def _world(self, variant: str | None, assigned: dict[str, tuple[Attribute, str]]) -> World:
-        values = ModuleValues(self.scope.directory, self.scope.variables, self.scope.locals, assigned)
-        return World(variant, Evaluator(values, all_branches=True), Evaluator(values, all_branches=False))
+        evaluators = []
+        for all_branches in (True, False):
+            arguments = {} if self.binding is None else (self.binding.may if all_branches else self.binding.must)
+            values = ModuleValues(
+                self.scope.directory,
+                self.scope.variables,
+                self.scope.locals,
+                assigned,
+                arguments,
+                root=self.run.configuration,
+            )
+            values.modules = {name: call.value for name, call in self.calls.items()}
+            evaluators.append(Evaluator(values, all_branches=all_branches))
+        return World(variant, evaluators[0], evaluators[1])
 
     def worlds_for(self, expr: Expr, env: dict[str, Value]) -> Iterator[World]:
         """The plain apply, then each alternative *.tfvars file that sets a variable ``expr`` uses."""
         yield self.primary
-        if not self.scope.alternative_tfvars:
+        if not self.scope.alternative_tfvars or self.binding is not None:
             return
         _, used = self.primary.may.evaluate_tracking(expr, env)
         for path, attributes in self.scope.alternative_tfvars:
@@ -182,13 +244,16 @@ class ModuleExtractor:
     # ---- instances ----------------------------------------------------------------------
 
     def instances(self, block: Block) -> list[Instance]:
+        """The block's instances; none certainly exists unless this module instance does."""
         count = block.attributes.get("count")
         for_each = block.attributes.get("for_each")
         if count is not None:
-            return self._counted(self.primary.must.evaluate(count.value))
-        if for_each is not None:
-            return self._for_each(self.primary.must.evaluate(for_each.value), for_each.value.location)
-        return [Instance({}, True)]
+            found = self._counted(self.primary.must.evaluate(count.value))
+        elif for_each is not None:
+            found = self._for_each(self.primary.must.evaluate(for_each.value), for_each.value.location)
+        else:
+            found = [Instance({}, True)]
+        return [Instance(i.env, i.certain and self.certain) for i in found]
 
     @staticmethod
     def _counted(value: Value) -> list[Instance]:
@@ -271,6 +336,7 @@ class ModuleExtractor:
                         deduplicated=deduplicated,
                         variant=world.variant,
                         certain=world.variant is None and certain is not None and item.value in certain,
+                        configuration=self.run.configuration,
                     )
                 )
         return count, resolved, certain
@@ -292,6 +358,8 @@ class ModuleExtractor:
     # ---- blocks -------------------------------------------------------------------------
 
     def extract(self) -> None:
+        """This module's facts, then those of the modules it calls, then its policy documents:
+        by then every use of a document (here, or by a caller through an output) is known."""
         documents: list[Block] = []
         for document in self.scope.documents:
             for block in document.blocks:
@@ -299,13 +367,30 @@ class ModuleExtractor:
                     self.resource(block)
                 elif block.type == "data" and block.labels[:1] == (POLICY_DOCUMENT,) and len(block.labels) == 2:
                     documents.append(block)
+        for call in self.calls.values():
+            for child in call.children():
+                child.extract()
         self._propagate_uses(documents)
         for block in documents:
             self.policy_document(block)
 
+    def use_document(self, address: str, grants: bool) -> None:
+        """Record how a policy document is used; one in a called module is recorded there."""
+        parts = address.split(".", 2)
+        if parts[0] == "module" and len(parts) == 3:
+            call = self.calls.get(parts[1])
+            for child in call.children() if call else []:
+                child.use_document(parts[2], grants)
+            return
+        use = self.document_uses.setdefault(address, _Use())
+        if grants:
+            use.grants = True
+        else:
+            use.content = True
+
     def resource(self, block: Block) -> None:
         resource_type, name = block.labels
-        address = f"{resource_type}.{name}"
+        address = f"{self.prefix}{resource_type}.{name}"
         for instance in self.instances(block):
             self.facts.resources.append(self.generic_resource(block, address, instance))
             if resource_type == ORGANIZATION:
@@ -361,7 +446,14 @@ class ModuleExtractor:
                 attributes.setdefault(attribute_name, True)
         blocks = {b.labels[0] if b.type == "dynamic" and b.labels else b.type for b in block.blocks}
         return Resource(
-            "terraform", block.labels[0], address, block.location, attributes, frozenset(blocks), instance.certain
+            "terraform",
+            block.labels[0],
+            address,
+            block.location,
+            attributes,
+            frozenset(blocks),
+            instance.certain,
+            self.run.configuration,
         )
 
     def organization(self, block: Block, address: str, instance: Instance) -> None:
@@ -388,7 +480,7 @@ class ModuleExtractor:
                 principals_resolved=resolved,
                 principal_count=count,
                 principals_location=principals.location if principals else None,
-                scope=self.scope.directory,
+                scope=self.run.configuration,
                 authoritative=not _ignores_changes(block, "aws_service_access_principals"),
                 principals_written=principals is not None,
                 certain=instance.certain,
@@ -404,12 +496,12 @@ class ModuleExtractor:
         group = f"{position.value}:{address}"
         if position is Position.SERVICE_ACCESS_RESOURCE:
             # Two standalone resources for one principal in one configuration fight each other.
-            group = f"{self.scope.directory}:{position.value}"
+            group = f"{self.run.configuration}:{position.value}"
         _, _, certain = self.principal_values(attribute, address, position, group, instance)
         if position is Position.SERVICE_ACCESS_RESOURCE:
             principal = next(iter(certain)) if certain and len(certain) == 1 else None
             self.facts.service_access.append(
-                ServiceAccessResource(address, block.location, principal, self.scope.directory, instance.certain)
+                ServiceAccessResource(address, block.location, principal, self.run.configuration, instance.certain)
             )
 
     # ---- IAM policies -----------------------------------------------------------------
@@ -427,11 +519,7 @@ class ModuleExtractor:
         if documents:
             for document in documents:
                 assert document is not None
-                use = self.document_uses.setdefault(document, _Use())
-                if grants:
-                    use.grants = True
-                else:
-                    use.content = True
+                self.use_document(document, grants)
             return
         texts = [o for o in options(value) if isinstance(o, Known) and isinstance(o.value, str)]
         if not texts:
@@ -458,7 +546,7 @@ class ModuleExtractor:
     def _propagate_uses(self, documents: list[Block]) -> None:
         """A document merged into another (source_policy_documents, override_policy_documents)
         is used as that one is: content of an SCP stays content."""
-        by_address = {f"data.{POLICY_DOCUMENT}.{b.labels[1]}": b for b in documents}
+        by_address = {f"data.{POLICY_DOCUMENT}.{b.labels[1]}": b for b in documents}  # local addresses
         changed = True
         while changed:
             changed = False
@@ -481,8 +569,9 @@ class ModuleExtractor:
 
     def policy_document(self, block: Block) -> None:
         """data "aws_iam_policy_document": statement blocks (literal and dynamic), judged per use."""
-        address = f"data.{POLICY_DOCUMENT}.{block.labels[1]}"
-        use = self.document_uses.get(address)
+        local_address = f"data.{POLICY_DOCUMENT}.{block.labels[1]}"
+        address = f"{self.prefix}{local_address}"
+        use = self.document_uses.get(local_address)
         contexts = [True] if use is None else [g for g, used in ((True, use.grants), (False, use.content)) if used]
         for instance in self.instances(block):
             for statement, statement_instance in self.expanded_blocks(block, "statement", instance):
@@ -566,7 +655,12 @@ class ModuleExtractor:
 
 
 def _is_document(address: str | None) -> bool:
-    return address is not None and address.startswith(f"data.{POLICY_DOCUMENT}.")
+    """A policy document's address, here or in a called module (module.org.data.aws_iam_policy_document.x)."""
+    return (
+        address is not None
+        and f"data.{POLICY_DOCUMENT}." in address
+        and (address.startswith(f"data.{POLICY_DOCUMENT}.") or address.startswith("module."))
+    )
 
 
 def _ignores_changes(block: Block, attribute_name: str) -> bool:
@@ -607,8 +701,80 @@ def to_json_node(value: Value, fallback: Location) -> JsonNode:
     return JsonNode(None, value.location if isinstance(value, Unknown) else fallback)
 
 
-def extract_scope(scope: ModuleScope, facts: Facts) -> None:
-    ModuleExtractor(scope, facts).extract()
+class ModuleCall:
+    """A module block whose source is a local directory of the run: its instances are module
+    instances bound by the block's arguments, and ``module.NAME`` is the value of their outputs."""
+
+    def __init__(self, caller: ModuleExtractor, block: Block, scope: ModuleScope) -> None:
+        self.caller = caller
+        self.block = block
+        self.scope = scope
+        self.name = block.labels[0]
+        self._children: list[tuple[Instance, ModuleExtractor]] | None = None
+
+    @classmethod
+    def of(cls, caller: ModuleExtractor, block: Block) -> ModuleCall | None:
+        source = block.attributes.get("source")
+        if source is None or not isinstance(source.value, Literal) or not isinstance(source.value.value, str):
+            return None
+        if not source.value.value.startswith(("./", "../")):
+            return None  # a registry or git module: not in the linted tree
+        from orgtrust_lint.parse.terraform import local_source_directory
+
+        directory = local_source_directory(caller.scope.directory, source.value.value)
+        scope = caller.run.scopes.get(directory)
+        if scope is None or directory in caller.stack:
+            return None  # not read in this run (nothing in it to check), or a module that calls itself
+        return cls(caller, block, scope)
+
+    def instances(self) -> list[tuple[Instance, ModuleExtractor]]:
+        """Each instance of the call (count, for_each) and the module instance it makes."""
+        if self._children is None:
+            self._children = []
+            caller = self.caller
+            for instance in caller.instances(self.block):
+                may, must = {}, {}
+                for name, attribute in self.block.attributes.items():
+                    if name in _META_ARGUMENTS:
+                        continue
+                    may[name] = caller.primary.may.evaluate(attribute.value, instance.env)
+                    must[name] = caller.primary.must.evaluate(attribute.value, instance.env)
+                binding = Binding(f"{caller.prefix}module.{self.name}.", may, must)
+                child = ModuleExtractor(self.scope, caller.run, binding, instance.certain, caller.stack)
+                self._children.append((instance, child))
+        return self._children
+
+    def children(self) -> list[ModuleExtractor]:
+        return [child for _, child in self.instances()]
+
+    def value(self, all_branches: bool) -> Value:
+        """module.NAME as the caller sees it: an object of outputs, a list of them (count) or a map
+        of them (for_each)."""
+        objects: list[tuple[Instance, Value]] = []
+        for instance, child in self.instances():
+            evaluator = child.primary.may if all_branches else child.primary.must
+            outputs = tuple(
+                (name, seen_from_caller(evaluator.evaluate(attribute.value), f"module.{self.name}."))
+                for name, attribute in child.scope.outputs.items()
+            )
+            objects.append((instance, ObjectValue(outputs, self.block.location)))
+        if "count" in self.block.attributes:
+            return ListValue(tuple(o if i.certain else Maybe(o) for i, o in objects), self.block.location)
+        if "for_each" in self.block.attributes:
+            keyed = []
+            for instance, value in objects:
+                each = instance.env.get("each")
+                key = each.get("key") if isinstance(each, ObjectValue) else None
+                if not isinstance(key, Known) or not isinstance(key.value, str):
+                    return Unknown(self.block.labels[0], self.block.location, "for_each is known only at apply time")
+                keyed.append((key.value, value))
+            return ObjectValue(tuple(keyed), self.block.location)
+        return objects[0][1] if objects else Unknown(self.name, self.block.location, "the module has no instance")
 
 
-__all__ = ["ModuleScope", "build_scope", "extract_scope", "fully_known"]
+def extract_root(root: str, scopes: dict[str, ModuleScope], facts: Facts) -> None:
+    """Facts of the configuration whose root module is ``root``; ``scopes`` holds every module it may call."""
+    ModuleExtractor(scopes[root], _Run(facts, scopes, root)).extract()
+
+
+__all__ = ["ModuleScope", "build_scope", "extract_root", "fully_known"]

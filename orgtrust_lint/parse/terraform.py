@@ -224,6 +224,8 @@ _PRIMARY_TOKENS = (
     # An inline ignore is a fact of its own: governance reports it when unused or expired.
     "orgtrust-lint:",
 )
+# A module (or Terragrunt) source that is a local path: ./x, ../x, with an optional //subdirectory.
+_LOCAL_SOURCE = re.compile(r'\bsource\s*[=:]\s*"(\.\.?/[^"$]*)"')
 _CONTEXT_BLOCK = re.compile(r"(?m)^\s*(?:variable|locals)\b|^\s*\"(?:variable|locals)\"\s*:")
 _REFERENCE = re.compile(r"\b(?:var|local)\.")
 
@@ -243,7 +245,10 @@ class Prefilter:
         self.tokens = _PRIMARY_TOKENS + tuple(f'"{t}"' for t in types)
 
     def is_primary(self, path: str, text: str) -> bool:
-        return not _is_tfvars(path) and any(token in text for token in self.tokens)
+        # A call of a local module passes values into another directory: that is where they are checked.
+        return not _is_tfvars(path) and (
+            any(token in text for token in self.tokens) or bool(_LOCAL_SOURCE.search(text))
+        )
 
     @staticmethod
     def is_context(path: str, text: str) -> bool:
@@ -315,30 +320,109 @@ def plan_terraform(
     return modules
 
 
-def extract_modules(modules: list[TerraformModule], parsed: dict[str, HclDocument | ParseFailure]) -> Facts:
-    """Facts of planned modules, given the parse result of every file they chose."""
-    facts = Facts()
-    for module in modules:
-        documents: list[HclDocument] = []
-        skipped = {path: data for path, data in module.to_parse.items() if isinstance(data, Skipped)}
-        facts.skipped.extend(SkippedFile(path, data.reason, data.incomplete) for path, data in skipped.items())
-        for path, data in module.to_parse.items():
-            if isinstance(data, Skipped):
-                continue
-            result = data if isinstance(data, ParseFailure) else parsed[path]
-            if isinstance(result, ParseFailure):
-                facts.parse_errors.append(
-                    ParseError(path, result.message, Location.point(path, result.line, result.column))
-                )
-                continue
-            documents.append(result)
-            assert isinstance(data, bytes)
-            facts.suppressions.extend(scan_suppressions(path, data.decode("utf-8"), _spans(result)))
-        facts.files.extend(p for p in module.paths if p not in skipped)
-        from orgtrust_lint.extract.terraform import build_scope, extract_scope
+def local_source_directory(caller: str, source: str) -> str:
+    """The directory a local module source names, as discovery names directories."""
+    path = source.replace("//", "/")  # "../modules//org": a subdirectory of the package
+    return os.path.normpath(os.path.join(caller, path))
 
-        extract_scope(build_scope(module.directory, documents), facts)
+
+def _called_directories(module: TerraformModule) -> set[str]:
+    """The directories a module calls through local sources, read from its text (the parse decides
+    later what each call passes; this only groups what is applied together)."""
+    called: set[str] = set()
+    for data in module.to_parse.values():
+        if isinstance(data, bytes):
+            text = data.decode("utf-8", errors="replace")
+            called.update(local_source_directory(module.directory, m.group(1)) for m in _LOCAL_SOURCE.finditer(text))
+    return called
+
+
+@dataclass
+class Configuration:
+    """A root module and the local modules it calls (transitively): what one apply applies together."""
+
+    root: str
+    modules: list[TerraformModule]  # the root first
+
+
+def plan_configurations(modules: list[TerraformModule]) -> list[Configuration]:
+    """Group planned modules into configurations. A directory another module in the run calls is a
+    child: it belongs to each configuration that calls it, not to one of its own."""
+    by_directory = {m.directory: m for m in modules}
+    calls = {
+        m.directory: sorted(d for d in _called_directories(m) if d in by_directory and d != m.directory)
+        for m in modules
+    }
+    called = {d for targets in calls.values() for d in targets}
+    roots = [m.directory for m in modules if m.directory not in called]
+    reached: set[str] = set()
+    configurations: list[Configuration] = []
+
+    def members(root: str) -> list[str]:
+        order, stack = [], [root]
+        while stack:
+            directory = stack.pop()
+            if directory in order:
+                continue
+            order.append(directory)
+            stack.extend(reversed(calls[directory]))
+        return order
+
+    for root in roots:
+        directories = members(root)
+        reached.update(directories)
+        configurations.append(Configuration(root, [by_directory[d] for d in directories]))
+    # Modules that only call each other in a cycle: each is taken as a root of its own.
+    for module in modules:
+        if module.directory not in reached:
+            directories = members(module.directory)
+            reached.update(directories)
+            configurations.append(Configuration(module.directory, [by_directory[d] for d in directories]))
+    return configurations
+
+
+def module_documents(
+    module: TerraformModule, parsed: dict[str, HclDocument | ParseFailure], facts: Facts
+) -> list[HclDocument]:
+    """A module's parsed documents; its files, parse errors, skipped files and inline ignores go to ``facts``."""
+    documents: list[HclDocument] = []
+    skipped = {path: data for path, data in module.to_parse.items() if isinstance(data, Skipped)}
+    facts.skipped.extend(SkippedFile(path, data.reason, data.incomplete) for path, data in skipped.items())
+    for path, data in module.to_parse.items():
+        if isinstance(data, Skipped):
+            continue
+        result = data if isinstance(data, ParseFailure) else parsed[path]
+        if isinstance(result, ParseFailure):
+            facts.parse_errors.append(
+                ParseError(path, result.message, Location.point(path, result.line, result.column))
+            )
+            continue
+        documents.append(result)
+        assert isinstance(data, bytes)
+        facts.suppressions.extend(scan_suppressions(path, data.decode("utf-8"), _spans(result)))
+    facts.files.extend(p for p in module.paths if p not in skipped)
+    return documents
+
+
+def extract_configuration(configuration: Configuration, parsed: dict[str, HclDocument | ParseFailure]) -> Facts:
+    """Facts of one configuration, given the parse result of every file its modules chose."""
+    from orgtrust_lint.extract.terraform import build_scope, extract_root
+
+    facts = Facts()
+    scopes = {}
+    for module in configuration.modules:
+        scopes[module.directory] = build_scope(module.directory, module_documents(module, parsed, facts))
+    extract_root(configuration.root, scopes, facts)
     return facts
+
+
+def extract_modules(modules: list[TerraformModule], parsed: dict[str, HclDocument | ParseFailure]) -> Facts:
+    """Facts of planned modules, configuration by configuration; a child called from several
+    configurations is read once for its files, errors and ignores."""
+    facts = Facts()
+    for configuration in plan_configurations(modules):
+        facts.extend(extract_configuration(configuration, parsed))
+    return facts.deduplicated()
 
 
 def extract_terraform(
