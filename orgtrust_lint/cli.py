@@ -511,12 +511,19 @@ def _services(principal: str | None, output_format: str = "text") -> int:
     return EXIT_OK
 
 
+def _roles(roles: list[str] | None) -> str:
+    """The catalog's service-linked roles: null means the sources don't say, [] that none is created."""
+    if roles is None:
+        return "not documented"
+    return ", ".join(roles) or "none created"
+
+
 def _service_details(entry: dict) -> str:
     delegated = entry["delegated_admin"]
     disable = entry["on_disable"]
     lines = [
         f"{entry['principal']}: {entry['service']} ({entry['status']})",
-        f"  service-linked roles: {', '.join(entry['service_linked_roles']) or 'none documented'}",
+        f"  service-linked roles: {_roles(entry['service_linked_roles'])}",
         f"  enable from: {entry['enable']['recommended_from'] or 'not documented'} - {entry['enable']['note']}",
         f"  delegated administrator: {delegated['supported']}"
         + (f" ({delegated['principal']})" if delegated.get("principal") else "")

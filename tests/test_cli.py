@@ -304,3 +304,16 @@ def test_the_summary_says_how_much_was_checked_and_what_was_not(
     assert coverage["principals"]["checked"] >= 4
     _, out, _ = _run(capsys, "check", "fixtures/terraform/unresolved")
     assert out.splitlines()[-1].endswith("; 3 values could not be resolved (OT002).")
+
+
+def test_services_details_for_every_principal(capsys: pytest.CaptureFixture[str]) -> None:
+    """Every catalog entry prints, those whose service-linked roles the sources leave unsaid too
+    (backup.amazonaws.com used to be an internal error), each with its sources."""
+    from orgtrust_lint.catalog import Catalog
+
+    for principal, entry in Catalog.load().entries.items():
+        code, out, err = _run(capsys, "services", principal)
+        assert code == 0 and err == "", principal
+        assert all(url in out for url in entry["sources"]), principal
+    code, out, _ = _run(capsys, "services", "backup.amazonaws.com")
+    assert "service-linked roles: not documented" in out
