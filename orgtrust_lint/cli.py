@@ -519,6 +519,8 @@ def _roles(roles: list[str] | None) -> str:
 
 
 def _service_details(entry: dict) -> str:
+    from orgtrust_lint.integrations import describe_when
+
     delegated = entry["delegated_admin"]
     disable = entry["on_disable"]
     lines = [
@@ -535,8 +537,8 @@ def _service_details(entry: dict) -> str:
     for fact in entry.get("disputed_facts", []):
         lines.append(f"  disputed {fact['fact']}: {fact['note']}")
     for integration in entry.get("integrations", []):
-        when = integration.get("when") or {}
-        condition = " when " + ", ".join(f"{k}={v}" for k, v in when.items()) if when else ""
+        when = describe_when(integration.get("when"))
+        condition = f" when {when}" if when else ""
         inferred = " (inferred, not checked)" if integration.get("inferred") else ""
         lines.append(f"  relied on by {integration['format']} {integration['resource']}{condition}{inferred}")
     lines.append("  sources:")

@@ -138,8 +138,12 @@ class ServiceAccessResource:
 class Resource:
     """Any IaC resource, reduced to what integration matching needs.
 
-    ``attributes`` holds statically known scalar values (lower-cased strings and booleans) and
-    ``blocks`` the names of nested blocks or object-valued properties that are present.
+    ``attributes`` holds statically known scalar values (strings and booleans) and ``blocks`` the
+    names of nested blocks or object-valued properties that are present. ``lists`` holds, for each
+    list-valued attribute, the strings it certainly holds, and ``expressions`` the parts of an
+    attribute known only at deploy time, as written (``aws_organizations_organization.org.arn``,
+    ``!Sub arn:...``): the attribute is set, and a pattern can still recognise what it refers to.
+    An attribute that is left out, or whose value is null, is in none of them.
     """
 
     format: str  # terraform | cloudformation
@@ -149,6 +153,8 @@ class Resource:
     attributes: dict[str, str | bool] = field(default_factory=dict)
     blocks: frozenset[str] = frozenset()
     certain: bool = True  # the resource exists in every case (its count is not 0 or unknown)
+    lists: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    expressions: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     @property
     def kind(self) -> str:

@@ -6,6 +6,7 @@ the catalog says which resource types (under which conditions) rely on which pri
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from orgtrust_lint.catalog import Catalog, IntegrationSpec
@@ -52,7 +53,19 @@ def _equal(actual: str | bool, expected: Any) -> bool:
     return isinstance(actual, str) and actual.strip().lower() == str(expected).lower()
 
 
+def _texts(resource: Resource, name: str) -> list[str]:
+    """Every text an attribute holds: its value, its list's strings, its deploy-time expressions."""
+    value = resource.attributes.get(name)
+    texts = [value] if isinstance(value, str) else []
+    return [*texts, *resource.lists.get(name, ()), *resource.expressions.get(name, ())]
+
+
 def _condition_holds(resource: Resource, when: dict[str, Any]) -> tuple[bool, str]:
+    """Whether a catalog ``when`` holds for a resource, and the reason in words for messages.
+
+    Each form is one leaf test on one attribute (block, equals, in, exists, contains, matches),
+    the shape a general condition language would combine with all/any/not.
+    """
     if not when:
         return True, f"every {resource.type} does"
     if "block" in when:
@@ -60,12 +73,46 @@ def _condition_holds(resource: Resource, when: dict[str, Any]) -> tuple[bool, st
         present = name in resource.blocks or resource.attributes.get(name) is True
         return present, f"it has an {name} block"
     name = when["attribute"]
+    if "exists" in when:
+        present = (
+            name in resource.attributes
+            or name in resource.lists
+            or name in resource.expressions
+            or name in resource.blocks
+        )
+        return present is bool(when["exists"]), f"{name} is {'set' if present else 'not set'}"
+    if "contains" in when:
+        wanted = str(when["contains"]).lower()
+        found = any(item.strip().lower() == wanted for item in resource.lists.get(name, ()))
+        return found, f"{name} includes {when['contains']}"
+    if "matches" in when:
+        pattern = re.compile(when["matches"], re.IGNORECASE)
+        matched = next((text for text in _texts(resource, name) if pattern.search(text)), None)
+        return matched is not None, f"{name} = {matched}"
     if name not in resource.attributes:
         return False, ""
     actual = resource.attributes[name]
     if "equals" in when:
         return _equal(actual, when["equals"]), f"{name} = {actual}"
     return any(_equal(actual, option) for option in when["in"]), f"{name} = {actual}"
+
+
+def describe_when(when: dict[str, Any] | None) -> str:
+    """A catalog ``when`` in words, for ``orgtrust-lint services``."""
+    if not when:
+        return ""
+    if "block" in when:
+        return f"it has a {when['block']} block"
+    name = when["attribute"]
+    if "exists" in when:
+        return f"{name} is {'set' if when['exists'] else 'not set'}"
+    if "contains" in when:
+        return f"{name} includes {when['contains']}"
+    if "matches" in when:
+        return f"{name} matches /{when['matches']}/"
+    if "equals" in when:
+        return f"{name} = {when['equals']}"
+    return f"{name} is one of {', '.join(str(v) for v in when['in'])}"
 
 
 def derive_integrations(facts: Facts, catalog: Catalog) -> list[Integration]:

@@ -349,7 +349,11 @@ class ModuleExtractor:
         return found
 
     def generic_resource(self, block: Block, address: str, instance: Instance) -> Resource:
+        """What integration matching reads, from the values the attributes *must* have: an
+        attribute that is null in some case is not certainly set, nor a list element that may be absent."""
         attributes: dict[str, str | bool] = {}
+        lists: dict[str, tuple[str, ...]] = {}
+        expressions: dict[str, tuple[str, ...]] = {}
         for attribute_name, attribute in block.attributes.items():
             if attribute_name in ("count", "for_each"):
                 continue
@@ -359,9 +363,29 @@ class ModuleExtractor:
                 attributes[attribute_name] = ("true" if text else "false") if isinstance(text, bool) else str(text)
             elif isinstance(value, ObjectValue):
                 attributes.setdefault(attribute_name, True)
+            elif isinstance(value, Unknown):
+                expressions[attribute_name] = (value.expression,)
+            elif all(isinstance(option, ListValue) for option in options(value)):
+                lists[attribute_name] = tuple(sorted(must_strings(value) or ()))
+                unknown = {
+                    item.expression
+                    for option in options(value)
+                    for item in option.items  # type: ignore[union-attr]
+                    if isinstance(item, Unknown)
+                }
+                if unknown and not isinstance(value, OneOf):
+                    expressions[attribute_name] = tuple(sorted(unknown))
         blocks = {b.labels[0] if b.type == "dynamic" and b.labels else b.type for b in block.blocks}
         return Resource(
-            "terraform", block.labels[0], address, block.location, attributes, frozenset(blocks), instance.certain
+            "terraform",
+            block.labels[0],
+            address,
+            block.location,
+            attributes,
+            frozenset(blocks),
+            instance.certain,
+            lists,
+            expressions,
         )
 
     def organization(self, block: Block, address: str, instance: Instance) -> None:

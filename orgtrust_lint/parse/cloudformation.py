@@ -215,6 +215,8 @@ class _Template:
 
     def generic(self, resource_type: str, logical_id: str, location: Location, properties: dict) -> Resource:
         attributes: dict[str, str | bool] = {}
+        lists: dict[str, tuple[str, ...]] = {}
+        expressions: dict[str, tuple[str, ...]] = {}
         blocks = set()
         for name, value in properties.items():
             if isinstance(value, bool):
@@ -225,9 +227,37 @@ class _Template:
                 resolved = self.resolve(value, location)
                 if isinstance(resolved.value, str):
                     attributes[str(name)] = resolved.value
+                elif isinstance(resolved.value, list):
+                    self._list(str(name), resolved.value, lists, expressions)
                 else:
+                    if isinstance(resolved.value, _Opaque):
+                        if resolved.value.expression == "Ref AWS::NoValue":
+                            continue  # the property is left out
+                        expressions[str(name)] = (resolved.value.expression,)
                     blocks.add(str(name))
-        return Resource("cloudformation", resource_type, logical_id, location, attributes, frozenset(blocks))
+            elif isinstance(value, list):
+                self._list(str(name), self.resolve(value, location).value, lists, expressions)
+        return Resource(
+            "cloudformation",
+            resource_type,
+            logical_id,
+            location,
+            attributes,
+            frozenset(blocks),
+            True,
+            lists,
+            expressions,
+        )
+
+    @staticmethod
+    def _list(
+        name: str, items: list[JsonNode], lists: dict[str, tuple[str, ...]], expressions: dict[str, tuple[str, ...]]
+    ) -> None:
+        """A list property: its static strings, and its intrinsics known only at deploy time."""
+        lists[name] = tuple(item.value for item in items if isinstance(item.value, str))
+        opaque = tuple(item.value.expression for item in items if isinstance(item.value, _Opaque))
+        if opaque:
+            expressions[name] = opaque
 
     def metadata_suppression(self, body: dict, location: Location) -> None:
         metadata = body.get("Metadata")
