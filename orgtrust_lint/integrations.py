@@ -123,9 +123,13 @@ def derive_integrations(facts: Facts, catalog: Catalog) -> list[Integration]:
     for resource in facts.resources:
         if not resource.certain:
             continue  # an instance that may not exist (count unknown or a branch of a condition) proves nothing
+        relied_on: set[str] = set()
         for spec in by_type.get((resource.format, resource.type), []):
+            if spec.principal in relied_on:
+                continue  # two documented reasons (permission_model and call_as) are one reliance
             holds, reason = _condition_holds(resource, spec.when)
             if holds:
+                relied_on.add(spec.principal)
                 found.append(
                     Integration(
                         spec.principal, resource.type, resource.address, resource.location, spec.self_enabling, reason

@@ -110,10 +110,13 @@ def test_contains_in_terraform(tmp_path: Path, types: str, fires: bool) -> None:
         assert "enabled_policy_types includes SECURITYHUB_POLICY" in found[0][1]
 
 
-# A ${...} placeholder of a !Sub may hold colons (${AWS::Partition}).
-ORG_ARN = (
-    r"^(!Sub )?arn:(\$\{[^}]*\}|[^:])+:organizations::(\$\{[^}]*\}|[^:])*:(organization|ou)/"
-    r"|^(data\.)?aws_organizations_(organization|organizational_unit)\.[^.]+\.arn$"
+# The catalog's own pattern for "an organization or OU ARN" (RAM sharing with the organization).
+ORG_ARN = next(
+    i["when"]["matches"]
+    for e in Catalog.load().data["services"]
+    if e["principal"] == "ram.amazonaws.com"
+    for i in e["integrations"]
+    if "matches" in i.get("when", {})
 )
 
 

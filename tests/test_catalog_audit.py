@@ -1,0 +1,224 @@
+"""The catalog audit of 2026-12-02 (shared/research/catalog-audit.md), as a user meets it.
+
+Principals AWS accepts are no longer OT101 errors, the disputes the audit settles are settled,
+and the integrations it adds (some needing the new `when` forms) are recognised in Terraform and
+CloudFormation.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from orgtrust_lint.catalog import Catalog
+from orgtrust_lint.cli import run
+from orgtrust_lint.config import Config
+from orgtrust_lint.lint import check
+
+ADDED = (
+    "ssm-quicksetup.amazonaws.com",
+    "account-access.amazonaws.com",
+    "agent-registry.amazonaws.com",
+    "agentless.inspector2.amazonaws.com",
+    "network-security-director.amazonaws.com",
+)
+
+
+def _findings(tmp_path: Path, files: dict[str, str], *rules: str) -> list[tuple[str, int, str]]:
+    for name, text in files.items():
+        (tmp_path / name).write_text(text)
+    result = check([str(tmp_path)], Config(ignore=("OT105",)))
+    return [(f.rule, f.location.line, f.message) for f in result.findings if not rules or f.rule in rules]
+
+
+def _org(*principals: str, extra: str = "") -> str:
+    listed = ", ".join(f'"{p}"' for p in principals)
+    head = 'resource "aws_organizations_organization" "org" {\n'
+    return f"{head}  aws_service_access_principals = [{listed}]\n{extra}}}\n"
+
+
+@pytest.mark.parametrize("principal", ADDED)
+def test_added_principal_is_shown_with_its_sources(principal: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(["services", principal]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith(f"{principal}: ")
+    for url in Catalog.load().entry(principal)["sources"]:  # type: ignore[index]
+        assert url in out
+
+
+def test_added_principals_are_no_ot101_in_any_position(tmp_path: Path) -> None:
+    """The unified-console setup (ssm-quicksetup), account access manager and Agent Registry were
+    false OT101 errors, and so was AWS's own managed policy condition for agentless scanning."""
+    files = {
+        "main.tf": _org("ssm-quicksetup.amazonaws.com", "account-access.amazonaws.com", "agent-registry.amazonaws.com")
+        + 'resource "aws_organizations_delegated_administrator" "qs" {\n'
+        '  account_id        = "111111111111"\n  service_principal = "ssm-quicksetup.amazonaws.com"\n}\n'
+        'data "aws_iam_policy_document" "inspector" {\n  statement {\n'
+        '    actions   = ["organizations:EnableAWSServiceAccess"]\n    resources = ["*"]\n'
+        '    condition {\n      test     = "StringEquals"\n      variable = "organizations:ServicePrincipal"\n'
+        '      values   = ["inspector2.amazonaws.com", "agentless.inspector2.amazonaws.com",'
+        ' "network-security-director.amazonaws.com"]\n    }\n  }\n}\n'
+    }
+    assert _findings(tmp_path, files) == []
+
+
+def test_notifications_dispute_is_settled(tmp_path: Path) -> None:
+    catalog = Catalog.load()
+    assert catalog.entry("notifications.amazonaws.com")["status"] == "confirmed"  # type: ignore[index]
+    assert catalog.entry("notifications.amazon.com") is None
+    found = _findings(tmp_path, {"main.tf": _org("notifications.amazon.com")}, "OT101")
+    assert len(found) == 1
+    assert "did you mean 'notifications.amazonaws.com'?" in found[0][2]
+    assert "documentation typo" in found[0][2]
+
+
+def test_backup_delegated_administrator_dispute_is_settled() -> None:
+    entry = Catalog.load().entry("backup.amazonaws.com")
+    assert entry is not None
+    assert entry["delegated_admin"]["principal"] == "backup.amazonaws.com"
+    assert all(fact["fact"] != "delegated_admin" for fact in entry["disputed_facts"])
+
+
+def test_stacksets_dispute_is_kept() -> None:
+    entry = Catalog.load().entry("stacksets.cloudformation.amazonaws.com")
+    assert entry is not None and entry["status"] == "disputed"
+
+
+@pytest.mark.parametrize(
+    ("principal", "field", "expected"),
+    [
+        ("mgn.amazonaws.com", ("delegated_admin", "principal"), "mgn.amazonaws.com"),
+        ("cost-optimization-hub.bcm.amazonaws.com", ("enable", "recommended_from"), "either"),
+        ("resource-explorer-2.amazonaws.com", ("enable", "recommended_from"), "trusted-service"),
+        ("security-ir.amazonaws.com", ("delegated_admin", "principal"), "security-ir.amazonaws.com"),
+        ("ssm.amazonaws.com", ("delegated_admin", "principal"), "ssm.amazonaws.com"),
+        ("eks.amazonaws.com", ("delegated_admin", "principal"), "eks.amazonaws.com"),
+        ("securitylake.amazonaws.com", ("delegated_admin", "principal"), "securitylake.amazonaws.com"),
+        ("observabilityadmin.amazonaws.com", ("delegated_admin", "principal"), "observabilityadmin.amazonaws.com"),
+        ("malware-protection.guardduty.amazonaws.com", ("delegated_admin", "supported"), "yes"),
+    ],
+)
+def test_metadata_corrections(principal: str, field: tuple[str, str], expected: str) -> None:
+    entry = Catalog.load().entry(principal)
+    assert entry is not None and entry[field[0]][field[1]] == expected
+
+
+@pytest.mark.parametrize(
+    ("resource", "self_enabling"),
+    [
+        ("aws_costoptimizationhub_enrollment_status", True),
+        ("aws_servicequotas_template_association", True),
+        ("aws_detective_organization_admin_account", True),
+        ("AWS::SecurityHub::DelegatedAdmin", True),
+    ],
+)
+def test_self_enabling_corrections_are_checked(resource: str, self_enabling: bool) -> None:
+    specs = [s for s in Catalog.load().integration_specs if s.resource == resource]
+    assert specs and all(s.self_enabling is self_enabling for s in specs)
+
+
+def test_account_id_set_relies_on_account_management(tmp_path: Path) -> None:
+    files = {
+        "main.tf": _org("sso.amazonaws.com")
+        + 'resource "aws_account_alternate_contact" "ops" {\n  account_id = "222222222222"\n'
+        '  alternate_contact_type = "OPERATIONS"\n  name = "Ops"\n  title = "Ops"\n'
+        '  email_address = "ops@example.com"\n  phone_number = "+100"\n}\n'
+        'resource "aws_account_primary_contact" "own" {\n  full_name = "Me"\n}\n'  # its own account: no account_id
+    }
+    found = _findings(tmp_path, files, "OT301")
+    assert [(line, "account.amazonaws.com" in message) for _, line, message in found] == [(4, True)]
+    assert "account_id is set" in found[0][2]
+
+
+def test_security_hub_policy_type_keeps_security_hub_enabled(tmp_path: Path) -> None:
+    extra = '  enabled_policy_types = ["SERVICE_CONTROL_POLICY", "SECURITYHUB_POLICY"]\n'
+    found = _findings(tmp_path, {"main.tf": _org("sso.amazonaws.com", extra=extra)}, "OT301")
+    assert len(found) == 1 and "'securityhub.amazonaws.com'" in found[0][2]
+    assert "enabled_policy_types includes SECURITYHUB_POLICY" in found[0][2]
+    assert _findings(tmp_path, {"main.tf": _org("securityhub.amazonaws.com", extra=extra)}, "OT301") == []
+
+
+def _git(repo: Path, *args: str) -> None:
+    subprocess.run(
+        ["git", "-c", "user.name=t", "-c", "user.email=t@example.invalid", *args],
+        cwd=repo,
+        check=True,
+        capture_output=True,
+    )
+
+
+def test_security_hub_policy_type_binds_the_disable_order(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """DisableAWSServiceAccess fails while SECURITYHUB_POLICY is enabled: removing the principal
+    while the policy type stays is OT302."""
+    extra = '  enabled_policy_types = ["SECURITYHUB_POLICY"]\n'
+    _git(tmp_path, "init", "-q", "-b", "main")
+    (tmp_path / "main.tf").write_text(_org("securityhub.amazonaws.com", "sso.amazonaws.com", extra=extra))
+    _git(tmp_path, "add", "-A")
+    _git(tmp_path, "commit", "-q", "-m", "base")
+    (tmp_path / "main.tf").write_text(_org("sso.amazonaws.com", extra=extra))
+    monkeypatch.chdir(tmp_path)
+    assert run(["check", "--base", "HEAD", "--ignore", "OT105", "--select", "OT302", "main.tf"]) == 1
+    out = capsys.readouterr().out
+    assert "OT302" in out and "securityhub.amazonaws.com" in out and "aws_organizations_organization.org" in out
+
+
+def test_ram_sharing_with_an_organization_arn(tmp_path: Path) -> None:
+    files = {
+        "main.tf": _org("sso.amazonaws.com") + 'resource "aws_ram_principal_association" "org" {\n'
+        "  principal          = aws_organizations_organization.org.arn\n"
+        "  resource_share_arn = aws_ram_resource_share.share.arn\n}\n"
+        'resource "aws_ram_principal_association" "account" {\n'
+        '  principal          = "333333333333"\n'
+        "  resource_share_arn = aws_ram_resource_share.share.arn\n}\n"
+    }
+    found = _findings(tmp_path, files, "OT301")
+    assert [(line, "'ram.amazonaws.com'" in message) for _, line, message in found] == [(4, True)]
+
+
+CFN_ENABLE_SSO = """  EnableSso:
+    Type: Custom::EnableAwsServiceAccess
+    Properties:
+      ServiceToken: arn:aws:lambda:us-east-1:111111111111:function:enable
+      ServicePrincipal: sso.amazonaws.com
+"""
+
+
+def test_cloudformation_ram_share_and_agent_registry(tmp_path: Path) -> None:
+    template = (
+        "AWSTemplateFormatVersion: '2010-09-09'\nParameters:\n  OrgId:\n    Type: String\nResources:\n"
+        + CFN_ENABLE_SSO
+        + "  Share:\n    Type: AWS::RAM::ResourceShare\n    Properties:\n      Name: share\n"
+        "      Principals:\n"
+        "        - !Sub arn:${AWS::Partition}:organizations::${AWS::AccountId}:organization/${OrgId}\n"
+        "  Registry:\n    Type: AWS::AgentRegistry::Registry\n    Properties:\n      Name: registry\n"
+        "      AutoDetectionEnabled: true\n      AutoDetectionScope: ORGANIZATION\n"
+        "  LocalRegistry:\n    Type: AWS::AgentRegistry::Registry\n    Properties:\n      Name: local\n"
+    )
+    found = _findings(tmp_path, {"template.yaml": template}, "OT301")
+    relied = sorted((line, message.split("'")[1]) for _, line, message in found)
+    assert relied == [(11, "ram.amazonaws.com"), (17, "agent-registry.amazonaws.com")]
+
+
+def test_terraform_observability_admin_organization_rules(tmp_path: Path) -> None:
+    files = {
+        "main.tf": _org("sso.amazonaws.com")
+        + 'resource "aws_observabilityadmin_telemetry_rule_for_organization" "r" {\n  rule_name = "r"\n}\n'
+    }
+    found = _findings(tmp_path, files, "OT301")
+    assert len(found) == 1 and "'observabilityadmin.amazonaws.com'" in found[0][2]
+
+
+def test_inferred_integrations_stay_silent(tmp_path: Path) -> None:
+    """What the audit marks inferred or unconfirmed never fires (a TAG_POLICY type, a Control Tower
+    landing zone, an organization configuration)."""
+    extra = '  enabled_policy_types = ["TAG_POLICY"]\n'
+    files = {
+        "main.tf": _org("sso.amazonaws.com", extra=extra)
+        + 'resource "aws_controltower_landing_zone" "lz" {\n  version = "3.3"\n  manifest_json = "{}"\n}\n'
+        + 'resource "aws_guardduty_organization_configuration" "gd" {\n  detector_id = "d"\n}\n'
+    }
+    assert _findings(tmp_path, files, "OT301") == []
