@@ -133,13 +133,19 @@ def unknown_principal(ref: PrincipalRef, ctx: Context) -> Extras | None:
     catalog = ctx.catalog_at(ref.location)
     if catalog.is_known(ref.value) or normalise(ref.value) is not None:
         return None
-    if not ref.position.is_trusted_access and not catalog.is_near_miss(ref.value):
-        return None
+    unconfirmed = catalog.unconfirmed.get(ref.value)
+    if not ref.position.is_trusted_access and (unconfirmed or not catalog.is_near_miss(ref.value)):
+        return None  # a service-linked role may name any service, the recorded SLR-only names included
     suggestions = catalog.suggestions(ref.value)
     note = ""
-    if ref.value in catalog.unconfirmed:
-        note = f" ({catalog.unconfirmed[ref.value]['note']})"
-    elif ref.value in catalog.misspellings:
+    if unconfirmed:
+        # Recorded but not confirmed: say what is known, and never rewrite it (--fix) on a guess.
+        return {
+            "did_you_mean": _suggestion_text(suggestions),
+            "suggestion": None,
+            "note": f" (recorded as unconfirmed: {unconfirmed['note'].rstrip('.')})",
+        }
+    if ref.value in catalog.misspellings:
         note = f" ({catalog.misspellings[ref.value]['note']})"
     elif not suggestions and ref.value.rpartition(".")[2] and not ref.value.endswith(AWS_DOMAINS):
         note = " (AWS service principals end in .amazonaws.com)"
@@ -148,6 +154,12 @@ def unknown_principal(ref: PrincipalRef, ctx: Context) -> Extras | None:
         "suggestion": suggestions[0] if len(suggestions) == 1 else None,
         "note": note,
     }
+
+
+@predicate()
+def unconfirmed_principal(ref: PrincipalRef, ctx: Context) -> Extras | None:
+    """A string the catalog records as unconfirmed: what is known about it is a warning, not an error."""
+    return {} if ref.value in ctx.catalog_at(ref.location).unconfirmed else None
 
 
 @predicate("first")

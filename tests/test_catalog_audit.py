@@ -222,3 +222,34 @@ def test_inferred_integrations_stay_silent(tmp_path: Path) -> None:
         + 'resource "aws_guardduty_organization_configuration" "gd" {\n  detector_id = "d"\n}\n'
     }
     assert _findings(tmp_path, files, "OT301") == []
+
+
+# ---- unconfirmed is not an error ------------------------------------------------------------
+
+
+def test_unconfirmed_string_is_a_warning_with_its_note(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A string the catalog records as unconfirmed says what is known about it, as a warning: the
+    run passes (fail-on error) and --fix leaves it alone. A string nobody recorded stays an error."""
+    (tmp_path / "main.tf").write_text(_org("accountdiscovery.ssm.amazonaws.com", "tag.amazonaws.com"))
+    assert run(["check", "--no-cache", "--ignore", "OT105", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "OT101 [warning] 'accountdiscovery.ssm.amazonaws.com' is not a known trusted-access service principal" in out
+    assert "did you mean 'ssm.amazonaws.com'? (recorded as unconfirmed: Trust principal of the service-linked" in out
+    assert "'tag.amazonaws.com'" in out and "TagGovernancePolicy" in out
+    assert "[error]" not in out
+    before = (tmp_path / "main.tf").read_text()
+    run(["check", "--no-cache", "--fix", "--ignore", "OT105", str(tmp_path)])
+    assert (tmp_path / "main.tf").read_text() == before
+    (tmp_path / "main.tf").write_text(_org("never-recorded.amazonaws.com"))
+    assert run(["check", "--no-cache", "--ignore", "OT105", str(tmp_path)]) == 1
+    assert "OT101 [error] 'never-recorded.amazonaws.com'" in capsys.readouterr().out
+
+
+def test_unconfirmed_slr_names_are_fine_as_service_linked_roles(tmp_path: Path) -> None:
+    files = {
+        "main.tf": 'resource "aws_iam_service_linked_role" "dashboard" {\n'
+        '  aws_service_name = "dashboard.eks.amazonaws.com"\n}\n'
+        'resource "aws_iam_service_linked_role" "discovery" {\n'
+        '  aws_service_name = "accountdiscovery.ssm.amazonaws.com"\n}\n'
+    }
+    assert _findings(tmp_path, files) == []
