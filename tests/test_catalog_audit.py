@@ -253,3 +253,72 @@ def test_unconfirmed_slr_names_are_fine_as_service_linked_roles(tmp_path: Path) 
         '  aws_service_name = "accountdiscovery.ssm.amazonaws.com"\n}\n'
     }
     assert _findings(tmp_path, files) == []
+
+
+# ---- "did you mean" for the shapes of mistakes seen in public code --------------------------
+
+SHAPES = [
+    # a subdomain label left out: shipped in a public landing zone
+    ("cost-optimization-hub.amazonaws.com", "cost-optimization-hub.bcm.amazonaws.com"),
+    ("storage-lens.amazonaws.com", "storage-lens.s3.amazonaws.com"),
+    ("capacitymanager.amazonaws.com", "ec2.capacitymanager.amazonaws.com"),
+    # a subdomain label added
+    ("sso.aws.amazonaws.com", "sso.amazonaws.com"),
+    ("config.organizations.amazonaws.com", "config.amazonaws.com"),
+    # the leading member.org. or reporting. left out (or half of it)
+    ("org.stacksets.cloudformation.amazonaws.com", "member.org.stacksets.cloudformation.amazonaws.com"),
+    ("member.stacksets.cloudformation.amazonaws.com", "member.org.stacksets.cloudformation.amazonaws.com"),
+    ("trustedadvisor.amazonaws.com", "reporting.trustedadvisor.amazonaws.com"),
+    # amazon.com for amazonaws.com
+    ("sso.amazon.com", "sso.amazonaws.com"),
+    ("cost-optimization-hub.bcm.amazon.com", "cost-optimization-hub.bcm.amazonaws.com"),
+]
+
+
+@pytest.mark.parametrize(("written", "meant"), SHAPES)
+def test_shape_suggestion(written: str, meant: str) -> None:
+    assert Catalog.load().suggestions(written) == [meant]
+
+
+def test_shape_suggestions_stay_quiet_for_unrelated_names() -> None:
+    catalog = Catalog.load()
+    assert catalog.suggestions("lambda.amazonaws.com") == []
+    assert catalog.suggestions("events.amazon.com") == []
+    assert len(catalog.suggestions("marketplace.amazonaws.com")) == 3  # three marketplace principals: no fix
+
+
+def test_fix_applies_each_shape_with_one_candidate(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "main.tf").write_text(_org(*(written for written, _ in SHAPES), "marketplace.amazonaws.com"))
+    run(["check", "--no-cache", "--fix", "--ignore", "OT105,OT102", str(tmp_path)])
+    out = capsys.readouterr().out
+    assert f"Fixed {len(SHAPES)} problem(s) in 1 file(s)." in out
+    assert (tmp_path / "main.tf").read_text() == _org(*(meant for _, meant in SHAPES), "marketplace.amazonaws.com")
+    assert "did you mean one of 'license-management.marketplace.amazonaws.com'" in out  # left as it is
+
+
+def _enable_template(*principals: str) -> str:
+    resources = "".join(
+        f"  Enable{index}:\n    Type: Custom::EnableAwsServiceAccess\n    Properties:\n"
+        f"      ServiceToken: arn:aws:lambda:us-east-1:111111111111:function:enable\n"
+        f"      ServicePrincipal: {principal}\n"
+        for index, principal in enumerate(principals)
+    )
+    return f"AWSTemplateFormatVersion: '2010-09-09'\nResources:\n{resources}"
+
+
+def test_shapes_unconfirmed_and_added_principals_in_cloudformation(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    template = tmp_path / "enable.yaml"
+    written = [w for w, _ in SHAPES]
+    template.write_text(_enable_template(*written, "split-cost-allocation-data.bcm.amazonaws.com", *ADDED))
+    result = check([str(tmp_path)], Config(ignore=("OT105",)))
+    severities = {(f.principal, f.severity.value) for f in result.findings if f.rule == "OT101"}
+    assert severities == {
+        *((w, "error") for w in written),
+        ("split-cost-allocation-data.bcm.amazonaws.com", "warning"),
+    }
+    run(["check", "--no-cache", "--fix", "--ignore", "OT105", str(tmp_path)])
+    assert f"Fixed {len(SHAPES)} problem(s) in 1 file(s)." in capsys.readouterr().out
+    expected = _enable_template(*(m for _, m in SHAPES), "split-cost-allocation-data.bcm.amazonaws.com", *ADDED)
+    assert template.read_text() == expected
