@@ -26,6 +26,7 @@ class IntegrationSpec:
     when: dict[str, Any]
     self_enabling: bool
     source: str
+    inferred: bool = False  # read from resource semantics: never reported as missing, only counted as setup
 
 
 DATA_DIRECTORY = Path(__file__).parent / "data"
@@ -336,19 +337,24 @@ class Catalog:
 
     @cached_property
     def integration_specs(self) -> tuple[IntegrationSpec, ...]:
-        specs = []
-        for entry in self.data["services"]:
-            for integration in entry.get("integrations", []):
-                if integration.get("inferred"):
-                    continue  # documented dependencies only: an inference would be a guess
-                specs.append(
-                    IntegrationSpec(
-                        principal=entry["principal"],
-                        format=integration["format"],
-                        resource=integration["resource"],
-                        when=integration.get("when") or {},
-                        self_enabling=bool(integration.get("self_enabling")),
-                        source=integration["source"],
-                    )
-                )
-        return tuple(specs)
+        """The documented dependencies: what OT301 and the change rules report as missing."""
+        # An inference would be a guess: it never makes a finding of its own.
+        return tuple(spec for spec in self.all_integration_specs if not spec.inferred)
+
+    @cached_property
+    def all_integration_specs(self) -> tuple[IntegrationSpec, ...]:
+        """Every resource the catalog relates to a principal, inferred ones too: each is the service's
+        own setup (an organization configuration, a sharing resource), which OT105 looks for."""
+        return tuple(
+            IntegrationSpec(
+                principal=entry["principal"],
+                format=integration["format"],
+                resource=integration["resource"],
+                when=integration.get("when") or {},
+                self_enabling=bool(integration.get("self_enabling")),
+                source=integration["source"],
+                inferred=bool(integration.get("inferred")),
+            )
+            for entry in self.data["services"]
+            for integration in entry.get("integrations", [])
+        )

@@ -7,6 +7,7 @@ not match, or a dict of extra message fields (possibly empty) when it does.
 from __future__ import annotations
 
 import functools
+import os
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -21,11 +22,12 @@ from orgtrust_lint.facts import (
     Location,
     Organization,
     PolicyStatement,
+    Position,
     PrincipalRef,
     PrincipalRemoval,
     ServiceAccessResource,
 )
-from orgtrust_lint.integrations import declared_principals
+from orgtrust_lint.integrations import declared_principals, set_up_principals
 from orgtrust_lint.parse.policy import TRUSTED_ACCESS_ACTIONS, action_matches, trusted_actions_matched
 
 Extras = dict[str, Any]
@@ -70,6 +72,10 @@ class Context:
     @functools.cached_property
     def declared_principals(self) -> dict[str, Location] | None:
         return declared_principals(self.facts)
+
+    @functools.cached_property
+    def set_up_principals(self) -> dict[str, set[str]]:
+        return set_up_principals(self.facts, self.catalog)
 
 
 def _suggestion_text(suggestions: list[str]) -> str:
@@ -176,12 +182,32 @@ def _entry(ref: PrincipalRef, ctx: Context) -> dict[str, Any] | None:
     return ctx.catalog.entry(ref.value)
 
 
-@predicate("service", "note")
+@predicate("service", "note", "keep", "configuration")
 def enable_via_trusted_service(ref: PrincipalRef, ctx: Context) -> Extras | None:
+    """A principal AWS recommends enabling from its service, enabled here through Organizations
+    only: nothing in the same configuration (directory) sets the service up (its delegated
+    administrator, organization configuration or sharing resource, as the catalog relates them to
+    the principal), and nothing there relies on it. Where something does, the service's own setup is
+    in the code, and advice about how to enable it would only contradict OT301, which asks for the
+    principal to stay enabled."""
     entry = _entry(ref, ctx)
     if entry is None or entry["enable"]["recommended_from"] != "trusted-service":
         return None
-    return {"service": entry["service"], "note": entry["enable"]["note"]}
+    # The configuration is where the list is used: a variable's default may sit in another file.
+    configuration = os.path.dirname((ref.via[0] if ref.via else ref.location).path)
+    if ref.value in ctx.set_up_principals.get(configuration, set()):
+        return None
+    keep = (
+        "keep it in this authoritative list, or the next apply disables it again"
+        if ref.position is Position.ORGANIZATION_LIST
+        else "keep this resource, whose removal disables it"
+    )
+    return {
+        "service": entry["service"],
+        "note": entry["enable"]["note"].rstrip("."),
+        "keep": keep,
+        "configuration": configuration or ".",
+    }
 
 
 @predicate()
