@@ -23,7 +23,7 @@ from orgtrust_lint.lint import check_facts
 from orgtrust_lint.parse.cloudformation import facts_from_template
 
 # Rules that can fire on a CloudFormation template (OT001 is cfn-lint's own E0000).
-CLOUDFORMATION_RULES = ("OT002", "OT101", "OT102", "OT103", "OT105", "OT201", "OT203", "OT204", "OT301")
+CLOUDFORMATION_RULES = ("OT002", "OT101", "OT102", "OT103", "OT105", "OT201", "OT202", "OT203", "OT204", "OT301")
 _LETTER = {Severity.ERROR: "E", Severity.WARNING: "W", Severity.INFO: "I"}
 # What cfn-lint calls a template read from stdin (cfnlint.decode); it keeps no file name for it.
 STDIN_NAME = "-"

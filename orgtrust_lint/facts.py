@@ -207,6 +207,22 @@ class PolicyStatement:
 
 
 @dataclass(frozen=True)
+class ManagedPolicyAttachment:
+    """An IAM managed policy attached by ARN: to a role, user or group (Terraform's policy
+    attachments and managed_policy_arns, CloudFormation's ManagedPolicyArns) or to an IAM Identity
+    Center permission set. Only AWS managed policies (``iam::aws:policy/...``) whose name is
+    statically known are recorded: a customer managed policy is read through its statements."""
+
+    policy_arn: str  # arn:aws:iam::aws:policy/Name for an AWS managed policy, whatever the partition written
+    location: Location  # the ARN literal, or the expression naming the policy (a data source, a !Sub)
+    resource: str  # the attaching resource's address or logical id
+
+    @property
+    def kind(self) -> str:
+        return "managed_policy_attachment"
+
+
+@dataclass(frozen=True)
 class PrincipalRemoval:
     """A principal whose trusted access a change (git base vs work tree, or a plan) disables."""
 
@@ -312,6 +328,7 @@ class Facts:
     resources: list[Resource] = field(default_factory=list)
     integrations: list[Integration] = field(default_factory=list)
     statements: list[PolicyStatement] = field(default_factory=list)
+    managed_policy_attachments: list[ManagedPolicyAttachment] = field(default_factory=list)
     removals: list[PrincipalRemoval] = field(default_factory=list)
     drift: list[DriftItem] = field(default_factory=list)
     parse_errors: list[ParseError] = field(default_factory=list)
@@ -329,6 +346,7 @@ class Facts:
         self.resources.extend(other.resources)
         self.integrations.extend(other.integrations)
         self.statements.extend(other.statements)
+        self.managed_policy_attachments.extend(other.managed_policy_attachments)
         self.removals.extend(other.removals)
         self.drift.extend(other.drift)
         self.parse_errors.extend(other.parse_errors)
@@ -345,6 +363,7 @@ class Facts:
             "resource": self.resources,
             "integration": self.integrations,
             "statement": self.statements,
+            "managed_policy_attachment": self.managed_policy_attachments,
             "removal": self.removals,
             "drift": self.drift,
             "parse_error": self.parse_errors,

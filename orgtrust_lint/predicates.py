@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from orgtrust_lint import managed_policies
 from orgtrust_lint.catalog import AWS_DOMAINS, Catalog
 from orgtrust_lint.facts import (
     ConditionClause,
@@ -20,6 +21,7 @@ from orgtrust_lint.facts import (
     Facts,
     Integration,
     Location,
+    ManagedPolicyAttachment,
     Organization,
     PolicyStatement,
     Position,
@@ -365,6 +367,22 @@ def service_principal_condition_on_unsupported_actions(statement: PolicyStatemen
         "operator": clauses[0].operator,
         "_location": unsupported[0][1],
     }
+
+
+@predicate("policy", "actions", "instead")
+def managed_policy_grants_trusted_access(attachment: ManagedPolicyAttachment, ctx: Context) -> Extras | None:
+    """An AWS managed policy that grants trusted-access actions with no organizations:ServicePrincipal
+    condition (data/managed_policies.yaml), attached where it can be: what OT201 is for a statement."""
+    row = managed_policies.policies().get(attachment.policy_arn)
+    if row is None or not row["unconditioned"] or not row["attachable"]:
+        return None
+    alternative = row.get("conditioned_alternative")
+    instead = (
+        f"; {alternative} grants them only for the service's own principals"
+        if alternative
+        else "; attach a policy whose statements name the services it is for instead"
+    )
+    return {"policy": row["name"], "actions": ", ".join(row["unconditioned"]), "instead": instead}
 
 
 # ---- changes (git base or plan) -----------------------------------------------------------

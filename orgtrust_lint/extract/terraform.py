@@ -36,6 +36,7 @@ from orgtrust_lint.facts import (
     ConditionClause,
     Facts,
     Location,
+    ManagedPolicyAttachment,
     Organization,
     ParseError,
     Position,
@@ -44,6 +45,7 @@ from orgtrust_lint.facts import (
     ServiceAccessResource,
     UnresolvedValue,
 )
+from orgtrust_lint.managed_policies import AWS_MANAGED_PREFIX, aws_managed_arn
 from orgtrust_lint.parse.hcl_ast import Attribute, Block, Call, Expr, HclDocument, Literal, Reference, TupleExpr
 from orgtrust_lint.parse.located_json import JsonNode, JsonSyntaxError
 from orgtrust_lint.parse.policy import add_statement, grants_trusted_access, parse_policy_text, statements_from_document
@@ -70,6 +72,20 @@ POLICY_ATTRIBUTES = {
     "aws_iam_group_policy": "policy",
     ORGANIZATION_POLICY: "content",
 }
+
+# Resources that attach IAM managed policies by ARN, and the attribute holding the ARN (or a list of them).
+MANAGED_POLICY_ATTRIBUTES = {
+    "aws_iam_role_policy_attachment": "policy_arn",
+    "aws_iam_user_policy_attachment": "policy_arn",
+    "aws_iam_group_policy_attachment": "policy_arn",
+    "aws_iam_policy_attachment": "policy_arn",
+    "aws_iam_role": "managed_policy_arns",
+    "aws_iam_role_policy_attachments_exclusive": "policy_arns",
+    "aws_iam_user_policy_attachments_exclusive": "policy_arns",
+    "aws_iam_group_policy_attachments_exclusive": "policy_arns",
+    "aws_ssoadmin_managed_policy_attachment": "managed_policy_arn",
+}
+MANAGED_POLICY_DATA = "aws_iam_policy"
 
 # Past this many instances of one block (count = 1000), the rest are like the ones enumerated.
 MAX_INSTANCES = 64
@@ -156,7 +172,15 @@ class ModuleExtractor:
         self._alternatives: dict[str, World] = {}
         self._seen_unresolved: set[tuple[Location, str]] = set()
         self._seen_refs: set[tuple[str, Location, Position]] = set()
+        self._seen_attachments: set[tuple[str, Location]] = set()
         self.document_uses: dict[str, _Use] = {}
+        # data "aws_iam_policy" blocks: an attachment may name its policy through one.
+        self.policy_data: dict[str, Block] = {
+            f"data.{MANAGED_POLICY_DATA}.{block.labels[1]}": block
+            for document in scope.documents
+            for block in document.blocks
+            if block.type == "data" and block.labels[:1] == (MANAGED_POLICY_DATA,) and len(block.labels) == 2
+        }
 
     def _world(self, variant: str | None, assigned: dict[str, tuple[Attribute, str]]) -> World:
         values = ModuleValues(self.scope.directory, self.scope.variables, self.scope.locals, assigned)
@@ -316,6 +340,9 @@ class ModuleExtractor:
             if policy_attribute and policy_attribute in block.attributes:
                 grants = resource_type != ORGANIZATION_POLICY  # an SCP or RCP filters, it grants nothing
                 self.policy(block.attributes[policy_attribute], address, instance, grants)
+            attachment = block.attributes.get(MANAGED_POLICY_ATTRIBUTES.get(resource_type, ""))
+            if attachment is not None:
+                self.managed_policies(attachment, address, instance)
             if resource_type == "aws_iam_role":
                 for inline in self.expanded_blocks(block, "inline_policy", instance):
                     inline_block, inline_instance = inline
@@ -437,6 +464,34 @@ class ModuleExtractor:
             )
 
     # ---- IAM policies -----------------------------------------------------------------
+
+    def managed_policies(self, attribute: Attribute, address: str, instance: Instance) -> None:
+        """Every AWS managed policy an attachment attribute may name (each branch, each element),
+        at the literal naming it; one named through a data source or with a computed partition is
+        recognised by its static policy name."""
+        for leaf in leaves(self.primary.may.evaluate(attribute.value, instance.env)):
+            item = leaf.value
+            if isinstance(item, Known):
+                arn = aws_managed_arn(item.value) if isinstance(item.value, str) else None
+            else:
+                arn = self._named_policy(item)
+            if arn is None or (arn, item.location) in self._seen_attachments:
+                continue
+            self._seen_attachments.add((arn, item.location))
+            self.facts.managed_policy_attachments.append(ManagedPolicyAttachment(arn, item.location, address))
+
+    def _named_policy(self, item: Unknown) -> str | None:
+        """The AWS managed policy an apply-time value names: a data "aws_iam_policy" looked up by
+        a literal arn or name, or an ARN template whose partition alone is computed."""
+        data = self.policy_data.get(item.refers_to or "")
+        if data is not None and item.expression.endswith(".arn"):
+            for attribute_name in ("arn", "name"):
+                value = self.scalar(data.attributes.get(attribute_name), Instance({}, True))
+                if isinstance(value, Known) and isinstance(value.value, str):
+                    text = value.value if attribute_name == "arn" else AWS_MANAGED_PREFIX + value.value
+                    return aws_managed_arn(text)
+            return None
+        return aws_managed_arn(item.expression)
 
     def policy(self, attribute: Attribute, address: str, instance: Instance, grants: bool = True) -> None:
         """A policy attribute: jsonencode({...}), a heredoc or string of JSON, a policy document's

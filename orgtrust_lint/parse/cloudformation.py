@@ -13,6 +13,7 @@ from typing import Any
 from orgtrust_lint.facts import (
     Facts,
     Location,
+    ManagedPolicyAttachment,
     ParseError,
     Position,
     PrincipalRef,
@@ -22,6 +23,7 @@ from orgtrust_lint.facts import (
     UnresolvedValue,
 )
 from orgtrust_lint.lines import TERRAFORM_BREAKS, YAML_BREAKS, notions_agree
+from orgtrust_lint.managed_policies import aws_managed_arn
 from orgtrust_lint.parse.comments import scan_suppressions
 from orgtrust_lint.parse.located_json import JsonNode, JsonSyntaxError
 from orgtrust_lint.parse.policy import parse_policy_text, statements_from_document
@@ -40,6 +42,13 @@ class _Opaque:
 
 
 IDENTITY_POLICY_RESOURCES = {"AWS::IAM::Policy", "AWS::IAM::ManagedPolicy"}
+# Resources that attach managed policies by ARN, and the list property holding them.
+MANAGED_POLICY_PROPERTIES = {
+    "AWS::IAM::Role": "ManagedPolicyArns",
+    "AWS::IAM::User": "ManagedPolicyArns",
+    "AWS::IAM::Group": "ManagedPolicyArns",
+    "AWS::SSO::PermissionSet": "ManagedPolicies",
+}
 INLINE_POLICY_RESOURCES = {"AWS::IAM::Role", "AWS::IAM::User", "AWS::IAM::Group"}
 
 
@@ -211,6 +220,7 @@ class _Template:
             self.metadata_suppression(body, location)
             self.facts.resources.append(self.generic(resource_type, str(logical_id), key_location, properties))
             self.policies(resource_type, str(logical_id), properties, location)
+            self.managed_policies(resource_type, str(logical_id), properties, location)
             self.principals(resource_type, str(logical_id), properties, location)
 
     def generic(self, resource_type: str, logical_id: str, location: Location, properties: dict) -> Resource:
@@ -305,6 +315,19 @@ class _Template:
                 self.unresolved(root, logical_id, "PolicyDocument")
                 continue
             statements_from_document(root, logical_id, self.facts, grants)
+
+    def managed_policies(self, resource_type: str, logical_id: str, properties: dict, location: Location) -> None:
+        """AWS managed policies attached by ARN: a static string, or a !Sub whose partition alone is
+        computed (``!Sub arn:${AWS::Partition}:iam::aws:policy/AdministratorAccess``)."""
+        name = MANAGED_POLICY_PROPERTIES.get(resource_type)
+        if name is None or name not in properties:
+            return
+        resolved = self.resolve(properties[name], location)
+        for item in resolved.value if isinstance(resolved.value, list) else []:
+            text = item.value.expression if isinstance(item.value, _Opaque) else item.value
+            arn = aws_managed_arn(text) if isinstance(text, str) else None
+            if arn is not None:
+                self.facts.managed_policy_attachments.append(ManagedPolicyAttachment(arn, item.location, logical_id))
 
     def principals(self, resource_type: str, logical_id: str, properties: dict, location: Location) -> None:
         if resource_type == "AWS::IAM::ServiceLinkedRole" and "AWSServiceName" in properties:
