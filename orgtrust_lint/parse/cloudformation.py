@@ -95,19 +95,61 @@ def syntax_ok(text: str) -> bool:
             return True
         except ValueError:
             return False
+    return composes_as_yaml(text)
+
+
+def composes_as_yaml(text: str) -> bool:
+    """Whether a YAML parser composes the text: it is well-formed YAML, whatever its tags mean.
+    Composing builds nodes and runs no constructor, so no tag (!Include, !!python/...) is acted on;
+    a merge key on a tagged scalar (``<<: !Include ./x.yml``) is valid YAML that only constructing
+    with merge semantics rejects."""
     import yaml
 
-    loader_class = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-    class _AnyTag(loader_class):  # type: ignore[misc,valid-type]
-        pass
-
-    _AnyTag.add_multi_constructor("!", lambda loader, suffix, node: None)
     try:
-        yaml.load(text, Loader=_AnyTag)  # safe: SafeLoader that ignores CloudFormation tags
-        return True
+        for _ in yaml.compose_all(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)):
+            pass
     except yaml.YAMLError:
         return False
+    except RecursionError:
+        return False
+    return True
+
+
+def _lenient_template(text: str, path: str) -> dict | list[Any] | None:
+    """The template cfn-lint's decoder rejected, read with its own loader once the merge keys that
+    no YAML library can resolve are set aside: a merge of a tagged scalar (org-formation's
+    ``<<: !Include ./parameters.yml``, an include resolved by the tool that deploys the file) adds
+    keys only that tool knows. A list of cfn-lint's matches when a key is repeated in a mapping
+    (YAML wants keys unique, and CloudFormation rejects them); None when the file still cannot be
+    read as one template."""
+    import yaml
+    from cfnlint.decode import cfn_yaml
+
+    class _Loader(cfn_yaml.CfnFullLoader):  # type: ignore[misc,valid-type]
+        def flatten_mapping(self, node: yaml.MappingNode) -> None:
+            node.value = [(key, value) for key, value in node.value if not _unresolvable_merge(key, value)]
+            super().flatten_mapping(node)
+
+    try:
+        loader = _Loader(text, path)
+        loader.add_multi_constructor("!", cfn_yaml.multi_constructor)
+        template = loader.get_single_data()
+    except cfn_yaml.CfnParseError as exc:
+        duplicates = [m for m in exc.matches if str(getattr(m, "message", "")).startswith("Duplicate found")]
+        return duplicates or None
+    except Exception:  # any other failure: the file is skipped with a note, never reported as broken
+        return None
+    return template if isinstance(template, dict) else None
+
+
+def _unresolvable_merge(key: Any, value: Any) -> bool:
+    import yaml
+
+    if getattr(key, "tag", None) != "tag:yaml.org,2002:merge":
+        return False
+    if isinstance(value, yaml.MappingNode):
+        return False
+    return not (isinstance(value, yaml.SequenceNode) and all(isinstance(v, yaml.MappingNode) for v in value.value))
 
 
 def _location(path: str, node: Any, fallback: Location) -> Location:
@@ -387,6 +429,15 @@ def extract_cloudformation(path: str, text: str) -> Facts:
     from cfnlint.decode import decode_str
 
     template, matches = decode_str(text)
+    if matches and not text.lstrip().startswith("{") and composes_as_yaml(text):
+        # Valid YAML is never a parse error (OT001): read it another way, or say it is not linted.
+        lenient = _lenient_template(text, path)
+        if isinstance(lenient, dict):
+            return facts_from_template(path, lenient, text)
+        if lenient is None:
+            reason = "valid YAML that cfn-lint's decoder cannot read as one CloudFormation template; not linted"
+            return Facts(skipped=[(path, reason)])
+        matches = lenient  # a repeated key: the template is broken, whatever its merge keys
     if matches or not isinstance(template, dict):
         facts = Facts(files=[path])
         match = matches[0] if matches else None
