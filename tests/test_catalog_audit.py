@@ -322,3 +322,28 @@ def test_shapes_unconfirmed_and_added_principals_in_cloudformation(
     assert f"Fixed {len(SHAPES)} problem(s) in 1 file(s)." in capsys.readouterr().out
     expected = _enable_template(*(m for _, m in SHAPES), "split-cost-allocation-data.bcm.amazonaws.com", *ADDED)
     assert template.read_text() == expected
+
+
+def test_delegated_administrator_for_any_principal_relies_on_trusted_access(tmp_path: Path) -> None:
+    """Registering a delegated administrator needs trusted access first (SERVICE_ACCESS_NOT_ENABLED),
+    for every principal, the ones the audit added too, in Terraform and CloudFormation."""
+    (tmp_path / "main.tf").write_text(
+        _org("sso.amazonaws.com") + 'resource "aws_organizations_delegated_administrator" "qs" {\n'
+        '  account_id        = "111111111111"\n  service_principal = "ssm-quicksetup.amazonaws.com"\n}\n'
+    )
+    (tmp_path / "admin.yaml").write_text(
+        "AWSTemplateFormatVersion: '2010-09-09'\nResources:\n"
+        "  Registry:\n    Type: Community::Organizations::DelegatedAdmin\n    Properties:\n"
+        "      AccountId: '111111111111'\n      ServicePrincipal: agent-registry.amazonaws.com\n"
+    )
+    found = _findings(tmp_path, {}, "OT301")
+    relied = sorted((Path(path).name, principal) for path, principal in _ot301_places(tmp_path))
+    assert relied == [("admin.yaml", "agent-registry.amazonaws.com"), ("main.tf", "ssm-quicksetup.amazonaws.com")]
+    assert all(
+        "a delegated administrator can only be registered while trusted access is enabled" in m for *_, m in found
+    )
+
+
+def _ot301_places(tmp_path: Path) -> list[tuple[str, str]]:
+    result = check([str(tmp_path)], Config(ignore=("OT105",)))
+    return [(f.location.path, f.principal or "") for f in result.findings if f.rule == "OT301"]
