@@ -6,7 +6,6 @@ the catalog says which resource types (under which conditions) rely on which pri
 
 from __future__ import annotations
 
-import os
 import re
 from typing import Any
 
@@ -151,27 +150,20 @@ def derive_integrations(facts: Facts, catalog: Catalog) -> list[Integration]:
     return found
 
 
-def set_up_principals(facts: Facts, catalog: Catalog) -> dict[str, set[str]]:
-    """Per directory (a Terraform configuration, a directory of templates), the principals whose
-    service is set up there besides the Organizations-side enable: a resource the catalog relates
-    to the principal (inferred ones too: an organization configuration, a sharing resource, the
-    service's own delegated-administrator resource) or a delegated administrator registration.
-    Resources that may not exist count: this only keeps advice quiet."""
+def set_up_principals(facts: Facts, catalog: Catalog) -> set[str]:
+    """The principals whose service the linted code sets up besides the Organizations-side enable:
+    a resource the catalog relates to the principal (inferred ones too: an organization
+    configuration, a sharing resource, the service's own delegated-administrator resource) or a
+    delegated administrator registration. The whole run counts, as for OT301: module calls are not
+    followed, so a service set up by a sibling module the same root calls is still set up. Resources
+    that may not exist count too: this only keeps advice quiet."""
     by_type: dict[tuple[str, str], list[IntegrationSpec]] = {}
     for spec in catalog.all_integration_specs:
         by_type.setdefault((spec.format, spec.resource), []).append(spec)
-    found: dict[str, set[str]] = {}
-
-    def add(location: Location, principal: str) -> None:
-        found.setdefault(os.path.dirname(location.path), set()).add(principal)
-
-    for integration in facts.integrations:
-        add(integration.location, integration.principal)
+    found = {integration.principal for integration in facts.integrations}
     for resource in facts.resources:
         for spec in by_type.get((resource.format, resource.type), []):
-            if _condition_holds(resource, spec.when)[0]:
-                add(resource.location, spec.principal)
-    for ref in facts.principals:
-        if ref.position is Position.DELEGATED_ADMINISTRATOR:
-            add(ref.via[0] if ref.via else ref.location, ref.value)
+            if spec.principal not in found and _condition_holds(resource, spec.when)[0]:
+                found.add(spec.principal)
+    found.update(ref.value for ref in facts.principals if ref.position is Position.DELEGATED_ADMINISTRATOR)
     return found

@@ -135,7 +135,7 @@ def extract(
     terraform_prefilter: Prefilter | None = None
     template_types: tuple[str, ...] = ()
     if prefilter:
-        specs = catalog.integration_specs
+        specs = catalog.all_integration_specs  # inferred too: OT105 looks for the service's own setup
         terraform_prefilter = Prefilter(s.resource for s in specs if s.format == "terraform")
         template_types = tuple(s.resource for s in specs if s.format == "cloudformation")
     modules = plan_terraform(discovered.terraform, prefilter=terraform_prefilter)

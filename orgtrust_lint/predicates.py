@@ -7,7 +7,6 @@ not match, or a dict of extra message fields (possibly empty) when it does.
 from __future__ import annotations
 
 import functools
-import os
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -76,7 +75,7 @@ class Context:
         return declared_principals(self.facts)
 
     @functools.cached_property
-    def set_up_principals(self) -> dict[str, set[str]]:
+    def set_up_principals(self) -> set[str]:
         return set_up_principals(self.facts, self.catalog)
 
 
@@ -184,32 +183,25 @@ def _entry(ref: PrincipalRef, ctx: Context) -> dict[str, Any] | None:
     return ctx.catalog.entry(ref.value)
 
 
-@predicate("service", "note", "keep", "configuration")
+@predicate("service", "note", "keep")
 def enable_via_trusted_service(ref: PrincipalRef, ctx: Context) -> Extras | None:
     """A principal AWS recommends enabling from its service, enabled here through Organizations
-    only: nothing in the same configuration (directory) sets the service up (its delegated
-    administrator, organization configuration or sharing resource, as the catalog relates them to
-    the principal), and nothing there relies on it. Where something does, the service's own setup is
-    in the code, and advice about how to enable it would only contradict OT301, which asks for the
-    principal to stay enabled."""
+    only: nothing in the linted code sets the service up (its delegated administrator,
+    organization configuration or sharing resource, as the catalog relates them to the principal)
+    and nothing relies on it. Where something does, the service's own setup is in the code, and
+    advice about how to enable it would only contradict OT301, which asks for the principal to
+    stay enabled."""
     entry = _entry(ref, ctx)
     if entry is None or entry["enable"]["recommended_from"] != "trusted-service":
         return None
-    # The configuration is where the list is used: a variable's default may sit in another file.
-    configuration = os.path.dirname((ref.via[0] if ref.via else ref.location).path)
-    if ref.value in ctx.set_up_principals.get(configuration, set()):
+    if ref.value in ctx.set_up_principals:
         return None
     keep = (
         "keep it in this authoritative list, or the next apply disables it again"
         if ref.position is Position.ORGANIZATION_LIST
         else "keep this resource, whose removal disables it"
     )
-    return {
-        "service": entry["service"],
-        "note": entry["enable"]["note"].rstrip("."),
-        "keep": keep,
-        "configuration": configuration or ".",
-    }
+    return {"service": entry["service"], "note": entry["enable"]["note"].rstrip("."), "keep": keep}
 
 
 @predicate()

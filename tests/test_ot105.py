@@ -101,12 +101,12 @@ def test_delegated_administrator_or_organization_configuration_quiets_it(tmp_pat
     assert _rules(tmp_path, text) == {"OT105": {"servicecatalog.amazonaws.com"}}
 
 
-def test_setup_in_another_configuration_does_not_count(tmp_path: Path) -> None:
-    """The same configuration is the directory: a delegated administrator of another root module
-    does not set up the service for this one."""
-    (tmp_path / "org").mkdir()
-    (tmp_path / "org" / "main.tf").write_text(_org("ipam.amazonaws.com"))
-    (tmp_path / "network").mkdir()
-    (tmp_path / "network" / "main.tf").write_text(IPAM_ADMIN)
+def test_setup_in_a_sibling_module_counts(tmp_path: Path) -> None:
+    """Module calls are not followed: a root that calls an organization module and a security
+    module has its service set up in a sibling directory. Like OT301, OT105 looks at the whole run."""
+    (tmp_path / "modules" / "organization").mkdir(parents=True)
+    (tmp_path / "modules" / "organization" / "main.tf").write_text(_org("ipam.amazonaws.com", "config.amazonaws.com"))
+    (tmp_path / "modules" / "network").mkdir()
+    (tmp_path / "modules" / "network" / "main.tf").write_text(IPAM_ADMIN)
     found = check([str(tmp_path)], Config(select=("OT105",))).findings
-    assert [(Path(f.location.path).parent.name, f.principal) for f in found] == [("org", "ipam.amazonaws.com")]
+    assert [f.principal for f in found] == ["config.amazonaws.com"]
