@@ -55,7 +55,8 @@ def test_valid_yaml_that_is_no_template_is_skipped_with_one_note(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     (tmp_path / "two.yaml").write_text(
-        "AWSTemplateFormatVersion: '2010-09-09'\nResources:\n  R:\n    Type: AWS::IAM::Role\n---\nsecond: document\n"
+        "AWSTemplateFormatVersion: '2010-09-09-OC'\nParameters:\n  <<: !Include './_parameters.yml'\n"
+        "Resources:\n  R:\n    Type: AWS::IAM::Role\n---\nsecond: document\n"
     )
     code, out, err = _check(capsys, "--no-prefilter", str(tmp_path))
     assert code == 0 and "OT001" not in out

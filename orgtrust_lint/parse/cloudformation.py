@@ -142,6 +142,17 @@ def _lenient_template(text: str, path: str) -> dict | list[Any] | None:
     return template if isinstance(template, dict) else None
 
 
+def _bounded(template: dict) -> bool:
+    """cfn-lint's own bound on a template with its aliases expanded (its decoder enforces it too)."""
+    from orgtrust_lint.catalog import expanded_size
+
+    try:
+        expanded_size(template, 250_000)
+    except (ValueError, RecursionError):
+        return False
+    return True
+
+
 def _unresolvable_merge(key: Any, value: Any) -> bool:
     import yaml
 
@@ -429,15 +440,18 @@ def extract_cloudformation(path: str, text: str) -> Facts:
     from cfnlint.decode import decode_str
 
     template, matches = decode_str(text)
-    if matches and not text.lstrip().startswith("{") and composes_as_yaml(text):
-        # Valid YAML is never a parse error (OT001): read it another way, or say it is not linted.
+    if matches and "<<" in text and not text.lstrip().startswith("{") and composes_as_yaml(text):
+        # A merge key cfn-lint's decoder rejects in valid YAML is not a parse error (OT001): read
+        # the file another way, or say it is not linted. Other rejections (a tag no safe loader
+        # constructs, an alias bomb) stay OT001 as before.
         lenient = _lenient_template(text, path)
-        if isinstance(lenient, dict):
+        if isinstance(lenient, dict) and _bounded(lenient):
             return facts_from_template(path, lenient, text)
         if lenient is None:
             reason = "valid YAML that cfn-lint's decoder cannot read as one CloudFormation template; not linted"
             return Facts(skipped=[(path, reason)])
-        matches = lenient  # a repeated key: the template is broken, whatever its merge keys
+        if isinstance(lenient, list):
+            matches = lenient  # a repeated key: the template is broken, whatever its merge keys
     if matches or not isinstance(template, dict):
         facts = Facts(files=[path])
         match = matches[0] if matches else None
