@@ -26,6 +26,7 @@ class IntegrationSpec:
     when: dict[str, Any]
     self_enabling: bool
     source: str
+    inferred: bool = False  # read from resource semantics: never reported as missing, only counted as setup
 
 
 DATA_DIRECTORY = Path(__file__).parent / "data"
@@ -173,6 +174,10 @@ def edit_distance(a: str, b: str, limit: int = 99) -> int:
     return previous[width]
 
 
+# Leading labels public code leaves out of a principal: StackSets' member.org. and Trusted Advisor's reporting.
+_MISSING_PREFIXES = ("member.org.", "reporting.")
+
+
 def split_principal(value: str) -> tuple[str, str]:
     """('config', 'amazonaws.com') for 'config.amazonaws.com'; the domain is the last two labels."""
     for domain in sorted(AWS_DOMAINS, key=len, reverse=True):
@@ -236,6 +241,9 @@ class Catalog:
         unconfirmed = self.unconfirmed.get(value)
         if unconfirmed and unconfirmed.get("related"):
             return [unconfirmed["related"]]
+        shaped = self._shape_suggestions(value)
+        if shaped:
+            return shaped
         limit = 3 if len(value) >= 24 else 2
         near = (
             k for size in range(len(value) - limit, len(value) + limit + 1) for k in self._known_by_length.get(size, ())
@@ -245,6 +253,54 @@ class Catalog:
         if best > limit:
             return []
         return sorted(known for score, known in scored if score == best)
+
+    def _shape_suggestions(self, value: str) -> list[str]:
+        """Known principals that differ from ``value`` by a mistake seen in public code rather than
+        by a typo: ``amazon.com`` written for ``amazonaws.com``, a subdomain label left out or added
+        (``cost-optimization-hub.amazonaws.com`` for ``cost-optimization-hub.bcm.amazonaws.com``), or
+        a leading ``member.org.`` or ``reporting.`` left out. Edit distance misses these: a whole
+        label is several edits, and short names have a small limit."""
+        service, domain = split_principal(value)
+        if domain == "amazon.com":
+            domain = "amazonaws.com"
+            if self.is_known(f"{service}.{domain}"):
+                return [self._preferred(f"{service}.{domain}")]
+        if domain != "amazonaws.com" or not service:
+            return []
+        labels = tuple(service.split("."))
+        by_labels, by_shorter = self._label_index
+        found = {self._preferred(known) for known in by_shorter.get(labels, ())}  # a label left out
+        for index in range(len(labels)):  # a label added
+            known = by_labels.get(labels[:index] + labels[index + 1 :])
+            if known is not None:
+                found.add(self._preferred(known))
+        for prefix in _MISSING_PREFIXES:
+            candidate = f"{prefix}{service}.{domain}"
+            if self.is_known(candidate):
+                found.add(self._preferred(candidate))
+        return sorted(found)
+
+    @cached_property
+    def _label_index(self) -> tuple[dict[tuple[str, ...], str], dict[tuple[str, ...], set[str]]]:
+        """Known amazonaws.com principals by their service labels, and by those labels with any one
+        left out: a name one label apart is then a dictionary lookup, not a comparison with each."""
+        by_labels: dict[tuple[str, ...], str] = {}
+        by_shorter: dict[tuple[str, ...], set[str]] = {}
+        for known in self.known:
+            service, domain = split_principal(known)
+            if domain != "amazonaws.com":
+                continue
+            labels = tuple(service.split("."))
+            by_labels[labels] = known
+            for index in range(len(labels)):
+                if len(labels) > 1:
+                    by_shorter.setdefault(labels[:index] + labels[index + 1 :], set()).add(known)
+        return by_labels, by_shorter
+
+    def _preferred(self, principal: str) -> str:
+        """A disputed principal's preferred spelling, where the catalog records one."""
+        entry = self.entries.get(principal)
+        return entry["prefer"] if entry and entry.get("prefer") else principal
 
     @cached_property
     def _known_by_length(self) -> dict[int, list[str]]:
@@ -281,19 +337,24 @@ class Catalog:
 
     @cached_property
     def integration_specs(self) -> tuple[IntegrationSpec, ...]:
-        specs = []
-        for entry in self.data["services"]:
-            for integration in entry.get("integrations", []):
-                if integration.get("inferred"):
-                    continue  # documented dependencies only: an inference would be a guess
-                specs.append(
-                    IntegrationSpec(
-                        principal=entry["principal"],
-                        format=integration["format"],
-                        resource=integration["resource"],
-                        when=integration.get("when") or {},
-                        self_enabling=bool(integration.get("self_enabling")),
-                        source=integration["source"],
-                    )
-                )
-        return tuple(specs)
+        """The documented dependencies: what OT301 and the change rules report as missing."""
+        # An inference would be a guess: it never makes a finding of its own.
+        return tuple(spec for spec in self.all_integration_specs if not spec.inferred)
+
+    @cached_property
+    def all_integration_specs(self) -> tuple[IntegrationSpec, ...]:
+        """Every resource the catalog relates to a principal, inferred ones too: each is the service's
+        own setup (an organization configuration, a sharing resource), which OT105 looks for."""
+        return tuple(
+            IntegrationSpec(
+                principal=entry["principal"],
+                format=integration["format"],
+                resource=integration["resource"],
+                when=integration.get("when") or {},
+                self_enabling=bool(integration.get("self_enabling")),
+                source=integration["source"],
+                inferred=bool(integration.get("inferred")),
+            )
+            for entry in self.data["services"]
+            for integration in entry.get("integrations", [])
+        )

@@ -5,7 +5,8 @@ engine on the template cfn-lint already decoded and reports the findings of one 
 rule at one severity. Ids sit in cfn-lint's custom-rule range (x9xxx), and cfn-lint reads a
 match's level from its rule id's first letter, so a rule that orgtrust-lint reports at several
 severities has one id per severity: OT201 is E9201, OT204 W9204, OT105 I9105 and, where enabling
-from Organizations breaks the service (a warning), W9105.
+from Organizations breaks the service (a warning), W9105. A rule that is off by default in
+orgtrust-lint (OT105) is an experimental rule to cfn-lint: it runs with --include-experimental.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from orgtrust_lint.lint import check_facts
 from orgtrust_lint.parse.cloudformation import facts_from_template
 
 # Rules that can fire on a CloudFormation template (OT001 is cfn-lint's own E0000).
-CLOUDFORMATION_RULES = ("OT002", "OT101", "OT102", "OT103", "OT105", "OT201", "OT203", "OT204", "OT301")
+CLOUDFORMATION_RULES = ("OT002", "OT101", "OT102", "OT103", "OT105", "OT201", "OT202", "OT203", "OT204", "OT301")
 _LETTER = {Severity.ERROR: "E", Severity.WARNING: "W", Severity.INFO: "I"}
 # What cfn-lint calls a template read from stdin (cfnlint.decode); it keeps no file name for it.
 STDIN_NAME = "-"
@@ -54,7 +55,10 @@ def _findings(cfn: Any) -> list[Finding]:
     if found is None:
         name = cfn.filename if cfn.filename is not None else STDIN_NAME
         facts = facts_from_template(name, cfn.template, _template_text(cfn.filename))
-        found = check_facts(facts, Config()).findings
+        # Every rule, those off by default too: cfn-lint's own selection (--include-experimental,
+        # --include-checks, --ignore-checks) decides which of our rule classes report.
+        everything = tuple(rule.id for rule in load_rules())
+        found = check_facts(facts, Config(select=everything)).findings
         _findings_by_template[cfn] = found
     return found
 
@@ -120,6 +124,8 @@ def _make_rule_class(rule: Rule, severity: Severity) -> type[CloudFormationLintR
             "description": rule.summary,
             "source_url": rule.references[0][1],
             "tags": ["orgtrust-lint", *rule.tags],
+            # cfn-lint's switch for rules that are not on by default.
+            "experimental": not rule.default_enabled,
             "match": match,
             "__module__": __name__,
         },

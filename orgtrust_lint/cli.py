@@ -19,6 +19,7 @@ from orgtrust_lint.errors import UserError
 if TYPE_CHECKING:
     from orgtrust_lint.baseline import Baseline, Comparison
     from orgtrust_lint.config import ConfigResolver, Settings
+    from orgtrust_lint.engine import Rule
     from orgtrust_lint.lint import CheckResult, StdinFile
 
 EXIT_OK, EXIT_FINDINGS, EXIT_ERROR, EXIT_INCOMPLETE = 0, 1, 2, 3
@@ -472,6 +473,7 @@ def _rules(output_format: str) -> int:
                 "id": r.id,
                 "name": r.name,
                 "severity": r.severity.value,
+                "default_enabled": r.default_enabled,
                 "summary": r.summary,
                 "tags": list(r.tags),
                 "references": [{"title": t, "url": u} for t, u in r.references],
@@ -482,8 +484,24 @@ def _rules(output_format: str) -> int:
         return EXIT_OK
     width = max(len(r.name) for r in rules)
     for rule in rules:
-        print(f"{rule.id}  {rule.name:<{width}}  {rule.severity.value:<7}  {rule.summary}")
+        default = "on " if rule.default_enabled else "off"
+        print(f"{rule.id}  {rule.name:<{width}}  {rule.severity.value:<7}  {default}  {rule.summary}")
+    off = [r.id for r in rules if not r.default_enabled]
+    if off:
+        print(
+            f"\n'off' rules run only when selected by their full code: --select {off[0]}, or in the configuration"
+            f" select: [OT, {off[0]}] (every rule that is on, and {off[0]})."
+        )
     return EXIT_OK
+
+
+def _default_line(rule: Rule) -> str:
+    if rule.default_enabled:
+        return "On by default."
+    return (
+        f"Off by default: a recommendation you opt into with --select {rule.id}, or select: [OT, {rule.id}] in the"
+        f" configuration (every rule that is on, and {rule.id})."
+    )
 
 
 def _indent(text: str) -> str:
@@ -502,7 +520,7 @@ def _explain(code: str) -> int:
     if rule is None:
         raise UsageError(f"unknown rule '{code}' (see 'orgtrust-lint rules')")
     sections = [
-        f"{rule.id} {rule.name} (default severity: {rule.severity.value})",
+        f"{rule.id} {rule.name} (default severity: {rule.severity.value})\n{_default_line(rule)}",
         _wrap(rule.summary),
         "What it does\n" + _wrap(rule.what),
         "Why is this bad?\n" + _wrap(rule.why),
@@ -550,12 +568,21 @@ def _services(principal: str | None, output_format: str = "text") -> int:
     return EXIT_OK
 
 
+def _roles(roles: list[str] | None) -> str:
+    """The catalog's service-linked roles: null means the sources don't say, [] that none is created."""
+    if roles is None:
+        return "not documented"
+    return ", ".join(roles) or "none created"
+
+
 def _service_details(entry: dict[str, Any]) -> str:
+    from orgtrust_lint.integrations import describe_when
+
     delegated = entry["delegated_admin"]
     disable = entry["on_disable"]
     lines = [
         f"{entry['principal']}: {entry['service']} ({entry['status']})",
-        f"  service-linked roles: {', '.join(entry['service_linked_roles']) or 'none documented'}",
+        f"  service-linked roles: {_roles(entry['service_linked_roles'])}",
         f"  enable from: {entry['enable']['recommended_from'] or 'not documented'} - {entry['enable']['note']}",
         f"  delegated administrator: {delegated['supported']}"
         + (f" ({delegated['principal']})" if delegated.get("principal") else "")
@@ -567,8 +594,8 @@ def _service_details(entry: dict[str, Any]) -> str:
     for fact in entry.get("disputed_facts", []):
         lines.append(f"  disputed {fact['fact']}: {fact['note']}")
     for integration in entry.get("integrations", []):
-        when = integration.get("when") or {}
-        condition = " when " + ", ".join(f"{k}={v}" for k, v in when.items()) if when else ""
+        when = describe_when(integration.get("when"))
+        condition = f" when {when}" if when else ""
         inferred = " (inferred, not checked)" if integration.get("inferred") else ""
         lines.append(f"  relied on by {integration['format']} {integration['resource']}{condition}{inferred}")
     lines.append("  sources:")

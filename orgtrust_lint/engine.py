@@ -26,6 +26,7 @@ from orgtrust_lint.facts import (
     Integration,
     InternalError,
     Location,
+    ManagedPolicyAttachment,
     Organization,
     ParseError,
     PolicyStatement,
@@ -51,6 +52,7 @@ FACT_TYPES: dict[str, type] = {
     "resource": Resource,
     "integration": Integration,
     "statement": PolicyStatement,
+    "managed_policy_attachment": ManagedPolicyAttachment,
     "removal": PrincipalRemoval,
     "drift": DriftItem,
     "parse_error": ParseError,
@@ -75,10 +77,12 @@ class Rule:
     tags: tuple[str, ...]
     match: dict[str, Any]
     message: str
+    default_enabled: bool = True  # False: runs only when selected by its full code
 
     @classmethod
     def from_data(cls, data: dict[str, Any]) -> Rule:
         return cls(
+            default_enabled=data.get("default_enabled", True),
             id=data["id"],
             name=data["name"],
             severity=Severity(data["severity"]),
@@ -267,11 +271,22 @@ def _finding_for(rule: Rule, fact: Any, ctx: Context) -> Finding | None:
     )
 
 
+def default_disabled() -> frozenset[str]:
+    """The shipped rules that are off unless selected by their full code (``default_enabled: false``)."""
+    return frozenset(rule.id for rule in _shipped_rules() if not rule.default_enabled)
+
+
 def rule_selected(rule_id: str, select: tuple[str, ...], ignore: tuple[str, ...]) -> bool:
-    """Codes select by prefix, like ruff: OT1 selects OT101..OT106; ignore wins over select."""
-    if select and not any(rule_id.startswith(code) for code in select):
+    """Codes select by prefix, like ruff: OT1 selects OT101..OT106; ignore wins over select.
+
+    A rule that is off by default (a recommendation, like tflint's disabled rules) is selected only
+    by its full code: ``select: [OT, OT105]`` is every rule that is on by default, and OT105 too.
+    """
+    if any(rule_id.startswith(code) for code in ignore):
         return False
-    return not any(rule_id.startswith(code) for code in ignore)
+    if rule_id in default_disabled():
+        return rule_id in select
+    return not select or any(rule_id.startswith(code) for code in select)
 
 
 @dataclass

@@ -142,8 +142,12 @@ class ServiceAccessResource:
 class Resource:
     """Any IaC resource, reduced to what integration matching needs.
 
-    ``attributes`` holds statically known scalar values (lower-cased strings and booleans) and
-    ``blocks`` the names of nested blocks or object-valued properties that are present.
+    ``attributes`` holds statically known scalar values (strings and booleans) and ``blocks`` the
+    names of nested blocks or object-valued properties that are present. ``lists`` holds, for each
+    list-valued attribute, the strings it certainly holds, and ``expressions`` the parts of an
+    attribute known only at deploy time, as written (``aws_organizations_organization.org.arn``,
+    ``!Sub arn:...``): the attribute is set, and a pattern can still recognise what it refers to.
+    An attribute that is left out, or whose value is null, is in none of them.
     """
 
     format: str  # terraform | cloudformation
@@ -153,6 +157,8 @@ class Resource:
     attributes: dict[str, str | bool] = field(default_factory=dict)
     blocks: frozenset[str] = frozenset()
     certain: bool = True  # the resource exists in every case (its count is not 0 or unknown)
+    lists: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    expressions: dict[str, tuple[str, ...]] = field(default_factory=dict)
     configuration: str = ""  # see PrincipalRef.configuration
 
     @property
@@ -204,6 +210,22 @@ class PolicyStatement:
     @property
     def kind(self) -> str:
         return "statement"
+
+
+@dataclass(frozen=True)
+class ManagedPolicyAttachment:
+    """An IAM managed policy attached by ARN: to a role, user or group (Terraform's policy
+    attachments and managed_policy_arns, CloudFormation's ManagedPolicyArns) or to an IAM Identity
+    Center permission set. Only AWS managed policies (``iam::aws:policy/...``) whose name is
+    statically known are recorded: a customer managed policy is read through its statements."""
+
+    policy_arn: str  # arn:aws:iam::aws:policy/Name for an AWS managed policy, whatever the partition written
+    location: Location  # the ARN literal, or the expression naming the policy (a data source, a !Sub)
+    resource: str  # the attaching resource's address or logical id
+
+    @property
+    def kind(self) -> str:
+        return "managed_policy_attachment"
 
 
 @dataclass(frozen=True)
@@ -324,6 +346,7 @@ class Facts:
     resources: list[Resource] = field(default_factory=list)
     integrations: list[Integration] = field(default_factory=list)
     statements: list[PolicyStatement] = field(default_factory=list)
+    managed_policy_attachments: list[ManagedPolicyAttachment] = field(default_factory=list)
     removals: list[PrincipalRemoval] = field(default_factory=list)
     drift: list[DriftItem] = field(default_factory=list)
     parse_errors: list[ParseError] = field(default_factory=list)
@@ -341,6 +364,7 @@ class Facts:
         self.resources.extend(other.resources)
         self.integrations.extend(other.integrations)
         self.statements.extend(other.statements)
+        self.managed_policy_attachments.extend(other.managed_policy_attachments)
         self.removals.extend(other.removals)
         self.drift.extend(other.drift)
         self.parse_errors.extend(other.parse_errors)
@@ -350,9 +374,12 @@ class Facts:
         self.suppressions.extend(other.suppressions)
 
     def belonging_to(self, configuration: str) -> Facts:
-        """These facts as one configuration's (a template or a plan is applied as one unit)."""
-        self.principals = [p if p.configuration else replace(p, configuration=configuration) for p in self.principals]
-        self.resources = [r if r.configuration else replace(r, configuration=configuration) for r in self.resources]
+        """These facts as part of one configuration (a plan is applied as one unit; the templates
+        of a run are taken as one, their stacks deployed to one organization)."""
+        self.principals = [replace(p, configuration=configuration) for p in self.principals]
+        self.resources = [replace(r, configuration=configuration) for r in self.resources]
+        self.organizations = [replace(o, scope=configuration) for o in self.organizations]
+        self.service_access = [replace(s, scope=configuration) for s in self.service_access]
         return self
 
     def deduplicated(self) -> Facts:
@@ -374,6 +401,7 @@ class Facts:
             "resource": self.resources,
             "integration": self.integrations,
             "statement": self.statements,
+            "managed_policy_attachment": self.managed_policy_attachments,
             "removal": self.removals,
             "drift": self.drift,
             "parse_error": self.parse_errors,

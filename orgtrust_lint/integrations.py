@@ -6,6 +6,7 @@ the catalog says which resource types (under which conditions) rely on which pri
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from orgtrust_lint.catalog import Catalog, IntegrationSpec
@@ -63,7 +64,19 @@ def _equal(actual: str | bool, expected: Any) -> bool:
     return isinstance(actual, str) and actual.strip().lower() == str(expected).lower()
 
 
+def _texts(resource: Resource, name: str) -> list[str]:
+    """Every text an attribute holds: its value, its list's strings, its deploy-time expressions."""
+    value = resource.attributes.get(name)
+    texts = [value] if isinstance(value, str) else []
+    return [*texts, *resource.lists.get(name, ()), *resource.expressions.get(name, ())]
+
+
 def _condition_holds(resource: Resource, when: dict[str, Any]) -> tuple[bool, str]:
+    """Whether a catalog ``when`` holds for a resource, and the reason in words for messages.
+
+    Each form is one leaf test on one attribute (block, equals, in, exists, contains, matches),
+    the shape a general condition language would combine with all/any/not.
+    """
     if not when:
         return True, f"every {resource.type} does"
     if "block" in when:
@@ -71,12 +84,46 @@ def _condition_holds(resource: Resource, when: dict[str, Any]) -> tuple[bool, st
         present = name in resource.blocks or resource.attributes.get(name) is True
         return present, f"it has an {name} block"
     name = when["attribute"]
+    if "exists" in when:
+        present = (
+            name in resource.attributes
+            or name in resource.lists
+            or name in resource.expressions
+            or name in resource.blocks
+        )
+        return present is bool(when["exists"]), f"{name} is {'set' if present else 'not set'}"
+    if "contains" in when:
+        wanted = str(when["contains"]).lower()
+        found = any(item.strip().lower() == wanted for item in resource.lists.get(name, ()))
+        return found, f"{name} includes {when['contains']}"
+    if "matches" in when:
+        pattern = re.compile(when["matches"], re.IGNORECASE)
+        matched = next((text for text in _texts(resource, name) if pattern.search(text)), None)
+        return matched is not None, f"{name} = {matched}"
     if name not in resource.attributes:
         return False, ""
     actual = resource.attributes[name]
     if "equals" in when:
         return _equal(actual, when["equals"]), f"{name} = {actual}"
     return any(_equal(actual, option) for option in when["in"]), f"{name} = {actual}"
+
+
+def describe_when(when: dict[str, Any] | None) -> str:
+    """A catalog ``when`` in words, for ``orgtrust-lint services``."""
+    if not when:
+        return ""
+    if "block" in when:
+        return f"it has a {when['block']} block"
+    name = when["attribute"]
+    if "exists" in when:
+        return f"{name} is {'set' if when['exists'] else 'not set'}"
+    if "contains" in when:
+        return f"{name} includes {when['contains']}"
+    if "matches" in when:
+        return f"{name} matches /{when['matches']}/"
+    if "equals" in when:
+        return f"{name} = {when['equals']}"
+    return f"{name} is one of {', '.join(str(v) for v in when['in'])}"
 
 
 def derive_integrations(facts: Facts, catalog: Catalog) -> list[Integration]:
@@ -87,9 +134,13 @@ def derive_integrations(facts: Facts, catalog: Catalog) -> list[Integration]:
     for resource in facts.resources:
         if not resource.certain:
             continue  # an instance that may not exist (count unknown or a branch of a condition) proves nothing
+        relied_on: set[str] = set()
         for spec in by_type.get((resource.format, resource.type), []):
+            if spec.principal in relied_on:
+                continue  # two documented reasons (permission_model and call_as) are one reliance
             holds, reason = _condition_holds(resource, spec.when)
             if holds:
+                relied_on.add(spec.principal)
                 found.append(
                     Integration(
                         spec.principal,
@@ -114,4 +165,23 @@ def derive_integrations(facts: Facts, catalog: Catalog) -> list[Integration]:
                     ref.configuration,
                 )
             )
+    return found
+
+
+def set_up_principals(facts: Facts, catalog: Catalog) -> set[str]:
+    """The principals whose service the linted code sets up besides the Organizations-side enable:
+    a resource the catalog relates to the principal (inferred ones too: an organization
+    configuration, a sharing resource, the service's own delegated-administrator resource) or a
+    delegated administrator registration. The whole run counts, as for OT301: module calls are not
+    followed, so a service set up by a sibling module the same root calls is still set up. Resources
+    that may not exist count too: this only keeps advice quiet."""
+    by_type: dict[tuple[str, str], list[IntegrationSpec]] = {}
+    for spec in catalog.all_integration_specs:
+        by_type.setdefault((spec.format, spec.resource), []).append(spec)
+    found = {integration.principal for integration in facts.integrations}
+    for resource in facts.resources:
+        for spec in by_type.get((resource.format, resource.type), []):
+            if spec.principal not in found and _condition_holds(resource, spec.when)[0]:
+                found.add(spec.principal)
+    found.update(ref.value for ref in facts.principals if ref.position is Position.DELEGATED_ADMINISTRATOR)
     return found

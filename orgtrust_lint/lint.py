@@ -97,6 +97,11 @@ def _read_text(path: str, read: Callable[[str], bytes] = read_file) -> str:
         raise SkipFile(describe_encoding_error(data, exc)[0]) from None
 
 
+# CloudFormation has no module graph to say which stacks go together: a run's templates are taken as
+# one configuration, deployed to one organization (one template enables trusted access, another relies on it).
+CLOUDFORMATION_CONFIGURATION = "CloudFormation templates"
+
+
 # Worker entry points: module-level so that worker processes can find them.
 def _internal_error(path: str, stage: str, exc: Exception) -> InternalError:
     return InternalError(path, stage, f"{type(exc).__name__}: {exc}".splitlines()[0][:200], Location.point(path, 1))
@@ -158,7 +163,7 @@ def _configuration_size(configuration: Configuration) -> int:
 def extract_template(path: str, text: str) -> Facts:
     """One template's facts, or an internal-error fact when we fail on it."""
     try:
-        return extract_cloudformation(path, text).belonging_to(path)
+        return extract_cloudformation(path, text).belonging_to(CLOUDFORMATION_CONFIGURATION)
     except Exception as exc:
         return Facts(files=[path], internal_errors=[_internal_error(path, "parsing", exc)])
 
@@ -211,7 +216,7 @@ def extract(
     terraform_prefilter: Prefilter | None = None
     template_types: tuple[str, ...] = ()
     if prefilter:
-        specs = catalog.integration_specs
+        specs = catalog.all_integration_specs  # inferred too: OT105 looks for the service's own setup
         terraform_prefilter = Prefilter(s.resource for s in specs if s.format == "terraform")
         template_types = tuple(s.resource for s in specs if s.format == "cloudformation")
     modules = plan_terraform(discovered.terraform, read, prefilter=terraform_prefilter)

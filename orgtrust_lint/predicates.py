@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from orgtrust_lint import managed_policies
 from orgtrust_lint.catalog import AWS_DOMAINS, Catalog
 from orgtrust_lint.facts import (
     ConditionClause,
@@ -19,13 +20,15 @@ from orgtrust_lint.facts import (
     Facts,
     Integration,
     Location,
+    ManagedPolicyAttachment,
     Organization,
     PolicyStatement,
+    Position,
     PrincipalRef,
     PrincipalRemoval,
     ServiceAccessResource,
 )
-from orgtrust_lint.integrations import declared_principals
+from orgtrust_lint.integrations import declared_principals, set_up_principals
 from orgtrust_lint.parse.policy import (
     SERVICE_PRINCIPAL_KEY,
     TRUSTED_ACCESS_ACTIONS,
@@ -79,6 +82,10 @@ class Context:
         if configuration not in self._declared:
             self._declared[configuration] = declared_principals(self.facts, configuration)
         return self._declared[configuration]
+
+    @functools.cached_property
+    def set_up_principals(self) -> set[str]:
+        return set_up_principals(self.facts, self.catalog)
 
 
 def _suggestion_text(suggestions: list[str]) -> str:
@@ -142,13 +149,19 @@ def unknown_principal(ref: PrincipalRef, ctx: Context) -> Extras | None:
     catalog = ctx.catalog_at(ref.location)
     if catalog.is_known(ref.value) or normalise(ref.value) is not None:
         return None
-    if not ref.position.is_trusted_access and not catalog.is_near_miss(ref.value):
-        return None
+    unconfirmed = catalog.unconfirmed.get(ref.value)
+    if not ref.position.is_trusted_access and (unconfirmed or not catalog.is_near_miss(ref.value)):
+        return None  # a service-linked role may name any service, the recorded SLR-only names included
     suggestions = catalog.suggestions(ref.value)
     note = ""
-    if ref.value in catalog.unconfirmed:
-        note = f" ({catalog.unconfirmed[ref.value]['note']})"
-    elif ref.value in catalog.misspellings:
+    if unconfirmed:
+        # Recorded but not confirmed: say what is known, and never rewrite it (--fix) on a guess.
+        return {
+            "did_you_mean": _suggestion_text(suggestions),
+            "suggestion": None,
+            "note": f" (recorded as unconfirmed: {unconfirmed['note'].rstrip('.')})",
+        }
+    if ref.value in catalog.misspellings:
         note = f" ({catalog.misspellings[ref.value]['note']})"
     elif not suggestions and ref.value.rpartition(".")[2] and not ref.value.endswith(AWS_DOMAINS):
         note = " (AWS service principals end in .amazonaws.com)"
@@ -157,6 +170,12 @@ def unknown_principal(ref: PrincipalRef, ctx: Context) -> Extras | None:
         "suggestion": suggestions[0] if len(suggestions) == 1 else None,
         "note": note,
     }
+
+
+@predicate()
+def unconfirmed_principal(ref: PrincipalRef, ctx: Context) -> Extras | None:
+    """A string the catalog records as unconfirmed: what is known about it is a warning, not an error."""
+    return {} if ref.value in ctx.catalog_at(ref.location).unconfirmed else None
 
 
 @predicate("first")
@@ -173,12 +192,25 @@ def _entry(ref: PrincipalRef, ctx: Context) -> dict[str, Any] | None:
     return ctx.catalog.entry(ref.value)
 
 
-@predicate("service", "note")
+@predicate("service", "note", "keep")
 def enable_via_trusted_service(ref: PrincipalRef, ctx: Context) -> Extras | None:
+    """A principal AWS recommends enabling from its service, enabled here through Organizations
+    only: nothing in the linted code sets the service up (its delegated administrator,
+    organization configuration or sharing resource, as the catalog relates them to the principal)
+    and nothing relies on it. Where something does, the service's own setup is in the code, and
+    advice about how to enable it would only contradict OT301, which asks for the principal to
+    stay enabled."""
     entry = _entry(ref, ctx)
     if entry is None or entry["enable"]["recommended_from"] != "trusted-service":
         return None
-    return {"service": entry["service"], "note": entry["enable"]["note"]}
+    if ref.value in ctx.set_up_principals:
+        return None
+    keep = (
+        "keep it in this authoritative list, or the next apply disables it again"
+        if ref.position is Position.ORGANIZATION_LIST
+        else "keep this resource, whose removal disables it"
+    )
+    return {"service": entry["service"], "note": entry["enable"]["note"].rstrip("."), "keep": keep}
 
 
 @predicate()
@@ -339,6 +371,22 @@ def service_principal_condition_on_unsupported_actions(statement: PolicyStatemen
         "operator": clauses[0].operator,
         "_location": unsupported[0][1],
     }
+
+
+@predicate("policy", "actions", "instead")
+def managed_policy_grants_trusted_access(attachment: ManagedPolicyAttachment, ctx: Context) -> Extras | None:
+    """An AWS managed policy that grants trusted-access actions with no organizations:ServicePrincipal
+    condition (data/managed_policies.yaml), attached where it can be: what OT201 is for a statement."""
+    row = managed_policies.policies().get(attachment.policy_arn)
+    if row is None or not row["unconditioned"] or not row["attachable"]:
+        return None
+    alternative = row.get("conditioned_alternative")
+    instead = (
+        f"; {alternative} grants them only for the service's own principals"
+        if alternative
+        else "; attach a policy whose statements name the services it is for instead"
+    )
+    return {"policy": row["name"], "actions": ", ".join(row["unconditioned"]), "instead": instead}
 
 
 # ---- changes (git base or plan) -----------------------------------------------------------

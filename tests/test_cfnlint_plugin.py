@@ -90,12 +90,12 @@ def plugin_rules():
     return Rules.create_from_module("orgtrust_lint.cfnlint_plugin")
 
 
-def _lint_file(rules, path: Path, *ignore_checks: str) -> list:
+def _lint_file(rules, path: Path, *ignore_checks: str, experimental: bool = True) -> list:
     """cfn-lint's runner on one file, as the command line runs it (Metadata directives included)."""
     from cfnlint.config import ConfigMixIn
     from cfnlint.runner.template.runner import run_template_by_file_path
 
-    config = ConfigMixIn([], include_checks=["I"], ignore_checks=list(ignore_checks))
+    config = ConfigMixIn([], include_checks=["I"], ignore_checks=list(ignore_checks), include_experimental=experimental)
     return list(run_template_by_file_path(str(path), config, rules, False))
 
 
@@ -122,12 +122,21 @@ def test_cr_d13_cfn_lint_reports_the_severity_orgtrust_lint_reports(plugin_rules
     used to report it as informational I9105, hidden by cfn-lint's default --include-checks."""
     template = tmp_path / "enablers.yaml"
     template.write_text(ENABLERS)
-    ours = {(f.location.line, f.severity.value) for f in check([str(template)], Config()).findings}
+    ours = {(f.location.line, f.severity.value) for f in check([str(template)], Config(select=("OT105",))).findings}
     assert ours == {(10, "warning"), (15, "info")}
     reported = {(m.linenumber, m.rule.id, m.rule.severity) for m in _lint_file(plugin_rules, template)}
     assert reported == {(10, "W9105", "warning"), (15, "I9105", "informational")}
     # cfn-lint's own selection works on the split ids.
     assert {m.rule.id for m in _lint_file(plugin_rules, template, "I9105")} == {"W9105"}
+
+
+def test_a_rule_off_by_default_is_experimental_to_cfn_lint(plugin_rules, tmp_path: Path) -> None:
+    """OT105 is off unless selected in orgtrust-lint; in cfn-lint it runs with --include-experimental."""
+    template = tmp_path / "enablers.yaml"
+    template.write_text(ENABLERS)
+    assert check([str(template)], Config()).findings == []
+    assert _lint_file(plugin_rules, template, experimental=False) == []
+    assert {m.rule.id for m in _lint_file(plugin_rules, template)} == {"W9105", "I9105"}
 
 
 BAD_ROLE = """AWSTemplateFormatVersion: "2010-09-09"

@@ -37,6 +37,7 @@ from orgtrust_lint.facts import (
     ConditionClause,
     Facts,
     Location,
+    ManagedPolicyAttachment,
     Organization,
     ParseError,
     Position,
@@ -45,6 +46,7 @@ from orgtrust_lint.facts import (
     ServiceAccessResource,
     UnresolvedValue,
 )
+from orgtrust_lint.managed_policies import AWS_MANAGED_PREFIX, aws_managed_arn
 from orgtrust_lint.parse.hcl_ast import Attribute, Block, Call, Expr, HclDocument, Literal, Reference, TupleExpr
 from orgtrust_lint.parse.located_json import JsonNode, JsonSyntaxError
 from orgtrust_lint.parse.policy import add_statement, grants_trusted_access, parse_policy_text, statements_from_document
@@ -71,6 +73,20 @@ POLICY_ATTRIBUTES = {
     "aws_iam_group_policy": "policy",
     ORGANIZATION_POLICY: "content",
 }
+
+# Resources that attach IAM managed policies by ARN, and the attribute holding the ARN (or a list of them).
+MANAGED_POLICY_ATTRIBUTES = {
+    "aws_iam_role_policy_attachment": "policy_arn",
+    "aws_iam_user_policy_attachment": "policy_arn",
+    "aws_iam_group_policy_attachment": "policy_arn",
+    "aws_iam_policy_attachment": "policy_arn",
+    "aws_iam_role": "managed_policy_arns",
+    "aws_iam_role_policy_attachments_exclusive": "policy_arns",
+    "aws_iam_user_policy_attachments_exclusive": "policy_arns",
+    "aws_iam_group_policy_attachments_exclusive": "policy_arns",
+    "aws_ssoadmin_managed_policy_attachment": "managed_policy_arn",
+}
+MANAGED_POLICY_DATA = "aws_iam_policy"
 
 # Past this many instances of one block (count = 1000), the rest are like the ones enumerated.
 MAX_INSTANCES = 64
@@ -169,6 +185,7 @@ class _Run:
     configuration: str
     seen_refs: set[tuple[str, Location, Position]] = field(default_factory=set)
     seen_unresolved: set[tuple[Location, str]] = field(default_factory=set)
+    seen_attachments: set[tuple[str, Location]] = field(default_factory=set)
 
 
 # Terraform module block arguments that are not input variables of the module.
@@ -196,6 +213,7 @@ class ModuleExtractor:
         self.prefix = binding.name if binding else ""
         self._seen_unresolved = run.seen_unresolved
         self._seen_refs = run.seen_refs
+        self._seen_attachments = run.seen_attachments
         self.document_uses: dict[str, _Use] = {}
         self.calls: dict[str, ModuleCall] = {}
         for document in scope.documents:
@@ -204,6 +222,13 @@ class ModuleExtractor:
                     call = ModuleCall.of(self, block)
                     if call is not None:
                         self.calls[block.labels[0]] = call
+        # data "aws_iam_policy" blocks: an attachment may name its policy through one.
+        self.policy_data: dict[str, Block] = {
+            f"data.{MANAGED_POLICY_DATA}.{block.labels[1]}": block
+            for document in scope.documents
+            for block in document.blocks
+            if block.type == "data" and block.labels[:1] == (MANAGED_POLICY_DATA,) and len(block.labels) == 2
+        }
         # tfvars files apply to the root module only: a called module's variables come from its call.
         self.primary = self._world(None, dict(scope.tfvars) if binding is None else {})
         self._alternatives: dict[str, World] = {}
@@ -401,6 +426,9 @@ class ModuleExtractor:
             if policy_attribute and policy_attribute in block.attributes:
                 grants = resource_type != ORGANIZATION_POLICY  # an SCP or RCP filters, it grants nothing
                 self.policy(block.attributes[policy_attribute], address, instance, grants)
+            attachment = block.attributes.get(MANAGED_POLICY_ATTRIBUTES.get(resource_type, ""))
+            if attachment is not None:
+                self.managed_policies(attachment, address, instance)
             if resource_type == "aws_iam_role":
                 for inline in self.expanded_blocks(block, "inline_policy", instance):
                     inline_block, inline_instance = inline
@@ -434,7 +462,11 @@ class ModuleExtractor:
         return found
 
     def generic_resource(self, block: Block, address: str, instance: Instance) -> Resource:
+        """What integration matching reads, from the values the attributes *must* have: an
+        attribute that is null in some case is not certainly set, nor a list element that may be absent."""
         attributes: dict[str, str | bool] = {}
+        lists: dict[str, tuple[str, ...]] = {}
+        expressions: dict[str, tuple[str, ...]] = {}
         for attribute_name, attribute in block.attributes.items():
             if attribute_name in ("count", "for_each"):
                 continue
@@ -444,6 +476,18 @@ class ModuleExtractor:
                 attributes[attribute_name] = ("true" if text else "false") if isinstance(text, bool) else str(text)
             elif isinstance(value, ObjectValue):
                 attributes.setdefault(attribute_name, True)
+            elif isinstance(value, Unknown):
+                expressions[attribute_name] = (value.expression,)
+            elif all(isinstance(option, ListValue) for option in options(value)):
+                lists[attribute_name] = tuple(sorted(must_strings(value) or ()))
+                unknown = {
+                    item.expression
+                    for option in options(value)
+                    for item in option.items  # type: ignore[union-attr]
+                    if isinstance(item, Unknown)
+                }
+                if unknown and not isinstance(value, OneOf):
+                    expressions[attribute_name] = tuple(sorted(unknown))
         blocks = {b.labels[0] if b.type == "dynamic" and b.labels else b.type for b in block.blocks}
         return Resource(
             "terraform",
@@ -453,6 +497,8 @@ class ModuleExtractor:
             attributes,
             frozenset(blocks),
             instance.certain,
+            lists,
+            expressions,
             self.run.configuration,
         )
 
@@ -505,6 +551,34 @@ class ModuleExtractor:
             )
 
     # ---- IAM policies -----------------------------------------------------------------
+
+    def managed_policies(self, attribute: Attribute, address: str, instance: Instance) -> None:
+        """Every AWS managed policy an attachment attribute may name (each branch, each element),
+        at the literal naming it; one named through a data source or with a computed partition is
+        recognised by its static policy name."""
+        for leaf in leaves(self.primary.may.evaluate(attribute.value, instance.env)):
+            item = leaf.value
+            if isinstance(item, Known):
+                arn = aws_managed_arn(item.value) if isinstance(item.value, str) else None
+            else:
+                arn = self._named_policy(item)
+            if arn is None or (arn, item.location) in self._seen_attachments:
+                continue
+            self._seen_attachments.add((arn, item.location))
+            self.facts.managed_policy_attachments.append(ManagedPolicyAttachment(arn, item.location, address))
+
+    def _named_policy(self, item: Unknown) -> str | None:
+        """The AWS managed policy an apply-time value names: a data "aws_iam_policy" looked up by
+        a literal arn or name, or an ARN template whose partition alone is computed."""
+        data = self.policy_data.get(item.refers_to or "")
+        if data is not None and item.expression.endswith(".arn"):
+            for attribute_name in ("arn", "name"):
+                value = self.scalar(data.attributes.get(attribute_name), Instance({}, True))
+                if isinstance(value, Known) and isinstance(value.value, str):
+                    text = value.value if attribute_name == "arn" else AWS_MANAGED_PREFIX + value.value
+                    return aws_managed_arn(text)
+            return None
+        return aws_managed_arn(item.expression)
 
     def policy(self, attribute: Attribute, address: str, instance: Instance, grants: bool = True) -> None:
         """A policy attribute: jsonencode({...}), a heredoc or string of JSON, a policy document's

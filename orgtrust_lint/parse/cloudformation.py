@@ -13,15 +13,18 @@ from typing import Any
 from orgtrust_lint.facts import (
     Facts,
     Location,
+    ManagedPolicyAttachment,
     ParseError,
     Position,
     PrincipalRef,
     Resource,
     ServiceAccessResource,
+    SkippedFile,
     Suppression,
     UnresolvedValue,
 )
 from orgtrust_lint.lines import TERRAFORM_BREAKS, YAML_BREAKS, notions_agree
+from orgtrust_lint.managed_policies import aws_managed_arn
 from orgtrust_lint.parse.comments import scan_suppressions
 from orgtrust_lint.parse.located_json import JsonNode, JsonSyntaxError
 from orgtrust_lint.parse.policy import parse_policy_text, statements_from_document
@@ -40,6 +43,13 @@ class _Opaque:
 
 
 IDENTITY_POLICY_RESOURCES = {"AWS::IAM::Policy", "AWS::IAM::ManagedPolicy"}
+# Resources that attach managed policies by ARN, and the list property holding them.
+MANAGED_POLICY_PROPERTIES = {
+    "AWS::IAM::Role": "ManagedPolicyArns",
+    "AWS::IAM::User": "ManagedPolicyArns",
+    "AWS::IAM::Group": "ManagedPolicyArns",
+    "AWS::SSO::PermissionSet": "ManagedPolicies",
+}
 INLINE_POLICY_RESOURCES = {"AWS::IAM::Role", "AWS::IAM::User", "AWS::IAM::Group"}
 
 
@@ -86,20 +96,72 @@ def syntax_ok(text: str) -> bool:
             return True
         except ValueError:
             return False
+    return composes_as_yaml(text)
+
+
+def composes_as_yaml(text: str) -> bool:
+    """Whether a YAML parser composes the text: it is well-formed YAML, whatever its tags mean.
+    Composing builds nodes and runs no constructor, so no tag (!Include, !!python/...) is acted on;
+    a merge key on a tagged scalar (``<<: !Include ./x.yml``) is valid YAML that only constructing
+    with merge semantics rejects."""
     import yaml
 
-    loader_class = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-    # The base is picked at run time (the C loader where PyYAML was built with it): mypy cannot subclass that.
-    class _AnyTag(loader_class):  # type: ignore[misc,valid-type]
-        pass
-
-    _AnyTag.add_multi_constructor("!", lambda loader, suffix, node: None)
     try:
-        yaml.load(text, Loader=_AnyTag)  # safe: SafeLoader that ignores CloudFormation tags
-        return True
+        for _ in yaml.compose_all(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)):
+            pass
     except yaml.YAMLError:
         return False
+    except RecursionError:
+        return False
+    return True
+
+
+def _lenient_template(text: str, path: str) -> dict[str, Any] | list[Any] | None:
+    """The template cfn-lint's decoder rejected, read with its own loader once the merge keys that
+    no YAML library can resolve are set aside: a merge of a tagged scalar (org-formation's
+    ``<<: !Include ./parameters.yml``, an include resolved by the tool that deploys the file) adds
+    keys only that tool knows. A list of cfn-lint's matches when a key is repeated in a mapping
+    (YAML wants keys unique, and CloudFormation rejects them); None when the file still cannot be
+    read as one template."""
+    import yaml
+    from cfnlint.decode import cfn_yaml
+
+    class _Loader(cfn_yaml.CfnFullLoader):  # type: ignore[misc]  # cfn-lint is untyped: its loader is Any
+        def flatten_mapping(self, node: yaml.MappingNode) -> None:
+            node.value = [(key, value) for key, value in node.value if not _unresolvable_merge(key, value)]
+            super().flatten_mapping(node)
+
+    try:
+        loader = _Loader(text, path)
+        loader.add_multi_constructor("!", cfn_yaml.multi_constructor)
+        template = loader.get_single_data()
+    except cfn_yaml.CfnParseError as exc:
+        duplicates = [m for m in exc.matches if str(getattr(m, "message", "")).startswith("Duplicate found")]
+        return duplicates or None
+    except Exception:  # any other failure: the file is skipped with a note, never reported as broken
+        return None
+    return template if isinstance(template, dict) else None
+
+
+def _bounded(template: dict[str, Any]) -> bool:
+    """cfn-lint's own bound on a template with its aliases expanded (its decoder enforces it too)."""
+    from orgtrust_lint.catalog import expanded_size
+
+    try:
+        expanded_size(template, 250_000)
+    except (ValueError, RecursionError):
+        return False
+    return True
+
+
+def _unresolvable_merge(key: Any, value: Any) -> bool:
+    import yaml
+
+    if getattr(key, "tag", None) != "tag:yaml.org,2002:merge":
+        return False
+    if isinstance(value, yaml.MappingNode):
+        return False
+    return not (isinstance(value, yaml.SequenceNode) and all(isinstance(v, yaml.MappingNode) for v in value.value))
 
 
 def _location(path: str, node: Any, fallback: Location) -> Location:
@@ -212,10 +274,13 @@ class _Template:
             self.metadata_suppression(body, location)
             self.facts.resources.append(self.generic(resource_type, str(logical_id), key_location, properties))
             self.policies(resource_type, str(logical_id), properties, location)
+            self.managed_policies(resource_type, str(logical_id), properties, location)
             self.principals(resource_type, str(logical_id), properties, location)
 
     def generic(self, resource_type: str, logical_id: str, location: Location, properties: dict[Any, Any]) -> Resource:
         attributes: dict[str, str | bool] = {}
+        lists: dict[str, tuple[str, ...]] = {}
+        expressions: dict[str, tuple[str, ...]] = {}
         blocks = set()
         for name, value in properties.items():
             if isinstance(value, bool):
@@ -226,9 +291,37 @@ class _Template:
                 resolved = self.resolve(value, location)
                 if isinstance(resolved.value, str):
                     attributes[str(name)] = resolved.value
+                elif isinstance(resolved.value, list):
+                    self._list(str(name), resolved.value, lists, expressions)
                 else:
+                    if isinstance(resolved.value, _Opaque):
+                        if resolved.value.expression == "Ref AWS::NoValue":
+                            continue  # the property is left out
+                        expressions[str(name)] = (resolved.value.expression,)
                     blocks.add(str(name))
-        return Resource("cloudformation", resource_type, logical_id, location, attributes, frozenset(blocks))
+            elif isinstance(value, list):
+                self._list(str(name), self.resolve(value, location).value, lists, expressions)
+        return Resource(
+            "cloudformation",
+            resource_type,
+            logical_id,
+            location,
+            attributes,
+            frozenset(blocks),
+            True,
+            lists,
+            expressions,
+        )
+
+    @staticmethod
+    def _list(
+        name: str, items: list[JsonNode], lists: dict[str, tuple[str, ...]], expressions: dict[str, tuple[str, ...]]
+    ) -> None:
+        """A list property: its static strings, and its intrinsics known only at deploy time."""
+        lists[name] = tuple(item.value for item in items if isinstance(item.value, str))
+        opaque = tuple(item.value.expression for item in items if isinstance(item.value, _Opaque))
+        if opaque:
+            expressions[name] = opaque
 
     def metadata_suppression(self, body: dict[Any, Any], location: Location) -> None:
         metadata = body.get("Metadata")
@@ -276,6 +369,21 @@ class _Template:
                 self.unresolved(root, logical_id, "PolicyDocument")
                 continue
             statements_from_document(root, logical_id, self.facts, grants)
+
+    def managed_policies(
+        self, resource_type: str, logical_id: str, properties: dict[Any, Any], location: Location
+    ) -> None:
+        """AWS managed policies attached by ARN: a static string, or a !Sub whose partition alone is
+        computed (``!Sub arn:${AWS::Partition}:iam::aws:policy/AdministratorAccess``)."""
+        name = MANAGED_POLICY_PROPERTIES.get(resource_type)
+        if name is None or name not in properties:
+            return
+        resolved = self.resolve(properties[name], location)
+        for item in resolved.value if isinstance(resolved.value, list) else []:
+            text = item.value.expression if isinstance(item.value, _Opaque) else item.value
+            arn = aws_managed_arn(text) if isinstance(text, str) else None
+            if arn is not None:
+                self.facts.managed_policy_attachments.append(ManagedPolicyAttachment(arn, item.location, logical_id))
 
     def principals(self, resource_type: str, logical_id: str, properties: dict[Any, Any], location: Location) -> None:
         if resource_type == "AWS::IAM::ServiceLinkedRole" and "AWSServiceName" in properties:
@@ -335,6 +443,18 @@ def extract_cloudformation(path: str, text: str) -> Facts:
     from cfnlint.decode import decode_str
 
     template, matches = decode_str(text)
+    if matches and "<<" in text and not text.lstrip().startswith("{") and composes_as_yaml(text):
+        # A merge key cfn-lint's decoder rejects in valid YAML is not a parse error (OT001): read
+        # the file another way, or say it is not linted. Other rejections (a tag no safe loader
+        # constructs, an alias bomb) stay OT001 as before.
+        lenient = _lenient_template(text, path)
+        if isinstance(lenient, dict) and _bounded(lenient):
+            return facts_from_template(path, lenient, text)
+        if lenient is None:
+            reason = "valid YAML that cfn-lint's decoder cannot read as one CloudFormation template; not linted"
+            return Facts(skipped=[SkippedFile(path, reason)])
+        if isinstance(lenient, list):
+            matches = lenient  # a repeated key: the template is broken, whatever its merge keys
     if matches or not isinstance(template, dict):
         facts = Facts(files=[path])
         match = matches[0] if matches else None

@@ -93,6 +93,8 @@ class _Side:
             return
         location = change.location
         attributes: dict[str, str | bool] = {}
+        lists: dict[str, tuple[str, ...]] = {}
+        expressions: dict[str, tuple[str, ...]] = {}
         blocks = set()
         for name, node in values.value.items():
             if isinstance(node.value, str | bool):
@@ -101,8 +103,15 @@ class _Side:
                 isinstance(node.value, list) and node.value and isinstance(node.value[0].value, dict)
             ):
                 blocks.add(name)
+            elif isinstance(node.value, list):
+                lists[name] = tuple(item.value for item in node.value if isinstance(item.value, str))
+        if isinstance(unknown, dict):
+            # Known only after apply: set, whatever it will be.
+            expressions.update((name, ("(known after apply)",)) for name, mark in unknown.items() if mark is True)
         self.facts.resources.append(
-            Resource("terraform", resource_type, address, location, attributes, frozenset(blocks))
+            Resource(
+                "terraform", resource_type, address, location, attributes, frozenset(blocks), True, lists, expressions
+            )
         )
         if resource_type == "aws_organizations_organization":
             declared = "aws_service_access_principals" in values.value and values.value[

@@ -221,6 +221,9 @@ _PRIMARY_TOKENS = (
     "aws_iam_group_policy",
     "inline_policy",
     "aws_iam_service_linked_role",
+    # Managed policies attached by ARN (aws_iam_*_policy_attachment*, managed_policy_arns).
+    "policy_attachment",
+    "managed_policy_arn",
     # An inline ignore is a fact of its own: governance reports it when unused or expired.
     "orgtrust-lint:",
 )

@@ -15,7 +15,7 @@ def rule_page(rule: Any) -> str:
     references = "\n".join(f"- [{title}]({url})" for title, url in rule.references)
     return (
         f"# {rule.id} {rule.name}\n\n"
-        f"Default severity: **{rule.severity.value}**. Tags: {', '.join(rule.tags)}.\n\n"
+        f"Default severity: **{rule.severity.value}**. {_enabled(rule)} Tags: {', '.join(rule.tags)}.\n\n"
         f"{_paragraph(rule.summary)}\n\n"
         f"## What it does\n\n{_paragraph(rule.what)}\n\n"
         f"## Why is this bad?\n\n{_paragraph(rule.why)}\n\n"
@@ -26,11 +26,24 @@ def rule_page(rule: Any) -> str:
     )
 
 
+def _enabled(rule: Any) -> str:
+    if rule.default_enabled:
+        return "On by default."
+    return f"**Off by default**: opt in with `--select {rule.id}` (or `select: [OT, {rule.id}]` in the configuration)."
+
+
+def _on_off(rule: Any) -> str:
+    return "on" if rule.default_enabled else "off"
+
+
 def index_page(rules: list[Any]) -> str:
-    rows = "\n".join(f"| [{r.id}]({r.id}.md) | {r.name} | {r.severity.value} | {r.summary} |" for r in rules)
+    rows = "\n".join(
+        f"| [{r.id}]({r.id}.md) | {r.name} | {r.severity.value} | {_on_off(r)} | {r.summary} |" for r in rules
+    )
     return (
-        "# orgtrust-lint rules\n\n| id | name | default severity | summary |\n|---|---|---|---|\n"
-        f"{rows}\n\nGenerated from `rules/*.yaml`; run `make docs` after editing them.\n"
+        "# orgtrust-lint rules\n\n| id | name | default severity | default | summary |\n|---|---|---|---|---|\n"
+        f"{rows}\n\nRules that are off by default run only when selected by their full code.\n\n"
+        "Generated from `rules/*.yaml`; run `make docs` after editing them.\n"
     )
 
 

@@ -1,0 +1,201 @@
+"""The catalog's `when` leaf tests (exists, contains, matches) in Terraform and CloudFormation.
+
+Each test adds one integration to a copy of the catalog and lints a small configuration whose
+authoritative list leaves the principal out: OT301 says whether the integration was recognised.
+"""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from orgtrust_lint.catalog import Catalog
+from orgtrust_lint.config import Config
+from orgtrust_lint.lint import check
+
+PRINCIPAL = "account.amazonaws.com"
+ORGANIZATION = """resource "aws_organizations_organization" "org" {
+  aws_service_access_principals = ["sso.amazonaws.com"]
+}
+"""
+# CloudFormation has no organization resource: an additive enable of another principal makes
+# the declared set known (the custom-resource form LZA and org-formation use).
+ENABLE_OTHER = """  Enable:
+    Type: Custom::EnableAwsServiceAccess
+    Properties:
+      ServiceToken: arn:aws:lambda:us-east-1:111111111111:function:enable
+      ServicePrincipal: sso.amazonaws.com
+"""
+
+
+def _catalog_with(fmt: str, resource: str, when: dict[str, Any]) -> Catalog:
+    base = Catalog.load()
+    data = copy.deepcopy(base.data)
+    entry = next(e for e in data["services"] if e["principal"] == PRINCIPAL)
+    entry["integrations"] = [
+        {
+            "format": fmt,
+            "resource": resource,
+            "when": when,
+            "self_enabling": False,
+            "inferred": False,
+            "source": "https://docs.aws.amazon.com/accounts/latest/reference/using-orgs-trusted-access.html",
+        }
+    ]
+    return Catalog(data)
+
+
+def _ot301(tmp_path: Path, name: str, text: str, catalog: Catalog) -> list[tuple[int, str]]:
+    (tmp_path / name).write_text(text)
+    result = check([str(tmp_path)], Config(ignore=("OT105",)), catalog=catalog)
+    return [(f.location.line, f.message) for f in result.findings if f.rule == "OT301"]
+
+
+@pytest.mark.parametrize(
+    ("value", "fires"),
+    [
+        ('"111111111111"', True),
+        ("var.account", True),  # known only at apply time, but written: set
+        ("aws_organizations_account.member.id", True),
+        ("null", False),
+        ("var.maybe", False),  # null by default
+    ],
+)
+def test_exists_in_terraform(tmp_path: Path, value: str, fires: bool) -> None:
+    catalog = _catalog_with("terraform", "aws_account_alternate_contact", {"attribute": "account_id", "exists": True})
+    text = (
+        ORGANIZATION
+        + 'variable "account" {}\nvariable "maybe" {\n  default = null\n}\n'
+        + f'resource "aws_account_alternate_contact" "c" {{\n  account_id = {value}\n  name = "x"\n}}\n'
+    )
+    found = _ot301(tmp_path, "main.tf", text, catalog)
+    assert bool(found) is fires, found
+    if fires:
+        assert "account_id is set" in found[0][1]
+
+
+def test_exists_false_when_the_attribute_is_left_out(tmp_path: Path) -> None:
+    catalog = _catalog_with("terraform", "aws_account_alternate_contact", {"attribute": "account_id", "exists": True})
+    text = ORGANIZATION + 'resource "aws_account_alternate_contact" "c" {\n  name = "x"\n}\n'
+    assert _ot301(tmp_path, "main.tf", text, catalog) == []
+
+
+@pytest.mark.parametrize(
+    ("types", "fires"),
+    [
+        ('["SERVICE_CONTROL_POLICY", "SECURITYHUB_POLICY"]', True),
+        ('concat(["SECURITYHUB_POLICY"], var.more)', True),  # certain element beside unknown ones
+        ('["SERVICE_CONTROL_POLICY"]', False),
+        ('var.on ? ["SECURITYHUB_POLICY"] : []', False),  # only in one branch: not certain
+    ],
+)
+def test_contains_in_terraform(tmp_path: Path, types: str, fires: bool) -> None:
+    catalog = _catalog_with(
+        "terraform",
+        "aws_organizations_organization",
+        {"attribute": "enabled_policy_types", "contains": "SECURITYHUB_POLICY"},
+    )
+    text = (
+        'variable "more" {}\nvariable "on" {}\n'
+        'resource "aws_organizations_organization" "org" {\n'
+        '  aws_service_access_principals = ["sso.amazonaws.com"]\n'
+        f"  enabled_policy_types = {types}\n}}\n"
+    )
+    found = _ot301(tmp_path, "main.tf", text, catalog)
+    assert bool(found) is fires, found
+    if fires:
+        assert "enabled_policy_types includes SECURITYHUB_POLICY" in found[0][1]
+
+
+# The catalog's own pattern for "an organization or OU ARN" (RAM sharing with the organization).
+ORG_ARN = next(
+    i["when"]["matches"]
+    for e in Catalog.load().data["services"]
+    if e["principal"] == "ram.amazonaws.com"
+    for i in e["integrations"]
+    if "matches" in i.get("when", {})
+)
+
+
+@pytest.mark.parametrize(
+    ("principal", "fires"),
+    [
+        ('"arn:aws:organizations::111111111111:organization/o-abcdefghij"', True),
+        ('"arn:aws:organizations::111111111111:ou/o-abcdefghij/ou-ab12-cdefghij"', True),
+        ("aws_organizations_organization.org.arn", True),  # known at apply time, recognised by what it reads
+        ("data.aws_organizations_organization.current.arn", True),
+        ('"222222222222"', False),  # an account: no organization sharing
+        ("aws_organizations_account.member.id", False),
+    ],
+)
+def test_matches_in_terraform(tmp_path: Path, principal: str, fires: bool) -> None:
+    catalog = _catalog_with(
+        "terraform", "aws_ram_principal_association", {"attribute": "principal", "matches": ORG_ARN}
+    )
+    text = (
+        ORGANIZATION
+        + 'resource "aws_ram_principal_association" "a" {\n'
+        + f"  principal          = {principal}\n  resource_share_arn = aws_ram_resource_share.s.arn\n}}\n"
+    )
+    assert bool(_ot301(tmp_path, "main.tf", text, catalog)) is fires
+
+
+def _template(resource_type: str, properties: str) -> str:
+    return (
+        "AWSTemplateFormatVersion: '2010-09-09'\nParameters:\n  Account:\n    Type: String\n"
+        "  OrgId:\n    Type: String\n"
+        "  Types:\n    Type: CommaDelimitedList\n    Default: TAG_POLICY,SECURITYHUB_POLICY\n"
+        f"Resources:\n{ENABLE_OTHER}  Subject:\n    Type: {resource_type}\n    Properties:\n{properties}"
+    )
+
+
+@pytest.mark.parametrize(
+    ("properties", "fires"),
+    [
+        ("      AccountId: '111111111111'\n", True),
+        ("      AccountId: !Ref Account\n", True),
+        ("      AccountId: !Ref AWS::NoValue\n", False),
+        ("      Name: x\n", False),
+    ],
+)
+def test_exists_in_cloudformation(tmp_path: Path, properties: str, fires: bool) -> None:
+    catalog = _catalog_with("cloudformation", "AWS::Example::Contact", {"attribute": "AccountId", "exists": True})
+    assert bool(_ot301(tmp_path, "t.yaml", _template("AWS::Example::Contact", properties), catalog)) is fires
+
+
+@pytest.mark.parametrize(
+    ("properties", "fires"),
+    [
+        ("      Types: [SERVICE_CONTROL_POLICY, SECURITYHUB_POLICY]\n", True),
+        ("      Types: !Ref Types\n", True),  # a CommaDelimitedList parameter's default
+        ("      Types: [SERVICE_CONTROL_POLICY]\n", False),
+    ],
+)
+def test_contains_in_cloudformation(tmp_path: Path, properties: str, fires: bool) -> None:
+    catalog = _catalog_with(
+        "cloudformation", "AWS::Example::Root", {"attribute": "Types", "contains": "SECURITYHUB_POLICY"}
+    )
+    assert bool(_ot301(tmp_path, "t.yaml", _template("AWS::Example::Root", properties), catalog)) is fires
+
+
+@pytest.mark.parametrize(
+    ("properties", "fires"),
+    [
+        ("      Principals: ['arn:aws:organizations::111111111111:organization/o-abcdefghij']\n", True),
+        # An intrinsic known at deploy time is matched as written.
+        (
+            "      Principals:\n        - !Sub arn:${AWS::Partition}:organizations::${Account}:organization/${OrgId}\n",
+            True,
+        ),
+        ("      Principals: ['222222222222']\n", False),
+    ],
+)
+def test_matches_in_cloudformation(tmp_path: Path, properties: str, fires: bool) -> None:
+    catalog = _catalog_with(
+        "cloudformation", "AWS::RAM::ResourceShare", {"attribute": "Principals", "matches": ORG_ARN}
+    )
+    text = _template("AWS::RAM::ResourceShare", "      Name: share\n" + properties)
+    assert bool(_ot301(tmp_path, "t.yaml", text, catalog)) is fires
