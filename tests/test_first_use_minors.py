@@ -111,8 +111,15 @@ def test_fu_minor4_an_unknown_rule_suggests_the_closest(capsys) -> None:
     code, _, err = _run(capsys, "explain", "unknown-service-principle")
     assert code == 2
     assert "did you mean 'unknown-service-principal' (OT101)?" in err
-    code, _, err = _run(capsys, "explain", "OT10I")  # a capital I for a 1
-    assert code == 2 and "did you mean 'OT101'" in err
+    code, _, err = _run(capsys, "explain", "unknown_service_principal")
+    assert code == 2 and "did you mean 'unknown-service-principal' (OT101)?" in err
+    code, _, err = _run(capsys, "explain", "OT1O1")  # a letter O for a zero
+    assert (
+        code == 2
+        and err == "orgtrust-lint: error: unknown rule 'OT1O1'; did you mean 'OT101' (unknown-service-principal)?\n"
+    )
+    code, _, err = _run(capsys, "explain", "OT109")  # one digit from nine codes: no guess
+    assert code == 2 and err == "orgtrust-lint: error: unknown rule 'OT109' (see 'orgtrust-lint rules')\n"
 
 
 # ---- minor 5: services suggests the domain -----------------------------------------------------
@@ -219,12 +226,12 @@ def test_fu_minor19_yaml_duplicate_takes_its_own_comment_with_it(tmp_path: Path,
 
 def test_fu_minor19_the_fixed_line_names_the_files(typos: Path, capsys) -> None:
     shutil.copytree(typos, typos.parent / "fix2")
-    code, out, _ = _run(capsys, "check", "fix1", "fix2", "--fix")
+    _, out, _ = _run(capsys, "check", "fix1", "fix2", "--fix")
     lines = out.splitlines()
     assert "Fixed 8 problems in fix1/main.tf." in lines
     assert "Fixed 8 problems in fix2/main.tf." in lines
     assert "Fixed 16 problems in 2 files." in lines
-    code, out, _ = _run(capsys, "check", "fix1", "--fix")
+    _, out, _ = _run(capsys, "check", "fix1", "--fix")
     assert "Fixed 0 problems in 0 files." in out.splitlines()
 
 
