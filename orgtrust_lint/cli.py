@@ -324,18 +324,38 @@ def _check_options(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
-def _fix(args: argparse.Namespace, config: ConfigResolver, result: CheckResult) -> CheckResult | None:
-    """Apply (or with --diff, show) the fixes; return the result of linting again, or None after a diff."""
-    from orgtrust_lint.fix import FixSkipped, plan_fixes, write_fix
-    from orgtrust_lint.lint import check
+def _show_diff(args: argparse.Namespace, result: CheckResult) -> int:
+    """--fix --diff: print the fixes as a unified diff and write nothing. As `ruff check --diff` does,
+    it fails (exit 1) when there is something to fix and says how much on stderr; the findings it
+    cannot fix are for a plain `check` run to report and gate on."""
+    from orgtrust_lint.facts import INTERNAL_ERROR_RULE
+    from orgtrust_lint.fix import plan_fixes
+    from orgtrust_lint.report import plural
 
     plan = plan_fixes(result, args.paths)
     for note in plan.notes:
         _say(f"orgtrust-lint: {note}")
-    if args.diff:
-        sys.stdout.write("".join(fix.diff() for fix in plan))
-        return None
+    sys.stdout.write("".join(fix.diff() for fix in plan))
+    _report_skipped(result)
+    fixes = sum(len(fix.findings) for fix in plan)
+    where = f" in {plural(len(plan.fixes), 'file')}" if plan.fixes else ""
+    _say(f"Would fix {plural(fixes, 'problem')}{where}.")
+    if any(f.rule == INTERNAL_ERROR_RULE for f in result.findings) or any(s.incomplete for s in result.skipped):
+        return EXIT_INCOMPLETE
+    return EXIT_FINDINGS if plan.fixes else EXIT_OK
+
+
+def _fix(args: argparse.Namespace, config: ConfigResolver, result: CheckResult) -> CheckResult:
+    """Apply the fixes; return the result of linting again (or ``result`` when nothing was written)."""
+    from orgtrust_lint.fix import FixSkipped, plan_fixes, write_fix
+    from orgtrust_lint.lint import check
+    from orgtrust_lint.report import plural
+
+    plan = plan_fixes(result, args.paths)
+    for note in plan.notes:
+        _say(f"orgtrust-lint: {note}")
     fixed_findings, files = 0, 0
+    stream = sys.stdout if args.format == "text" else sys.stderr  # never inside JSON or SARIF
     for fix in plan:
         try:
             written = write_fix(fix)
@@ -348,10 +368,11 @@ def _fix(args: argparse.Namespace, config: ConfigResolver, result: CheckResult) 
         if written:
             fixed_findings += len(fix.findings)
             files += 1
+            _say(f"Fixed {plural(len(fix.findings), 'problem')} in {fix.path}.", stream)
         else:
             _say(f"orgtrust-lint: {fix.path} changed while it was being fixed; left alone")
-    stream = sys.stdout if args.format == "text" else sys.stderr
-    print(f"Fixed {fixed_findings} problem(s) in {files} file(s).", file=stream)
+    if files != 1:  # one file's line says it all
+        _say(f"Fixed {plural(fixed_findings, 'problem')} in {plural(files, 'file')}.", stream)
     return check(args.paths, config, **_check_options(args)) if files else result
 
 
@@ -442,6 +463,8 @@ def _check(args: argparse.Namespace) -> int:
     stdin = _stdin_input(args)
     if args.diff and not args.fix:
         raise UsageError("--diff only goes with --fix")
+    if args.diff and args.format != "text":
+        raise UsageError(f"--diff prints a unified diff; it cannot be written as {args.format}")
     if args.baseline_prune and not args.baseline:
         raise UsageError("--baseline-prune only goes with --baseline")
     baseline = None
@@ -452,11 +475,10 @@ def _check(args: argparse.Namespace) -> int:
     args.jobs = _effective_jobs(args.jobs)  # decided (and any note printed) once, for both runs of --fix
     paths = [] if stdin else args.paths
     result = check(paths, config, keep_digests=args.fix, stdin=stdin, **_check_options(args))
+    if args.fix and args.diff:
+        return _show_diff(args, result)
     if args.fix:
-        fixed = _fix(args, config, result)
-        if fixed is None:
-            return EXIT_OK
-        result = fixed
+        result = _fix(args, config, result)
     _report_skipped(result)
     if args.write_baseline:
         return _write_baseline(args, result)
