@@ -564,8 +564,8 @@ def plan_fixes(result: CheckResult, given: Sequence[str] = ()) -> FixPlan:
         for finding in findings:
             if finding.rule != "OT102" and catalog is not None and _guessed(finding, catalog):
                 notes.append(
-                    f"{finding.location}: {finding.rule} not fixed: '{finding.suggestion}' is the catalog's guess at "
-                    f"what '{finding.principal}' means, not a typo's certain correction; change it by hand if it is"
+                    f"{finding.location}: {finding.rule} not fixed: '{finding.suggestion}' is a guess, not a typo's "
+                    "certain correction; change it by hand if it is right"
                 )
             else:
                 certain.append(finding)
