@@ -178,6 +178,11 @@ def edit_distance(a: str, b: str, limit: int = 99) -> int:
 _MISSING_PREFIXES = ("member.org.", "reporting.")
 
 
+def _typo_limit(value: str) -> int:
+    """How many edits a typo of ``value`` may be from what it meant: a longer name allows one more."""
+    return 3 if len(value) >= 24 else 2
+
+
 def split_principal(value: str) -> tuple[str, str]:
     """('config', 'amazonaws.com') for 'config.amazonaws.com'; the domain is the last two labels."""
     for domain in sorted(AWS_DOMAINS, key=len, reverse=True):
@@ -244,7 +249,7 @@ class Catalog:
         shaped = self._shape_suggestions(value)
         if shaped:
             return shaped
-        limit = 3 if len(value) >= 24 else 2
+        limit = _typo_limit(value)
         near = (
             k for size in range(len(value) - limit, len(value) + limit + 1) for k in self._known_by_length.get(size, ())
         )
@@ -301,6 +306,21 @@ class Catalog:
         """A disputed principal's preferred spelling, where the catalog records one."""
         entry = self.entries.get(principal)
         return entry["prefer"] if entry and entry.get("prefer") else principal
+
+    def suggestion_is_a_guess(self, value: str) -> bool:
+        """Whether the suggestion for ``value`` is the catalog's judgment rather than a typo's
+        correction: a string recorded as unconfirmed (its related principal is another service's),
+        or a recorded misspelling further from its correction than any typo that spelling would
+        suggest (trustedadvisor.amazonaws.com, "used in third-party tooling", is another name, not a
+        misspelling of reporting.trustedadvisor.amazonaws.com). A finding still names such a
+        suggestion; --fix does not write it."""
+        if value in self.unconfirmed:
+            return True
+        misspelling = self.misspellings.get(value)
+        if misspelling is None:
+            return False
+        limit = _typo_limit(value)
+        return edit_distance(value, misspelling["correct"], limit) > limit
 
     @cached_property
     def _known_by_length(self) -> dict[int, list[str]]:

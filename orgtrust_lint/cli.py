@@ -18,6 +18,7 @@ from orgtrust_lint.errors import UserError
 
 if TYPE_CHECKING:
     from orgtrust_lint.baseline import Baseline, Comparison
+    from orgtrust_lint.catalog import Catalog
     from orgtrust_lint.config import ConfigResolver, Settings
     from orgtrust_lint.engine import Rule
     from orgtrust_lint.lint import CheckResult, StdinFile
@@ -86,14 +87,40 @@ def _endpoint_url(value: str) -> str:
     return value
 
 
+_CHECK_EXIT_CODES = """exit codes:
+  0  nothing at or above --fail-on (with --fix --diff: nothing to fix)
+  1  findings at or above --fail-on (with --fix --diff: the diff is not empty)
+  2  usage or environment error, one line on stderr
+  3  the run was incomplete: orgtrust-lint failed on a file (OT003) or could not read one
+"""
+
+_DRIFT_EXIT_CODES = """exit codes:
+  0  no drift at or above --fail-on
+  1  drift findings at or above --fail-on
+  2  usage or environment error (credentials, endpoint, timeout), one line on stderr
+  3  the run was incomplete: orgtrust-lint failed on a file (OT003) or could not read one
+"""
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="orgtrust-lint", description="Lint AWS Organizations trusted access in IaC.")
     parser.add_argument("--version", action="version", version=f"orgtrust-lint {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    # The epilogs are laid out by hand (one exit code a line): argparse would run them together.
+    listed = argparse.RawDescriptionHelpFormatter
 
-    check = commands.add_parser("check", help="lint Terraform files (default: the current directory)")
-    check.add_argument("paths", nargs="*", metavar="PATH")
-    check.add_argument("--format", choices=("text", "json", "sarif", "github"), default="text")
+    check = commands.add_parser(
+        "check",
+        help="lint Terraform, CloudFormation templates and Terraform plans",
+        epilog=_CHECK_EXIT_CODES,
+        formatter_class=listed,
+    )
+    check.add_argument(
+        "paths", nargs="*", metavar="PATH", help="files or directories to lint (default: .); '-' reads stdin"
+    )
+    check.add_argument(
+        "--format", choices=("text", "json", "sarif", "github"), default="text", help="output format (default: text)"
+    )
     check.add_argument(
         "--select", type=_codes, action="extend", metavar="CODES", help="only these rules (prefixes work: OT1)"
     )
@@ -131,14 +158,23 @@ def build_parser() -> argparse.ArgumentParser:
         "--baseline-prune", action="store_true", help="with --baseline: remove entries whose finding is gone"
     )
 
-    drift = commands.add_parser("drift", help="compare the code with the live organization's trusted access")
-    drift.add_argument("paths", nargs="*", metavar="PATH")
+    drift = commands.add_parser(
+        "drift",
+        help="compare the code with the live organization's trusted access",
+        epilog=_DRIFT_EXIT_CODES,
+        formatter_class=listed,
+    )
+    drift.add_argument(
+        "paths", nargs="*", metavar="PATH", help="files or directories that declare trusted access (default: .)"
+    )
     drift.add_argument("--profile", help="AWS profile (default: the standard credential chain)")
     drift.add_argument("--region", help="AWS region for the Organizations endpoint")
     drift.add_argument(
         "--endpoint-url", type=_endpoint_url, help="Organizations endpoint (AWS_ENDPOINT_URL is honoured too)"
     )
-    drift.add_argument("--format", choices=("text", "json", "sarif", "github"), default="text")
+    drift.add_argument(
+        "--format", choices=("text", "json", "sarif", "github"), default="text", help="output format (default: text)"
+    )
     drift.add_argument("--timeout", type=_timeout, default=60.0, help="give up after this many seconds (default 60)")
     drift.add_argument(
         "--select", type=_codes, action="extend", metavar="CODES", help="only these live rules (default: OT4)"
@@ -149,12 +185,12 @@ def build_parser() -> argparse.ArgumentParser:
     drift.add_argument("--no-cache", action="store_true", help="do not read or write the cache")
 
     rules = commands.add_parser("rules", help="list all rules")
-    rules.add_argument("--format", choices=("text", "json"), default="text")
+    rules.add_argument("--format", choices=("text", "json"), default="text", help="output format (default: text)")
     explain = commands.add_parser("explain", help="show a rule's full documentation")
-    explain.add_argument("code", metavar="CODE")
+    explain.add_argument("code", metavar="CODE", help="a rule's code (OT101) or name (unknown-service-principal)")
     services = commands.add_parser("services", help="list the trusted-access principal catalog")
     services.add_argument("principal", nargs="?", help="show every catalog fact about one principal")
-    services.add_argument("--format", choices=("text", "json"), default="text")
+    services.add_argument("--format", choices=("text", "json"), default="text", help="output format (default: text)")
     return parser
 
 
@@ -288,18 +324,38 @@ def _check_options(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
-def _fix(args: argparse.Namespace, config: ConfigResolver, result: CheckResult) -> CheckResult | None:
-    """Apply (or with --diff, show) the fixes; return the result of linting again, or None after a diff."""
-    from orgtrust_lint.fix import FixSkipped, plan_fixes, write_fix
-    from orgtrust_lint.lint import check
+def _show_diff(args: argparse.Namespace, result: CheckResult) -> int:
+    """--fix --diff: print the fixes as a unified diff and write nothing. As `ruff check --diff` does,
+    it fails (exit 1) when there is something to fix and says how much on stderr; the findings it
+    cannot fix are for a plain `check` run to report and gate on."""
+    from orgtrust_lint.facts import INTERNAL_ERROR_RULE
+    from orgtrust_lint.fix import plan_fixes
+    from orgtrust_lint.report import plural
 
     plan = plan_fixes(result, args.paths)
     for note in plan.notes:
         _say(f"orgtrust-lint: {note}")
-    if args.diff:
-        sys.stdout.write("".join(fix.diff() for fix in plan))
-        return None
+    sys.stdout.write("".join(fix.diff() for fix in plan))
+    _report_skipped(result)
+    fixes = sum(len(fix.findings) for fix in plan)
+    where = f" in {plural(len(plan.fixes), 'file')}" if plan.fixes else ""
+    _say(f"Would fix {plural(fixes, 'problem')}{where}.")
+    if any(f.rule == INTERNAL_ERROR_RULE for f in result.findings) or any(s.incomplete for s in result.skipped):
+        return EXIT_INCOMPLETE
+    return EXIT_FINDINGS if plan.fixes else EXIT_OK
+
+
+def _fix(args: argparse.Namespace, config: ConfigResolver, result: CheckResult) -> CheckResult:
+    """Apply the fixes; return the result of linting again (or ``result`` when nothing was written)."""
+    from orgtrust_lint.fix import FixSkipped, plan_fixes, write_fix
+    from orgtrust_lint.lint import check
+    from orgtrust_lint.report import plural
+
+    plan = plan_fixes(result, args.paths)
+    for note in plan.notes:
+        _say(f"orgtrust-lint: {note}")
     fixed_findings, files = 0, 0
+    stream = sys.stdout if args.format == "text" else sys.stderr  # never inside JSON or SARIF
     for fix in plan:
         try:
             written = write_fix(fix)
@@ -312,10 +368,11 @@ def _fix(args: argparse.Namespace, config: ConfigResolver, result: CheckResult) 
         if written:
             fixed_findings += len(fix.findings)
             files += 1
+            _say(f"Fixed {plural(len(fix.findings), 'problem')} in {fix.path}.", stream)
         else:
             _say(f"orgtrust-lint: {fix.path} changed while it was being fixed; left alone")
-    stream = sys.stdout if args.format == "text" else sys.stderr
-    print(f"Fixed {fixed_findings} problem(s) in {files} file(s).", file=stream)
+    if files != 1:  # one file's line says it all
+        _say(f"Fixed {plural(fixed_findings, 'problem')} in {plural(files, 'file')}.", stream)
     return check(args.paths, config, **_check_options(args)) if files else result
 
 
@@ -406,6 +463,8 @@ def _check(args: argparse.Namespace) -> int:
     stdin = _stdin_input(args)
     if args.diff and not args.fix:
         raise UsageError("--diff only goes with --fix")
+    if args.diff and args.format != "text":
+        raise UsageError(f"--diff prints a unified diff; it cannot be written as {args.format}")
     if args.baseline_prune and not args.baseline:
         raise UsageError("--baseline-prune only goes with --baseline")
     baseline = None
@@ -416,11 +475,10 @@ def _check(args: argparse.Namespace) -> int:
     args.jobs = _effective_jobs(args.jobs)  # decided (and any note printed) once, for both runs of --fix
     paths = [] if stdin else args.paths
     result = check(paths, config, keep_digests=args.fix, stdin=stdin, **_check_options(args))
+    if args.fix and args.diff:
+        return _show_diff(args, result)
     if args.fix:
-        fixed = _fix(args, config, result)
-        if fixed is None:
-            return EXIT_OK
-        result = fixed
+        result = _fix(args, config, result)
     _report_skipped(result)
     if args.write_baseline:
         return _write_baseline(args, result)
@@ -512,13 +570,40 @@ def _wrap(text: str) -> str:
     return textwrap.fill(" ".join(text.split()), width=100)
 
 
+def _closest_rule(wanted: str, rules: list[Rule]) -> str | None:
+    """The one rule code or name nearest to ``wanted``, as "'OT101' (unknown-service-principal)", or
+    None when none is near or several are equally near (OT106 is one digit from five codes)."""
+    from orgtrust_lint.catalog import edit_distance
+
+    near: list[tuple[int, str]] = []
+    for rule in rules:
+        # A code may be one character off (OT10I), a name a few letters (unknown-service-principle).
+        for key, other, text, limit in (
+            (rule.id, rule.name, wanted.upper(), 1),
+            (rule.name, rule.id, wanted.lower(), 3),
+        ):
+            distance = edit_distance(text, key, limit)
+            if distance <= limit:
+                near.append((distance, f"'{key}' ({other})"))
+    near.sort()
+    if not near or (len(near) > 1 and near[1][0] == near[0][0]):
+        return None
+    return near[0][1]
+
+
 def _explain(code: str) -> int:
     from orgtrust_lint.engine import load_rules
 
-    rules = {r.id: r for r in load_rules()}
-    rule = rules.get(code.upper())
+    # A rule is named by its code (OT101, any case) or by its name (unknown-service-principal), as
+    # findings and `orgtrust-lint rules` show both.
+    rules = {key: r for r in load_rules() for key in (r.id, r.name)}
+    wanted = code.strip()
+    rule = rules.get(wanted.upper()) or rules.get(wanted.lower())
     if rule is None:
-        raise UsageError(f"unknown rule '{code}' (see 'orgtrust-lint rules')")
+        hint = _closest_rule(wanted, load_rules())
+        raise UsageError(
+            f"unknown rule '{code}'" + (f"; did you mean {hint}?" if hint else " (see 'orgtrust-lint rules')")
+        )
     sections = [
         f"{rule.id} {rule.name} (default severity: {rule.severity.value})\n{_default_line(rule)}",
         _wrap(rule.summary),
@@ -542,15 +627,13 @@ def _services(principal: str | None, output_format: str = "text") -> int:
 
         chosen = [e for e in entries if principal in (None, e["principal"])]
         if principal and not chosen:
-            raise UsageError(f"'{principal}' is not in the catalog")
+            raise UsageError(f"'{principal}' is not in the catalog{_did_you_mean(catalog, principal)}")
         print(json.dumps({"version": 1, "catalog_version": catalog.version, "services": chosen}, indent=2))
         return EXIT_OK
     if principal:
         entry = catalog.entry(principal)
         if entry is None:
-            hint = catalog.suggestions(principal)
-            more = f"; did you mean '{hint[0]}'?" if hint else ""
-            raise UsageError(f"'{principal}' is not in the catalog{more}")
+            raise UsageError(f"'{principal}' is not in the catalog{_did_you_mean(catalog, principal)}")
         print(_service_details(entry))
         return EXIT_OK
     width = max(len(e["principal"]) for e in entries)
@@ -573,6 +656,17 @@ def _roles(roles: list[str] | None) -> str:
     if roles is None:
         return "not documented"
     return ", ".join(roles) or "none created"
+
+
+def _did_you_mean(catalog: Catalog, principal: str) -> str:
+    """ "; did you mean 'sso.amazonaws.com'?" as check's OT101 and OT103 would suggest it: the
+    normal form first (a bare name, capitals, a trailing dot), then the nearest spelling."""
+    from orgtrust_lint.predicates import normalise
+
+    normal = normalise(principal)
+    candidate = normal[0] if normal else principal
+    hints = [candidate] if catalog.is_known(candidate) else catalog.suggestions(candidate)
+    return f"; did you mean '{hints[0]}'?" if hints else ""
 
 
 def _service_details(entry: dict[str, Any]) -> str:
@@ -603,10 +697,22 @@ def _service_details(entry: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def _parse(parser: argparse.ArgumentParser, argv: list[str]) -> argparse.Namespace:
+    """parse_args, but an unknown flag after a command points to that command's help, where the
+    flags it takes are listed, not to the top-level help, which lists none of them."""
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:
+        commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+        after_command = args.command is not None and argv.index(args.command) < argv.index(unknown[0])
+        reporter = commands.choices[args.command] if after_command else parser
+        reporter.error(f"unrecognized arguments: {' '.join(unknown)}")
+    return args
+
+
 def run(argv: list[str]) -> int:
     parser = build_parser()
     try:
-        args = parser.parse_args(argv)
+        args = _parse(parser, argv)
         if args.command == "check":
             return _check(args)
         if args.command == "drift":

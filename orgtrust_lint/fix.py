@@ -34,6 +34,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from orgtrust_lint.catalog import Catalog
 from orgtrust_lint.facts import Finding, Location
 from orgtrust_lint.files import UTF8_BOM, SkipFile, content_digest, read_file
 from orgtrust_lint.lines import TERRAFORM_BREAKS, LineIndex
@@ -257,11 +258,12 @@ def _removal(text: str, index: LineIndex, finding: Finding, yaml: bool) -> tuple
     before, after = text[line_start:start], text[end:line_end]
     comment = r"#.*" if yaml else r"(?:#|//).*"
     item = r"-[ \t]+" if yaml else ""
-    # On a line of its own ("    "x",  # comment"): the whole line goes, with its line break.
+    # On a line of its own ("    "x",  # comment"): the whole line goes, with its line break, and
+    # with the comment lines that are its own (below).
     if re.fullmatch(rf"[ \t]*(?:{item})?", before) and re.fullmatch(
         rf"[ \t]*,?[ \t]*(?:{comment})?(?:\r\n|[\n\r\x85\u2028\u2029])?", after
     ):
-        return line_start, line_end
+        return _own_comments_start(index, where.line, before, yaml), line_end
     # Inline ("[a, b, a]"): with the comma before it, or for a first element the one after it.
     comma_before = re.search(r",[ \t]*$", before)
     if comma_before:
@@ -273,6 +275,28 @@ def _removal(text: str, index: LineIndex, finding: Finding, yaml: bool) -> tuple
         if re.match(r"[ \t]*\]", after):
             return start, end
     return None
+
+
+def _own_comments_start(index: LineIndex, line: int, before: str, yaml: bool) -> int:
+    """Where a removed element's own comment starts: the full-line comments directly above its line
+    (no blank line between), like "# ruleid: OT102" or an ignore for that line, which would otherwise
+    be left above nothing or above the next element. They are kept when the next line is another
+    element of the list, because then they may head a group ("# security services"). The start of
+    the element's line when there is no such comment."""
+    start = index.starts[line - 1]
+    following = index.line(line + 1) if line < index.count else ""
+    if yaml:
+        indent = re.match(r"[ \t]*", before)
+        another = re.match(rf"{indent.group() if indent else ''}-(?:[ \t\r\n]|$)", following)
+    else:
+        another = re.match(r"[ \t]*[^ \t\r\n#/\])]", following)
+    if another:
+        return start
+    comment_line = re.compile(r"[ \t]*#.*\n?" if yaml else r"[ \t]*(?:#|//).*\n?")
+    first = line
+    while first > 1 and comment_line.fullmatch(index.line(first - 1)):
+        first -= 1
+    return index.starts[first - 1]
 
 
 def _edit_for(
@@ -498,6 +522,21 @@ def _plan_file(path: str, findings: list[Finding], digest: str, notes: list[str]
     return FileFix(path, text, fixed, [e.finding for e in chosen], data, bom)
 
 
+def _guessed(finding: Finding, catalog: Catalog) -> bool:
+    """Whether an OT101/OT103 suggestion is the catalog's guess (Catalog.suggestion_is_a_guess),
+    which a finding may offer but a fix must not write. OT103's own normal form (a bare name with
+    its domain, lower case) is certain; a suggestion for that normal form is judged like OT101's."""
+    from orgtrust_lint.predicates import normalise
+
+    value = finding.principal or ""
+    if finding.rule == "OT103":
+        normal = normalise(value)
+        value = normal[0] if normal else value
+        if value == finding.suggestion:
+            return False
+    return catalog.suggestion_is_a_guess(value)
+
+
 def plan_fixes(result: CheckResult, given: Sequence[str] = ()) -> FixPlan:
     """The fixes for a run's findings: computed from each file as read again now, and made only
     where the file still holds what was linted (``result.digests``) and every check above holds."""
@@ -509,6 +548,7 @@ def plan_fixes(result: CheckResult, given: Sequence[str] = ()) -> FixPlan:
             by_path[finding.location.path].append(finding)
     linted = set(result.files)
     uses = _Uses()
+    catalog: Catalog | None = None
     for path, findings in sorted(by_path.items()):
         digest = result.digests.get(path)
         if digest is None or path not in linted or not _is_given(path, given):
@@ -518,8 +558,19 @@ def plan_fixes(result: CheckResult, given: Sequence[str] = ()) -> FixPlan:
             )
             continue
         notes: list[str] = []
+        if any(f.rule != "OT102" for f in findings):
+            catalog = catalog or Catalog.load()
+        certain = []
+        for finding in findings:
+            if finding.rule != "OT102" and catalog is not None and _guessed(finding, catalog):
+                notes.append(
+                    f"{finding.location}: {finding.rule} not fixed: '{finding.suggestion}' is a guess, not a typo's "
+                    "certain correction; change it by hand if it is right"
+                )
+            else:
+                certain.append(finding)
         try:
-            fix = _plan_file(path, findings, digest, notes, uses)
+            fix = _plan_file(path, certain, digest, notes, uses) if certain else None
         except Exception as exc:  # a bug of ours: this file is not fixed, the others still are
             message = f"{type(exc).__name__}: {exc}".splitlines()[0][:200]
             notes.append(f"{path} could not be fixed (internal error: {message}; please report this); left alone")

@@ -162,7 +162,7 @@ def test_every_format_reports_only_new_findings(baselined: Path, capsys, output_
     elif output_format == "github":
         annotations = [line for line in out.splitlines() if line.startswith("::")]
         assert len(annotations) == 1 and "guardduty.amazonaw.com" in annotations[0]
-        assert out.splitlines()[-1].endswith("in 1 file(s); 2 baselined")
+        assert out.splitlines()[-1].endswith("in 1 file; 2 baselined")
     elif output_format == "json":
         document = json.loads(out)
         assert list(document) == ["version", "tool", "findings", "summary", "skipped", "baseline"]

@@ -61,7 +61,7 @@ def test_d2_a_character_python_takes_for_a_line_break_does_not_move_the_fix(tree
     out = capsys.readouterr().out
     expected = comment + _org("sso.amazonaws.com", "ram.amazonaws.com")
     assert (tree / "main.tf").read_bytes() == expected.encode()
-    assert "Fixed 1 problem(s) in 1 file(s)." in out and "OT102" not in out
+    assert "Fixed 1 problem in tree/main.tf." in out and "OT102" not in out
 
 
 @pytest.mark.parametrize("name", ["nel", "u2028", "cr"])
@@ -84,7 +84,7 @@ def test_yaml_templates_keep_counting_yaml_line_breaks(tree: Path, name: str, ca
     )
     (tree / "template.yaml").write_text(text, newline="")
     run(["check", "tree", "--no-cache", "--fix"])
-    assert "Fixed 1 problem(s) in 1 file(s)." in capsys.readouterr().out
+    assert "Fixed 1 problem in tree/template.yaml." in capsys.readouterr().out
     expected = text.replace("        sso.amazonaws.com,\n      ]", "      ]")
     assert (tree / "template.yaml").read_bytes() == expected.encode()
 
@@ -138,7 +138,7 @@ def test_d4_an_edit_between_the_lint_and_the_fix_is_kept_and_nothing_else_is_del
     captured = capsys.readouterr()
     assert main.read_text() == edited
     assert "tree/main.tf changed since it was linted; left alone" in captured.err
-    assert "Fixed 0 problem(s) in 0 file(s)." in captured.out and code == 0  # OT102 is a warning
+    assert "Fixed 0 problems in 0 files." in captured.out and code == 0  # OT102 is a warning
 
 
 def test_d4_two_fix_runs_at_once_do_not_apply_a_fix_twice(tree: Path, monkeypatch: pytest.MonkeyPatch, capsys) -> None:
@@ -240,7 +240,7 @@ def test_d5_a_byte_order_mark_does_not_shift_line_one(tree: Path, capsys) -> Non
     assert (tree / "main.tf").read_text(encoding="utf-8") == source.replace(
         '"sso.amazonaws.com", "sso.amazonaws.com", "config.amazonaw.com"', '"sso.amazonaws.com", "config.amazonaws.com"'
     )
-    assert "Fixed 2 problem(s) in 1 file(s)." in out and "OT001" not in out and code == 0
+    assert "Fixed 2 problems in tree/main.tf." in out and "OT001" not in out and code == 0
 
 
 def test_a_typo_inside_a_comma_delimited_default_is_not_rewritten_in_the_wrong_place(tree: Path, capsys) -> None:
@@ -307,7 +307,7 @@ def test_a_duplicate_in_a_local_or_tfvars_used_once_is_removed(tree: Path, capsy
     )
     (tree / "terraform.tfvars").write_text('extra = [\n  "fms.amazonaws.com",\n  "fms.amazonaws.com", # twice\n]\n')
     run(["check", "tree", "--no-cache", "--fix"])
-    assert "Fixed 2 problem(s) in 2 file(s)." in capsys.readouterr().out
+    assert "Fixed 2 problems in 2 files." in capsys.readouterr().out
     assert '  base = ["sso.amazonaws.com", "ram.amazonaws.com"]\n' in (tree / "main.tf").read_text()
     assert (tree / "terraform.tfvars").read_text() == 'extra = [\n  "fms.amazonaws.com",\n]\n'
 
@@ -373,7 +373,7 @@ def test_d18_the_lint_after_fixing_keeps_no_prefilter(tree: Path, capsys) -> Non
     (tree / "main.tf").write_text(_org("config.amazonaw.com"))
     code = run(["check", "tree", "--no-cache", "--no-prefilter", "--fix"])
     out = capsys.readouterr().out
-    assert "Fixed 1 problem(s) in 1 file(s)." in out
+    assert "Fixed 1 problem in tree/main.tf." in out
     assert "broken.tf:2:1: OT001" in out and code == 1
 
 
@@ -466,5 +466,5 @@ def test_d21_many_fixes_in_a_long_file_are_linear(tree: Path, capsys) -> None:
     run(["check", "tree", "--no-cache", "--fix", "--jobs", "1"])
     elapsed = time.monotonic() - started
     assert (tree / "main.tf").read_text() == header + _org("ram.amazonaws.com", "sso.amazonaws.com")
-    assert "Fixed 999 problem(s) in 1 file(s)." in capsys.readouterr().out
+    assert "Fixed 999 problems in tree/main.tf." in capsys.readouterr().out
     assert elapsed < 10, f"took {elapsed:.1f} s"

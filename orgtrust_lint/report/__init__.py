@@ -44,6 +44,11 @@ class Summary:
         )
 
 
+def plural(count: int, word: str) -> str:
+    """'1 file', '2 files', '0 files'."""
+    return f"{count} {word}{'' if count == 1 else 's'}"
+
+
 def coverage_text(coverage: Coverage | None) -> str:
     """'checked 12 principals and 3 statements; 1 value could not be resolved' (empty without coverage)."""
     if coverage is None:

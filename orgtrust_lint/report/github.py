@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from orgtrust_lint.facts import Finding
-from orgtrust_lint.report import Summary
+from orgtrust_lint.report import Summary, plural
 from orgtrust_lint.report.escape import visible
 
 _COMMAND = {"error": "error", "warning": "warning", "info": "notice"}
@@ -43,9 +43,13 @@ def render(findings: list[Finding], summary: Summary) -> str:
             f"file={_escape_property(skipped.path)},title={_escape_property('orgtrust-lint skipped this file')}"
         )
         lines.append(f"::{command} {properties}::{_escape_data('skipped: ' + skipped.reason)}")
-    baselined = f"; {summary.baselined} baselined" if summary.baselined else ""
+    # Worded as the text format's summary line: what is not shown is counted too.
+    not_shown = [f"{summary.suppressed} suppressed"] if summary.suppressed else []
+    if summary.baselined:
+        not_shown.append(f"{summary.baselined} baselined")
+    hidden = f"; {', '.join(not_shown)}" if not_shown else ""
+    counts = f"{plural(summary.errors, 'error')}, {plural(summary.warnings, 'warning')}, {summary.infos} info"
     lines.append(
-        f"orgtrust-lint: {summary.findings} finding(s) ({summary.errors} errors, {summary.warnings} warnings, "
-        f"{summary.infos} info) in {summary.files} file(s){baselined}"
+        f"orgtrust-lint: {plural(summary.findings, 'finding')} ({counts}) in {plural(summary.files, 'file')}{hidden}"
     )
     return "\n".join(lines) + "\n"

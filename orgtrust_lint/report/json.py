@@ -41,6 +41,9 @@ def render(findings: list[Finding], summary: Summary, tool_version: str, baselin
             "errors": summary.errors,
             "warnings": summary.warnings,
             "infos": summary.infos,
+            # Not among the findings, as the text summary's "; 5 suppressed, 2 baselined" says.
+            "suppressed": summary.suppressed,
+            "baselined": summary.baselined,
         },
     }
     # Every file that was not linted, and why: a green report must not hide a file it never read.
