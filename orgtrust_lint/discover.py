@@ -203,3 +203,45 @@ def discover_stdin(name: str, in_module: bool) -> Discovered:
                 module.add(sibling_path)
     result.terraform = sorted(module)
     return result
+
+
+def repository_root(start: str = ".") -> str:
+    """The top of the git (or Mercurial) repository holding ``start``, or the working directory when
+    there is none: how far orgtrust-lint looks for the modules a configuration calls and for callers."""
+    directory = os.path.realpath(start)
+    while True:
+        if any(os.path.exists(os.path.join(directory, marker)) for marker in (".git", ".hg")):
+            return directory
+        parent = os.path.dirname(directory)
+        if parent == directory:
+            return os.path.realpath(".")
+        directory = parent
+
+
+def inside(path: str, root: str) -> bool:
+    return os.path.join(os.path.realpath(path), "").startswith(os.path.join(root, ""))
+
+
+def module_files(directory: str, excludes: Exclude) -> list[str]:
+    """A module directory's Terraform files (not its subdirectories), as discovery names them;
+    links are read only when they stay inside the directory."""
+    try:
+        names = sorted(os.listdir(directory))
+    except OSError:
+        return []
+    real = os.path.join(os.path.realpath(directory), "")
+    found = []
+    for name in names:
+        path = display_path(os.path.join(directory, name))
+        if not is_terraform_file(name) or not os.path.isfile(path) or excludes(path):
+            continue
+        if os.path.islink(path) and not os.path.realpath(path).startswith(real):
+            continue
+        found.append(path)
+    return found
+
+
+def terraform_files_under(root: str, excludes: Exclude) -> list[str]:
+    """Every Terraform file below ``root`` (vendored folders and links skipped), to find callers."""
+    found, _ = _walk(root, excludes, [])
+    return found

@@ -5,6 +5,7 @@ This is the public API behind ``orgtrust-lint check``; it never prints and never
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
@@ -12,7 +13,16 @@ from orgtrust_lint import parallel
 from orgtrust_lint.cache import ParseCache
 from orgtrust_lint.catalog import Catalog
 from orgtrust_lint.config import ConfigResolver, Settings, resolver_for
-from orgtrust_lint.discover import DiscoveryError, discover, discover_stdin, display_path
+from orgtrust_lint.discover import (
+    DiscoveryError,
+    discover,
+    discover_stdin,
+    display_path,
+    inside,
+    module_files,
+    repository_root,
+    terraform_files_under,
+)
 from orgtrust_lint.engine import Rule, load_rules, rule_selected, run
 from orgtrust_lint.facts import (
     INTERNAL_ERROR_RULE,
@@ -38,6 +48,8 @@ from orgtrust_lint.parse.terraform import (
     ParseFailure,
     Prefilter,
     TerraformModule,
+    called_directories,
+    called_directories_in,
     extract_configuration,
     parse_terraform,
     plan_configurations,
@@ -83,6 +95,51 @@ class StdinFile:
     def reader(self) -> Callable[[str], bytes]:
         name = display_path(self.name)
         return lambda path: self.data if path == name else read_file(path)
+
+
+def _related_modules(
+    modules: list[TerraformModule], paths: list[str], excludes: Callable[[str], bool], prefilter: Prefilter | None
+) -> list[TerraformModule]:
+    """Modules outside the given paths that belong to the same configurations, within the repository:
+    the callers of a given module (they bind the values it checks, so `check CHILD` reports what a run
+    from the top reports for it) and the local modules any of them call."""
+    root = repository_root()
+    known = {m.directory for m in modules}
+    added: list[TerraformModule] = []
+
+    def add(directories: set[str]) -> list[TerraformModule]:
+        new = sorted(d for d in directories if d not in known and os.path.isdir(d) and inside(d, root))
+        known.update(new)
+        planned = plan_terraform([f for d in new for f in module_files(d, excludes)], prefilter=prefilter)
+        added.extend(planned)
+        return planned
+
+    given = [os.path.realpath(p) for p in paths or ["."]]
+    if not any(root == p or inside(root, p) for p in given):  # the run does not cover every caller
+        callers = _callers(root, excludes)
+        frontier = [m.directory for m in modules]
+        while frontier:
+            frontier = [m.directory for m in add({c for d in frontier for c in callers.get(d, ())})]
+    pending = [*modules, *added]
+    while pending:
+        pending = add({d for m in pending for d in called_directories(m)})
+    return added
+
+
+def _callers(root: str, excludes: Callable[[str], bool]) -> dict[str, set[str]]:
+    """For each directory, the directories whose Terraform calls it as a local module."""
+    callers: dict[str, set[str]] = {}
+    for path in terraform_files_under(display_path(root), excludes):
+        try:
+            text = read_file(path).decode("utf-8", errors="replace")
+        except (OSError, SkipFile):
+            continue
+        if "source" not in text:
+            continue
+        directory = os.path.dirname(path) or "."
+        for target in called_directories_in(directory, text):
+            callers.setdefault(target, set()).add(directory)
+    return callers
 
 
 def _read_text(path: str, read: Callable[[str], bytes] = read_file) -> str:
@@ -220,6 +277,12 @@ def extract(
         terraform_prefilter = Prefilter(s.resource for s in specs if s.format == "terraform")
         template_types = tuple(s.resource for s in specs if s.format == "cloudformation")
     modules = plan_terraform(discovered.terraform, read, prefilter=terraform_prefilter)
+    related = (
+        []
+        if stdin is not None
+        else _related_modules(modules, paths, resolver_for(config).excludes, terraform_prefilter)
+    )
+    modules = sorted([*modules, *related], key=lambda m: m.directory)
 
     skipped_templates: set[str] = set()
     template_items: list[tuple[str, str]] = []
@@ -298,6 +361,10 @@ def extract(
             facts.files.append(path)
     facts.deduplicated()
     explicit = discovered.explicit
+    if explicit is None and related:
+        # Modules outside the paths given were read because a configuration spans them: their
+        # findings are not reported, as a passed file's siblings' are not.
+        explicit = {*discovered.terraform, *discovered.templates}
     if explicit is not None:
         # A YAML or JSON file that is not a template is not ours: it is not counted as linted.
         explicit = {p for p in explicit if p in facts.files}

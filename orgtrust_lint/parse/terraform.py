@@ -329,7 +329,12 @@ def local_source_directory(caller: str, source: str) -> str:
     return os.path.normpath(os.path.join(caller, path))
 
 
-def _called_directories(module: TerraformModule) -> set[str]:
+def called_directories_in(directory: str, text: str) -> set[str]:
+    """The directories a file's text calls through local module sources."""
+    return {local_source_directory(directory, m.group(1)) for m in _LOCAL_SOURCE.finditer(text)}
+
+
+def called_directories(module: TerraformModule) -> set[str]:
     """The directories a module calls through local sources, read from its text (the parse decides
     later what each call passes; this only groups what is applied together)."""
     called: set[str] = set()
@@ -353,8 +358,7 @@ def plan_configurations(modules: list[TerraformModule]) -> list[Configuration]:
     child: it belongs to each configuration that calls it, not to one of its own."""
     by_directory = {m.directory: m for m in modules}
     calls = {
-        m.directory: sorted(d for d in _called_directories(m) if d in by_directory and d != m.directory)
-        for m in modules
+        m.directory: sorted(d for d in called_directories(m) if d in by_directory and d != m.directory) for m in modules
     }
     called = {d for targets in calls.values() for d in targets}
     roots = [m.directory for m in modules if m.directory not in called]
