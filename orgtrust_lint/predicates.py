@@ -168,8 +168,16 @@ def unknown_principal(ref: PrincipalRef, ctx: Context) -> Extras | None:
     return {
         "did_you_mean": _suggestion_text(suggestions),
         "suggestion": suggestions[0] if len(suggestions) == 1 else None,
-        "note": note,
+        "note": note + _reached(ref),
     }
+
+
+def _reached(ref: PrincipalRef) -> str:
+    """How a literal written in a module call reached the module that uses it: ' (via module.org,
+    modules/org/main.tf:8)', the place in the module where it is used."""
+    if not ref.origin.startswith("module."):
+        return ""
+    return f" (via {ref.origin}, {ref.via[-1]})" if ref.via else f" (via {ref.origin})"
 
 
 @predicate()

@@ -32,6 +32,7 @@ from orgtrust_lint.evaluate.values import (
     must_strings,
     options,
     seen_from_caller,
+    with_origin,
 )
 from orgtrust_lint.facts import (
     ConditionClause,
@@ -811,8 +812,10 @@ class ModuleCall:
                 for name, attribute in self.block.attributes.items():
                     if name in _META_ARGUMENTS:
                         continue
-                    may[name] = caller.primary.may.evaluate(attribute.value, instance.env)
-                    must[name] = caller.primary.must.evaluate(attribute.value, instance.env)
+                    # A literal written in the call says how it reached the module that uses it.
+                    reached = f"{caller.prefix}module.{self.name}"
+                    may[name] = with_origin(caller.primary.may.evaluate(attribute.value, instance.env), reached)
+                    must[name] = with_origin(caller.primary.must.evaluate(attribute.value, instance.env), reached)
                 binding = Binding(f"{caller.prefix}module.{self.name}.", may, must)
                 child = ModuleExtractor(self.scope, caller.run, binding, instance.certain, caller.stack)
                 self._children.append((instance, child))
