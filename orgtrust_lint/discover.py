@@ -206,15 +206,18 @@ def discover_stdin(name: str, in_module: bool) -> Discovered:
 
 
 def repository_root(start: str = ".") -> str:
-    """The top of the git (or Mercurial) repository holding ``start``, or the working directory when
-    there is none: how far orgtrust-lint looks for the modules a configuration calls and for callers."""
-    directory = os.path.realpath(start)
+    """The top of the git (or Mercurial) repository holding ``start`` or, outside any repository,
+    ``start`` itself (its directory): how far orgtrust-lint looks for the modules a configuration
+    calls and for the callers of a module, never wider than what the user can be said to have named."""
+    first = os.path.realpath(start)
+    first = first if os.path.isdir(first) else os.path.dirname(first)
+    directory = first
     while True:
         if any(os.path.exists(os.path.join(directory, marker)) for marker in (".git", ".hg")):
             return directory
         parent = os.path.dirname(directory)
         if parent == directory:
-            return os.path.realpath(".")
+            return first
         directory = parent
 
 

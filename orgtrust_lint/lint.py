@@ -103,20 +103,27 @@ def _related_modules(
     """Modules outside the given paths that belong to the same configurations, within the repository:
     the callers of a given module (they bind the values it checks, so `check CHILD` reports what a run
     from the top reports for it) and the local modules any of them call."""
-    root = repository_root()
+    given = paths or ["."]
+    roots = sorted({repository_root(p) for p in given})
     known = {m.directory for m in modules}
     added: list[TerraformModule] = []
 
     def add(directories: set[str]) -> list[TerraformModule]:
-        new = sorted(d for d in directories if d not in known and os.path.isdir(d) and inside(d, root))
+        new = sorted(
+            d for d in directories if d not in known and os.path.isdir(d) and any(inside(d, r) for r in roots)
+        )
         known.update(new)
         planned = plan_terraform([f for d in new for f in module_files(d, excludes)], prefilter=prefilter)
         added.extend(planned)
         return planned
 
-    given = [os.path.realpath(p) for p in paths or ["."]]
-    if not any(root == p or inside(root, p) for p in given):  # the run does not cover every caller
-        callers = _callers(root, excludes)
+    covered = [os.path.realpath(p) for p in given]
+    uncovered = [r for r in roots if not any(r == p or inside(r, p) for p in covered)]
+    if uncovered:  # the run starts below a repository's top: callers may be elsewhere in it
+        callers: dict[str, set[str]] = {}
+        for root in uncovered:
+            for target, found in _callers(root, excludes).items():
+                callers.setdefault(target, set()).update(found)
         frontier = [m.directory for m in modules]
         while frontier:
             frontier = [m.directory for m in add({c for d in frontier for c in callers.get(d, ())})]

@@ -88,3 +88,22 @@ def test_configurations_are_compared_separately(capsys: pytest.CaptureFixture[st
     """One root enables Config; another relies on it without enabling it: only the second fires."""
     found = _findings(capsys, "fixtures/terraform/two-roots")
     assert found == {("fixtures/terraform/two-roots/b/main.tf", 8, "OT301")}
+
+
+def test_the_search_for_callers_stays_inside_what_was_named(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Outside any repository, only the named path is searched: never the working directory, whose
+    unrelated files (a broken configuration here) have nothing to do with the run."""
+    working = tmp_path / "working"
+    (working / "elsewhere").mkdir(parents=True)
+    (working / "elsewhere" / ".orgtrust-lint.yaml").write_text("extend: nowhere.yaml\n")
+    (working / "elsewhere" / "main.tf").write_text('module "x" {\n  source = "../../project"\n}\n')
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "main.tf").write_text(
+        'resource "aws_organizations_organization" "o" {\n  aws_service_access_principals = ["sso.amazonaws.com"]\n}\n'
+    )
+    monkeypatch.chdir(working)
+    assert run(["check", "--no-cache", str(project)]) == 0
+    assert capsys.readouterr().err == ""
