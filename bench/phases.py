@@ -17,9 +17,16 @@ from orgtrust_lint.catalog import Catalog  # noqa: E402
 from orgtrust_lint.config import Config  # noqa: E402
 from orgtrust_lint.discover import discover  # noqa: E402
 from orgtrust_lint.engine import load_rules  # noqa: E402
-from orgtrust_lint.lint import _read_text, check_facts  # noqa: E402
+from orgtrust_lint.facts import Facts  # noqa: E402
+from orgtrust_lint.lint import _read_text, check_facts, extract_template  # noqa: E402
 from orgtrust_lint.parse.cloudformation import looks_like_template, syntax_ok, template_is_relevant  # noqa: E402
-from orgtrust_lint.parse.terraform import Prefilter, extract_modules, parse_serially, plan_terraform  # noqa: E402
+from orgtrust_lint.parse.terraform import (  # noqa: E402
+    Prefilter,
+    extract_configuration,
+    parse_serially,
+    plan_configurations,
+    plan_terraform,
+)
 
 
 def main() -> int:
@@ -55,14 +62,16 @@ def main() -> int:
         import cfnlint.decode  # noqa: F401
 
         mark = timed("import cfn-lint's decoder", mark)
-    from orgtrust_lint.parse.cloudformation import extract_cloudformation
-
-    template_facts = [extract_cloudformation(path, text) for path, text in templates]
+    template_facts = [extract_template(path, text) for path, text in templates]
     mark = timed(f"decode and extract templates ({len(templates)} of {len(discovered.templates)} files)", mark)
-    facts = extract_modules(modules, parsed)
+    configurations = plan_configurations(modules)
+    facts = Facts()
+    for configuration in configurations:
+        facts.extend(extract_configuration(configuration, parsed))
+    facts.deduplicated()
     for found in template_facts:
         facts.extend(found)
-    mark = timed("extract Terraform facts", mark)
+    mark = timed(f"evaluate and extract Terraform facts ({len(configurations)} configurations)", mark)
     result = check_facts(facts, Config(), rules, catalog)
     timed(f"evaluate rules ({len(result.findings)} findings)", mark)
     print(json.dumps(stages))
