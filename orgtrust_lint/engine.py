@@ -10,57 +10,69 @@ from __future__ import annotations
 import dataclasses
 import functools
 import json
-import string
-from collections.abc import Callable
-from dataclasses import dataclass
-from enum import Enum
+import os
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from orgtrust_lint import conditions
 from orgtrust_lint.catalog import DATA_DIRECTORY, Catalog, InvalidYaml, load_yaml
+from orgtrust_lint.conditions import ConditionError, Env, Node, Part, Scope, Template
+from orgtrust_lint.conditions import Path as FieldPath
+from orgtrust_lint.fact_kinds import FACT_KINDS, GOVERNANCE_KIND, kind_shapes
 from orgtrust_lint.facts import (
     INTERNAL_ERROR_RULE,
-    DriftItem,
     Facts,
     Finding,
-    Integration,
     InternalError,
     Location,
-    ManagedPolicyAttachment,
-    Organization,
-    ParseError,
-    PolicyStatement,
     PrincipalRef,
-    PrincipalRemoval,
-    Resource,
-    ServiceAccessResource,
     Severity,
     Suppression,
-    SuppressionProblem,
-    UnresolvedValue,
 )
-from orgtrust_lint.predicates import PREDICATES, PROVIDES, Context
+from orgtrust_lint.predicates import CALLS, Context
 from orgtrust_lint.schema_check import DataFileError, validate_cached
 from orgtrust_lint.suppress import Governance, apply_suppressions
 
-# The fact class behind each ``match.fact`` of the rule schema: a rule's message may name its fields.
-FACT_TYPES: dict[str, type] = {
-    "principal": PrincipalRef,
-    "unresolved": UnresolvedValue,
-    "organization": Organization,
-    "service_access": ServiceAccessResource,
-    "resource": Resource,
-    "integration": Integration,
-    "statement": PolicyStatement,
-    "managed_policy_attachment": ManagedPolicyAttachment,
-    "removal": PrincipalRemoval,
-    "drift": DriftItem,
-    "parse_error": ParseError,
-    "internal_error": InternalError,
-    "suppression_problem": SuppressionProblem,
-}
 # Rules about the inline ignores themselves: they run once the ignores have been applied.
-GOVERNANCE_FACT = "suppression_problem"
+GOVERNANCE_FACT = GOVERNANCE_KIND
+# A shipped rule's id, and the id of a rule of one's own (rules-dir): a prefix that is not OT.
+SHIPPED_RULE_ID = re.compile(r"OT[0-9]{3}")
+USER_RULE_ID = re.compile(r"(?!OT)[A-Z]{2,}[0-9]+")
+# The rule files of a directory: named after their rule's id. Other files (fixtures of test-rules,
+# templates) are not rules.
+RULE_FILE = re.compile(r"([A-Z]{2,}[0-9]+)\.ya?ml")
+# What ``settings`` holds in a condition: the organization policy of the configuration that
+# applies to the fact's file (config.Settings.policy). A setting that is not configured is absent.
+SETTINGS_SHAPE = conditions.ObjectShape(
+    {
+        "allowed-principals": conditions.ListShape(conditions.TEXT),
+        "required-principals": conditions.ListShape(conditions.TEXT),
+        "forbidden-principals": conditions.ListShape(conditions.TEXT),
+        "delegated-administrators": conditions.ListShape(
+            conditions.ObjectShape({"principal": conditions.TEXT, "account": conditions.TEXT}, "a registration")
+        ),
+        "source": conditions.TEXT,
+    },
+    "settings",
+)
+
+
+@dataclass(frozen=True)
+class RuleProgram:
+    """A rule's match and message, compiled: what ``findings`` evaluates."""
+
+    kind: str
+    each: tuple[tuple[FieldPath, str], ...]
+    where: Node | None
+    overrides: tuple[tuple[Node, Severity], ...]
+    at: FieldPath | None
+    principal: FieldPath | None
+    message: Template
+    parts: dict[str, Part]
+    suggestion: Part | None
 
 
 @dataclass(frozen=True)
@@ -78,9 +90,12 @@ class Rule:
     match: dict[str, Any]
     message: str
     default_enabled: bool = True  # False: runs only when selected by its full code
+    program: RuleProgram | None = field(default=None, compare=False, repr=False)
+    # The rules-dir a rule of one's own was loaded from (absolute); None for the shipped rules.
+    origin: str | None = None
 
     @classmethod
-    def from_data(cls, data: dict[str, Any]) -> Rule:
+    def from_data(cls, data: dict[str, Any], program: RuleProgram | None = None, origin: str | None = None) -> Rule:
         return cls(
             default_enabled=data.get("default_enabled", True),
             id=data["id"],
@@ -95,6 +110,8 @@ class Rule:
             tags=tuple(data["tags"]),
             match=data["match"],
             message=data["message"],
+            program=program,
+            origin=origin,
         )
 
     @property
@@ -102,6 +119,11 @@ class Rule:
         """The kind of fact the rule looks at (``match.fact``)."""
         fact: str = self.match["fact"]  # the rule schema makes it a string
         return fact
+
+    @property
+    def live(self) -> bool:
+        """Whether only ``drift`` reports it (it looks at the live organization)."""
+        return FACT_KINDS[self.fact].mode == "live"
 
     @property
     def severities(self) -> tuple[Severity, ...]:
@@ -125,7 +147,7 @@ def _rule_files(directory: Path | None = None) -> list[tuple[str, bytes]]:
     return sorted(
         (entry.name, entry.read_bytes())
         for entry in (directory or _rules_directory()).iterdir()
-        if entry.name.endswith(".yaml")
+        if RULE_FILE.fullmatch(entry.name) and entry.is_file()
     )
 
 
@@ -136,11 +158,11 @@ def rule_schema() -> dict[str, Any]:
 
 
 def load_rules(directory: Path | None = None) -> list[Rule]:
-    """All shipped rules (or those in ``directory``), validated against the rule schema and their
-    messages against the fields they can name; raise DataFileError if one is bad."""
+    """All shipped rules (or those in ``directory``, shipped ones too), validated against the rule
+    schema and compiled; raise DataFileError if one is bad."""
     if directory is None:
         return list(_shipped_rules())
-    return _read_rules(directory)
+    return _read_rules(directory, None)
 
 
 def rule_ids() -> frozenset[str]:
@@ -152,128 +174,272 @@ def rule_ids() -> frozenset[str]:
 def _shipped_rules() -> tuple[Rule, ...]:
     # Once per process: the rule files ship with the package and do not change during a run, and
     # reading and validating them costs more than linting a small repository.
-    return tuple(_read_rules(None))
+    return tuple(_read_rules(None, None))
 
 
-def _read_rules(directory: Path | None) -> list[Rule]:
+# Rules of one's own loaded in this process, by directory (they may be asked for once per file).
+_user_rules: dict[str, tuple[Rule, ...]] = {}
+
+
+def _read_rules(directory: Path | None, origin: str | None) -> list[Rule]:
     schema = rule_schema()
     rules = []
     for filename, raw in _rule_files(directory):
+        shown = filename
+        if origin is not None:
+            relative = os.path.relpath(os.path.join(origin, filename))
+            shown = relative if not relative.startswith("..") else os.path.join(origin, filename)
+        what = f"rule file {shown}"
         try:
             data = load_yaml(raw)
         except InvalidYaml as exc:
-            raise DataFileError(f"rule file {filename}: {exc}") from None
-        validate_cached(raw, data, schema, f"rule file {filename}")
-        if f"{data['id']}.yaml" != filename:
-            raise DataFileError(f"rule file {filename} holds rule {data['id']}")
-        for condition in _conditions(data["match"]):
-            if "predicate" in condition and condition["predicate"] not in PREDICATES:
-                raise DataFileError(f"rule file {filename} uses unknown predicate {condition['predicate']!r}")
-        _check_placeholders(filename, data)
-        rules.append(Rule.from_data(data))
+            raise DataFileError(f"{what}: {exc}") from None
+        if not isinstance(data, dict):
+            raise DataFileError(f"{what}: must be a mapping of id, name, severity, ..., match and message")
+        program = _compiled(data, what)
+        validate_cached(raw, data, schema, what, describe=_describe_schema_error)
+        identifier = data["id"]
+        if filename.rsplit(".", 1)[0] != identifier:
+            raise DataFileError(f"{what} holds rule {identifier} (a rule file is named after its rule's id)")
+        if origin is None and not SHIPPED_RULE_ID.fullmatch(identifier):
+            raise DataFileError(f"{what}: 'id': a shipped rule's id is OT and three digits")
+        if origin is not None and not USER_RULE_ID.fullmatch(identifier):
+            raise DataFileError(
+                f"{what}: 'id': OT is orgtrust-lint's own prefix; your rules take another (e.g. ACME101)"
+            )
+        rules.append(Rule.from_data(data, program, origin))
     return rules
 
 
-def _check_placeholders(filename: str, data: dict[str, Any]) -> None:
-    """Every ``{placeholder}`` of the message is a field of the rule's fact or of what its ``where``
-    predicates provide: a misspelled one would otherwise print as an empty string or fail on every
-    finding."""
-    match = data["match"]
-    fields = {f.name for f in dataclasses.fields(FACT_TYPES[match["fact"]])}
-    for condition in match.get("where", []):
-        if "predicate" in condition:
-            fields |= PROVIDES[condition["predicate"]]
+def _describe_schema_error(error: Any) -> tuple[str, str]:
+    """(the key, what is expected) for a rule file that does not match the rule schema."""
+    key = "/".join(str(p) for p in error.absolute_path)
+    if error.validator == "required":
+        return key, f"{error.message.split(' is a required')[0]} is required here"
+    if error.validator == "additionalProperties":
+        return key, error.message.replace("Additional properties are not allowed", "unknown key")
+    if error.validator == "enum":
+        return key, "must be one of " + ", ".join(str(v) for v in error.validator_value)
+    if error.validator == "pattern" and error.absolute_path and list(error.absolute_path)[-1] == "id":
+        return key, "an id is capital letters then digits, e.g. ACME101"
+    return key, error.message.splitlines()[0]
+
+
+def _compiled(data: dict[str, Any], what: str) -> RuleProgram:
+    """Compile a rule file's match and message; DataFileError naming the key of the first problem."""
     try:
-        placeholders = [name for _, name, _, _ in string.Formatter().parse(data["message"]) if name is not None]
-    except ValueError as exc:  # an unmatched brace
-        raise DataFileError(f"rule file {filename}: message: {exc}") from None
-    for name in placeholders:
-        if name not in fields:
-            known = ", ".join(sorted(fields))
-            raise DataFileError(
-                f"rule file {filename}: message placeholder {{{name}}} is not a field of this rule (known: {known})"
+        return compile_rule(data)
+    except ConditionError as exc:
+        raise DataFileError(f"{what}: {exc.where}: {exc.problem}" if exc.where else f"{what}: {exc}") from None
+
+
+def compile_rule(data: dict[str, Any]) -> RuleProgram:
+    """The compiled form of a rule's match, message, message parts and suggestion; ConditionError
+    names the first problem (an unknown fact kind, field, operator, call or placeholder, a regular
+    expression that does not compile)."""
+    match = data.get("match")
+    if not isinstance(match, dict):
+        raise ConditionError("match", "must be a mapping with fact and where")
+    kind = match.get("fact")
+    if kind not in FACT_KINDS:
+        raise ConditionError("match/fact", f"unknown fact kind {kind!r} (known: {', '.join(FACT_KINDS)})")
+    shapes = kind_shapes()
+    env = Env(
+        subject=shapes[kind],
+        names={"fact": shapes[kind], "settings": SETTINGS_SHAPE},
+        calls=CALLS,
+        kinds=shapes,
+        subject_kind=kind,
+    )
+    each = []
+    for index, entry in enumerate(_list(match.get("each", []), "match/each")):
+        where = f"match/each/{index}"
+        if not isinstance(entry, dict) or set(entry) != {"field", "as"}:
+            raise ConditionError(where, "takes {field: PATH, as: NAME}")
+        path, shape = conditions.compile_path(entry["field"], env, f"{where}/field")
+        item = shape.item if isinstance(shape, conditions.ListShape) else shape
+        conditions.bind_name(env, entry["as"], item, f"{where}/as")
+        each.append((path, str(entry["as"])))
+    where_node = conditions.compile_condition(match["where"], env, "match/where") if "where" in match else None
+    overrides = []
+    for index, override in enumerate(_list(match.get("severity_overrides", []), "match/severity_overrides")):
+        place = f"match/severity_overrides/{index}"
+        if (
+            not isinstance(override, dict)
+            or "when" not in override
+            or override.get("severity") not in {s.value for s in Severity}
+        ):
+            raise ConditionError(place, "takes {when: CONDITION, severity: error, warning or info}")
+        node = conditions.compile_condition(override["when"], _branch(env), f"{place}/when")
+        overrides.append((node, Severity(override["severity"])))
+    raw_parts = data.get("message_parts", {})
+    if not isinstance(raw_parts, dict):
+        raise ConditionError("message_parts", "must be a mapping of part names to alternatives")
+    for name in raw_parts:
+        if not isinstance(name, str) or not re.fullmatch(r"[a-z][a-z0-9_]*", name):
+            raise ConditionError("message_parts", "a part's name is lower case letters, digits and _")
+        if name in env.names or name in env.subject.names():
+            raise ConditionError(f"message_parts/{name}", f"{name!r} is already a field or bound name")
+    places = [(f"message_parts/{name}", options) for name, options in raw_parts.items()]
+    if "suggestion" in data:
+        places.append(("suggestion", data["suggestion"]))
+    # A part's when may name what another part's when binds (a part used inside another): compile
+    # them until no new name is bound, then once more, reporting what is still unknown.
+    alternatives: dict[str, list[tuple[Node | None, Any]]] = {}
+    for attempt in range(4):
+        known = len(env.bound)
+        try:
+            for place, options in places:
+                alternatives[place] = [
+                    (
+                        conditions.compile_condition(
+                            option["when"], _branch(env, with_bound=True), f"{place}/{index}/when"
+                        )
+                        if "when" in option
+                        else None,
+                        option["text"],
+                    )
+                    for index, option in enumerate(_alternatives(options, place))
+                ]
+            break
+        except ConditionError:
+            if attempt == 3 or len(env.bound) == known:
+                raise
+    # Templates may name what any condition of the rule binds (at run time, what was not bound is empty).
+    names_env = dataclasses.replace(env, names={**env.bound, **env.names})
+    part_names = tuple(raw_parts)
+    compiled: dict[str, list[tuple[Node | None, Template]]] = {
+        place: [
+            (when, conditions.compile_template(text, names_env, part_names, f"{place}/{index}/text"))
+            for index, (when, text) in enumerate(options)
+        ]
+        for place, options in alternatives.items()
+    }
+    parts = {name: Part(compiled[f"message_parts/{name}"]) for name in raw_parts}
+    message = conditions.compile_template(data.get("message"), names_env, part_names, "message")
+    _check_cycles(parts, compiled)
+    at = _location_path(match.get("at"), names_env, "match/at")
+    principal = (
+        conditions.compile_path(match["principal"], names_env, "match/principal")[0] if "principal" in match else None
+    )
+    suggestion = Part(compiled["suggestion"]) if "suggestion" in compiled else None
+    return RuleProgram(kind, tuple(each), where_node, tuple(overrides), at, principal, message, parts, suggestion)
+
+
+def _branch(env: Env, with_bound: bool = False) -> Env:
+    """The environment of a condition whose bindings stay inside it (an override's when, a part's);
+    ``with_bound``: it may also name what any other condition of the rule binds."""
+    return dataclasses.replace(env, names={**env.bound, **env.names} if with_bound else dict(env.names))
+
+
+def _list(value: Any, where: str) -> list[Any]:
+    if not isinstance(value, list):
+        raise ConditionError(where, "must be a list")
+    return value
+
+
+def _alternatives(options: Any, where: str) -> list[dict[str, Any]]:
+    if not isinstance(options, list) or not options:
+        raise ConditionError(where, "must be a list of {when: CONDITION, text: TEXT} (the first that holds is used)")
+    for index, option in enumerate(options):
+        if not isinstance(option, dict) or "text" not in option or set(option) - {"when", "text"}:
+            raise ConditionError(f"{where}/{index}", "takes text and, optionally, when")
+    return options
+
+
+def _location_path(text: Any, env: Env, where: str) -> FieldPath | None:
+    if text is None:
+        return None
+    path, shape = conditions.compile_path(text, env, where)
+    if isinstance(shape, (conditions.ScalarShape, conditions.ListShape)):
+        raise ConditionError(where, f"{text!r} is {shape.description}, not a location")
+    return path
+
+
+def _check_cycles(parts: dict[str, Part], compiled: dict[str, list[tuple[Node | None, Template]]]) -> None:
+    uses = {
+        name: {used for _, template in compiled[f"message_parts/{name}"] for used in template.parts} for name in parts
+    }
+    state: dict[str, int] = {}
+
+    def visit(name: str, trail: list[str]) -> None:
+        if state.get(name) == 2:
+            return
+        if state.get(name) == 1:
+            raise ConditionError(
+                f"message_parts/{name}", f"parts use each other in a cycle: {' -> '.join([*trail, name])}"
             )
+        state[name] = 1
+        for used in sorted(uses[name]):
+            visit(used, [*trail, name])
+        state[name] = 2
+
+    for name in sorted(parts):
+        visit(name, [])
 
 
-def _conditions(match: dict[str, Any]) -> list[dict[str, Any]]:
-    return [*match.get("where", []), *(o["when"] for o in match.get("severity_overrides", []))]
-
-
-def _plain(value: Any) -> Any:
-    """Enum members (Position, Severity) compare and print as their string values."""
-    return value.value if isinstance(value, Enum) else value
-
-
-def _field(fact: Any, name: str) -> Any:
-    return _plain(getattr(fact, name))
-
-
-def _check(condition: dict[str, Any], fact: Any, ctx: Context) -> dict[str, Any] | None:
-    if "predicate" in condition:
-        return PREDICATES[condition["predicate"]](fact, ctx)
-    value = _field(fact, condition["field"])
-    if "equals" in condition:
-        return {} if value == condition["equals"] else None
-    if "not_equals" in condition:
-        return {} if value != condition["not_equals"] else None
-    if "in" in condition:
-        return {} if value in condition["in"] else None
-    return {} if value not in condition["not_in"] else None
-
-
-def _message_fields(fact: Any) -> dict[str, Any]:
-    return {f.name: _plain(getattr(fact, f.name)) for f in dataclasses.fields(fact)}
+def _items(value: Any) -> tuple[Any, ...]:
+    if value is conditions.MISSING:
+        return ()
+    return tuple(value) if isinstance(value, (list, tuple)) else (value,)
 
 
 def evaluate_rule(rule: Rule, facts: Facts, ctx: Context) -> list[Finding]:
     findings = []
-    for fact in facts.of_kind(rule.match["fact"]):
+    # A copy: a failure below adds an internal error, and OT003 reads that very list.
+    for fact in list(facts.of_kind(rule.fact)):
         try:
-            finding = _finding_for(rule, fact, ctx)
+            findings.extend(_findings_for(rule, fact, ctx))
         except Exception as exc:
             # One rule failing on one fact must not cost the run: the file is reported as
             # incompletely checked and every other fact and rule still runs.
             path = fact.location.path
             message = f"{type(exc).__name__}: {exc}".splitlines()[0][:200]
             facts.internal_errors.append(InternalError(path, f"checking {rule.id} on", message, fact.location))
-            continue
-        if finding is not None:
-            findings.append(finding)
     return findings
 
 
-def _finding_for(rule: Rule, fact: Any, ctx: Context) -> Finding | None:
-    match = rule.match
-    extras: dict[str, Any] = {}
-    for condition in match.get("where", []):
-        result = _check(condition, fact, ctx)
-        if result is None:
-            return None
-        extras.update(result)
-    severity = rule.severity
-    for override in match.get("severity_overrides", []):
-        if _check(override["when"], fact, ctx) is not None:
-            severity = Severity(override["severity"])
-            break
-    fields = _message_fields(fact)
-    fields.update(extras)
-    location: Location = extras.pop("_location", None) or getattr(fact, match.get("at", "location"))
-    principal = fact.value if isinstance(fact, PrincipalRef) else getattr(fact, "principal", None)
-    return Finding(
-        rule=rule.id,
-        name=rule.name,
-        severity=severity,
-        location=location,
-        message=rule.message.format_map(fields),
-        principal=principal,
-        suggestion=extras.get("suggestion"),
-        also_at=fact.via if isinstance(fact, PrincipalRef) else (),
-    )
+def _findings_for(rule: Rule, fact: Any, ctx: Context) -> list[Finding]:
+    program = rule.program
+    assert program is not None  # every loaded rule is compiled
+    scopes = [Scope.of(fact, ctx)]
+    for path, name in program.each:
+        scopes = [scope.bind(name, item) for scope in scopes for item in _items(path.resolve(scope))]
+    findings = []
+    for scope in scopes:
+        matched = scope if program.where is None else program.where.holds(scope)
+        if matched is None:
+            continue
+        severity = next((s for when, s in program.overrides if when.holds(matched) is not None), rule.severity)
+        location = program.at.resolve(matched) if program.at is not None else conditions.MISSING
+        if not isinstance(location, Location):
+            location = fact.location
+        if program.principal is not None:
+            named = program.principal.resolve(matched)
+            principal = named if isinstance(named, str) else None
+        else:
+            principal = fact.value if isinstance(fact, PrincipalRef) else getattr(fact, "principal", None)
+        suggestion = program.suggestion.render(matched, program.parts) if program.suggestion else ""
+        findings.append(
+            Finding(
+                rule=rule.id,
+                name=rule.name,
+                severity=severity,
+                location=location,
+                message=program.message.render(matched, program.parts),
+                principal=principal,
+                suggestion=suggestion or None,
+                also_at=fact.via if isinstance(fact, PrincipalRef) else (),
+            )
+        )
+    return findings
 
 
 def default_disabled() -> frozenset[str]:
-    """The shipped rules that are off unless selected by their full code (``default_enabled: false``)."""
-    return frozenset(rule.id for rule in _shipped_rules() if not rule.default_enabled)
+    """The rules that are off unless selected by their full code (``default_enabled: false``): the
+    shipped ones, and those of one's own loaded in this process."""
+    loaded = [*_shipped_rules(), *(rule for rules in _user_rules.values() for rule in rules)]
+    return frozenset(rule.id for rule in loaded if not rule.default_enabled)
 
 
 def rule_selected(rule_id: str, select: tuple[str, ...], ignore: tuple[str, ...]) -> bool:
@@ -311,6 +477,7 @@ def run(
     governance: Governance | None = None,
     in_scope: Callable[[Finding], bool] = lambda finding: True,
     catalog_for: Callable[[str], Catalog] | None = None,
+    settings_for: Callable[[str], Mapping[str, Any]] | None = None,
 ) -> EngineResult:
     """Evaluate ``rules`` over ``facts``: the rules about the code, then the inline ignores, then the
     rules about the ignores (OT004-OT007), then internal errors (OT003) of every stage before.
@@ -318,9 +485,10 @@ def run(
     Every rule runs, whatever is selected: ignores are applied to all findings, so an ignore of a
     rule that is merely deselected is not mistaken for an unused one (the caller selects).
     ``in_scope`` drops the findings about files that were only read for context; ``catalog_for``
-    gives the catalog as one file sees it (its configuration's extra principals).
+    gives the catalog as one file sees it (its configuration's extra principals), ``settings_for``
+    the organization policy of its configuration (``settings`` in a condition).
     """
-    ctx = Context(facts, catalog, catalog_for)
+    ctx = Context(facts, catalog, catalog_for, settings_for)
     internal = [r for r in rules if r.id == INTERNAL_ERROR_RULE]
     about_ignores = [r for r in rules if r.fact == GOVERNANCE_FACT and r.id != INTERNAL_ERROR_RULE]
     about_code = [r for r in rules if r.fact != GOVERNANCE_FACT and r.id != INTERNAL_ERROR_RULE]

@@ -122,6 +122,11 @@ class Organization:
     def kind(self) -> str:
         return "organization"
 
+    @property
+    def list_location(self) -> Location:
+        """Where the authoritative list is: the attribute, or the resource that leaves it out (an empty list)."""
+        return self.principals_location or self.location
+
 
 @dataclass(frozen=True)
 class ServiceAccessResource:
@@ -164,6 +169,26 @@ class Resource:
     @property
     def kind(self) -> str:
         return "resource"
+
+    @property
+    def written(self) -> tuple[str, ...]:
+        """The name of every attribute and nested block the resource writes with a value."""
+        return tuple(sorted({*self.attributes, *self.lists, *self.expressions, *self.blocks}))
+
+    @property
+    def values(self) -> dict[str, tuple[str, ...]]:
+        """Every text each attribute holds: its value, its list's strings, its deploy-time expressions."""
+        found: dict[str, tuple[str, ...]] = {}
+        for name in self.written:
+            value = self.attributes.get(name)
+            texts = (value,) if isinstance(value, str) else ()
+            found[name] = (*texts, *self.lists.get(name, ()), *self.expressions.get(name, ()))
+        return found
+
+    @property
+    def nested(self) -> tuple[str, ...]:
+        """Nested blocks, and attributes whose value is an object (a block in Terraform's JSON syntax)."""
+        return tuple(sorted({*self.blocks, *(name for name, value in self.attributes.items() if value is True)}))
 
 
 @dataclass(frozen=True)
@@ -210,6 +235,16 @@ class PolicyStatement:
     @property
     def kind(self) -> str:
         return "statement"
+
+    @property
+    def action_names(self) -> tuple[str, ...]:
+        """The Action entries as written, without their locations."""
+        return tuple(action for action, _ in self.actions)
+
+    @property
+    def not_action_names(self) -> tuple[str, ...] | None:
+        """The NotAction entries as written; None when the statement uses Action."""
+        return None if self.not_actions is None else tuple(action for action, _ in self.not_actions)
 
 
 @dataclass(frozen=True)
@@ -259,6 +294,30 @@ class DriftItem:
     @property
     def kind(self) -> str:
         return "drift"
+
+
+@dataclass(frozen=True)
+class DelegatedAdministrator:
+    """One delegated administrator registration: an account that administers a service's principal."""
+
+    principal: str
+    account: str
+
+
+@dataclass(frozen=True)
+class LiveOrganization:
+    """The live organization as ``drift`` reads it, for the rules about what it holds (the
+    organization policy of the configuration: required, allowed and forbidden principals)."""
+
+    id: str
+    management_account: str
+    enabled: tuple[str, ...]  # the principals whose trusted access is enabled
+    delegated_administrators: tuple[DelegatedAdministrator, ...]
+    location: Location  # where findings about it point: the authoritative list, or the first declaration
+
+    @property
+    def kind(self) -> str:
+        return "live_organization"
 
 
 # Internal errors (a bug of ours) are always reported: no selection or suppression hides them.
@@ -334,6 +393,25 @@ class SkippedFile:
     incomplete: bool = False
 
 
+# The Facts list that holds each kind of fact; fact_kinds.FACT_KINDS documents each kind for rule authors.
+FACT_LISTS = {
+    "principal": "principals",
+    "unresolved": "unresolved",
+    "organization": "organizations",
+    "service_access": "service_access",
+    "resource": "resources",
+    "integration": "integrations",
+    "statement": "statements",
+    "managed_policy_attachment": "managed_policy_attachments",
+    "removal": "removals",
+    "drift": "drift",
+    "live_organization": "live_organizations",
+    "parse_error": "parse_errors",
+    "internal_error": "internal_errors",
+    "suppression_problem": "suppression_problems",
+}
+
+
 @dataclass
 class Facts:
     """Everything extracted from one run's files."""
@@ -349,6 +427,7 @@ class Facts:
     managed_policy_attachments: list[ManagedPolicyAttachment] = field(default_factory=list)
     removals: list[PrincipalRemoval] = field(default_factory=list)
     drift: list[DriftItem] = field(default_factory=list)
+    live_organizations: list[LiveOrganization] = field(default_factory=list)
     parse_errors: list[ParseError] = field(default_factory=list)
     internal_errors: list[InternalError] = field(default_factory=list)
     skipped: list[SkippedFile] = field(default_factory=list)  # not linted, and why
@@ -367,6 +446,7 @@ class Facts:
         self.managed_policy_attachments.extend(other.managed_policy_attachments)
         self.removals.extend(other.removals)
         self.drift.extend(other.drift)
+        self.live_organizations.extend(other.live_organizations)
         self.parse_errors.extend(other.parse_errors)
         self.internal_errors.extend(other.internal_errors)
         self.skipped.extend(other.skipped)
@@ -392,23 +472,10 @@ class Facts:
         return self
 
     def of_kind(self, kind: str) -> list[Any]:
-        # Which list a rule reads is named by its rule file (match.fact), so the element type is known only there.
-        lists: dict[str, list[Any]] = {
-            "principal": self.principals,
-            "unresolved": self.unresolved,
-            "organization": self.organizations,
-            "service_access": self.service_access,
-            "resource": self.resources,
-            "integration": self.integrations,
-            "statement": self.statements,
-            "managed_policy_attachment": self.managed_policy_attachments,
-            "removal": self.removals,
-            "drift": self.drift,
-            "parse_error": self.parse_errors,
-            "internal_error": self.internal_errors,
-            "suppression_problem": self.suppression_problems,
-        }
-        return lists[kind]
+        """The facts of one kind (fact_kinds.FACT_KINDS names them): what a rule's ``match.fact`` reads."""
+        # Which list a rule reads is named by its rule file, so the element type is known only there.
+        facts: list[Any] = getattr(self, FACT_LISTS[kind])
+        return facts
 
 
 @dataclass(frozen=True)

@@ -6,11 +6,16 @@ the catalog says which resource types (under which conditions) rely on which pri
 
 from __future__ import annotations
 
+import functools
+import json
 import re
 from typing import Any
 
+from orgtrust_lint import conditions
 from orgtrust_lint.catalog import Catalog, IntegrationSpec
-from orgtrust_lint.facts import Facts, Integration, Location, Position, Resource
+from orgtrust_lint.fact_kinds import kind_shape
+from orgtrust_lint.facts import Facts, Integration, Location, Position, PrincipalRef, Resource
+from orgtrust_lint.schema_check import DataFileError
 
 
 def declared_principals(facts: Facts, configuration: str | None = None) -> dict[str, Location] | None:
@@ -52,78 +57,93 @@ def enabled_principals(facts: Facts) -> dict[str, Location]:
     return enabled
 
 
-def _as_bool(value: str | bool) -> bool | None:
-    if isinstance(value, bool):
-        return value
-    return {"true": True, "false": False}.get(value.strip().lower())
-
-
-def _equal(actual: str | bool, expected: Any) -> bool:
-    if isinstance(expected, bool):
-        return _as_bool(actual) is expected
-    return isinstance(actual, str) and actual.strip().lower() == str(expected).lower()
-
-
-def _texts(resource: Resource, name: str) -> list[str]:
-    """Every text an attribute holds: its value, its list's strings, its deploy-time expressions."""
-    value = resource.attributes.get(name)
-    texts = [value] if isinstance(value, str) else []
-    return [*texts, *resource.lists.get(name, ()), *resource.expressions.get(name, ())]
-
-
-def _condition_holds(resource: Resource, when: dict[str, Any]) -> tuple[bool, str]:
-    """Whether a catalog ``when`` holds for a resource, and the reason in words for messages.
-
-    Each form is one leaf test on one attribute (block, equals, in, exists, contains, matches),
-    the shape a general condition language would combine with all/any/not.
-    """
+@functools.cache
+def _compiled(when_json: str) -> conditions.Node | None:
+    when = json.loads(when_json)
     if not when:
+        return None
+    env = conditions.Env(subject=kind_shape("resource"), names={}, subject_kind="resource")
+    try:
+        return conditions.compile_condition(when, env)
+    except conditions.ConditionError as exc:
+        raise DataFileError(f"the principal catalog: a when condition: {exc}") from None
+
+
+def compiled_when(when: dict[str, Any] | None) -> conditions.Node | None:
+    """A catalog ``when`` (a condition of the rule language over the resource), compiled once."""
+    return _compiled(json.dumps(when or {}, sort_keys=True))
+
+
+def condition_holds(resource: Resource, when: dict[str, Any] | None) -> tuple[bool, str]:
+    """Whether a catalog ``when`` holds for a resource, and the reason in words for messages
+    (the test that decided it: "is_organization_trail = true", "it has an ... block")."""
+    node = compiled_when(when)
+    if node is None:
         return True, f"every {resource.type} does"
-    if "block" in when:
-        name = when["block"]
-        present = name in resource.blocks or resource.attributes.get(name) is True
-        return present, f"it has an {name} block"
-    name = when["attribute"]
-    if "exists" in when:
-        present = (
-            name in resource.attributes
-            or name in resource.lists
-            or name in resource.expressions
-            or name in resource.blocks
-        )
-        return present is bool(when["exists"]), f"{name} is {'set' if present else 'not set'}"
-    if "contains" in when:
-        wanted = str(when["contains"]).lower()
-        found = any(item.strip().lower() == wanted for item in resource.lists.get(name, ()))
-        return found, f"{name} includes {when['contains']}"
-    if "matches" in when:
-        pattern = re.compile(when["matches"], re.IGNORECASE)
-        matched = next((text for text in _texts(resource, name) if pattern.search(text)), None)
-        return matched is not None, f"{name} = {matched}"
-    if name not in resource.attributes:
+    scope = conditions.Scope.of(resource)
+    if node.holds(scope) is None:
         return False, ""
-    actual = resource.attributes[name]
-    if "equals" in when:
-        return _equal(actual, when["equals"]), f"{name} = {actual}"
-    return any(_equal(actual, option) for option in when["in"]), f"{name} = {actual}"
+    found = node.witness(scope)
+    return True, _reason(*found) if found else ""
+
+
+def _reason(leaf: conditions.Leaf, value: Any) -> str:
+    head, *rest = leaf.path.segments
+    if head == "nested":
+        return f"it has an {leaf.argument} block"
+    if head == "written":
+        return f"{leaf.argument} is set"
+    if head == "lists" and rest:
+        return f"{rest[-1]} includes {leaf.argument}"
+    if leaf.operator == "exists":
+        return f"{leaf.path.name} is {'set' if leaf.argument else 'not set'}"
+    return f"{leaf.path.name} = {value}"
 
 
 def describe_when(when: dict[str, Any] | None) -> str:
     """A catalog ``when`` in words, for ``orgtrust-lint services``."""
-    if not when:
-        return ""
-    if "block" in when:
-        return f"it has a {when['block']} block"
-    name = when["attribute"]
-    if "exists" in when:
-        return f"{name} is {'set' if when['exists'] else 'not set'}"
-    if "contains" in when:
-        return f"{name} includes {when['contains']}"
-    if "matches" in when:
-        return f"{name} matches /{when['matches']}/"
-    if "equals" in when:
-        return f"{name} = {when['equals']}"
-    return f"{name} is one of {', '.join(str(v) for v in when['in'])}"
+    node = compiled_when(when)
+    return "" if node is None else _described(node)
+
+
+def _described(node: conditions.Node) -> str:
+    if isinstance(node, conditions.AnyOf):
+        return " or ".join(_described(child) for child in node.children)
+    if isinstance(node, conditions.All):
+        return " and ".join(_described(child) for child in node.children)
+    if not isinstance(node, conditions.Leaf):
+        return node.describe()
+    head, *rest = node.path.segments
+    if head == "nested" and node.operator == "equals":
+        return f"it has a {node.argument} block"
+    if head == "written" and node.operator == "equals":
+        return f"{node.argument} is set"
+    if head == "lists" and rest and node.operator == "equals":
+        return f"{rest[-1]} includes {node.argument}"
+    if head in ("attributes", "values") and rest:
+        if node.operator == "equals":
+            return f"{rest[-1]} = {node.argument}"
+        if node.operator == "in" and isinstance(node.argument, list):
+            return f"{rest[-1]} is one of {', '.join(str(v) for v in node.argument)}"
+        if node.operator == "matches":
+            return f"{rest[-1]} matches /{node.argument}/"
+    return node.describe()
+
+
+def declared_account(code: Facts, admin: PrincipalRef) -> str | None:
+    """The account a delegated administrator declaration names, when written as a literal account id
+    (Terraform's account_id, a CloudFormation resource's AccountId); None when it comes from elsewhere."""
+    paths_of_use = {place.path for place in admin.via}
+    accounts = {
+        str(value)
+        for resource in code.resources
+        # The resource's own file: the principal's literal may be a variable's default elsewhere.
+        if resource.address == admin.resource and resource.location.path in {admin.location.path, *paths_of_use}
+        for name, value in resource.attributes.items()
+        if name.lower().replace("_", "") in ("accountid", "delegatedadminaccountid", "adminaccountid")
+    }
+    found = accounts.pop() if len(accounts) == 1 else None
+    return found if found and re.fullmatch(r"\d{12}", found) else None
 
 
 def derive_integrations(facts: Facts, catalog: Catalog) -> list[Integration]:
@@ -138,7 +158,7 @@ def derive_integrations(facts: Facts, catalog: Catalog) -> list[Integration]:
         for spec in by_type.get((resource.format, resource.type), []):
             if spec.principal in relied_on:
                 continue  # two documented reasons (permission_model and call_as) are one reliance
-            holds, reason = _condition_holds(resource, spec.when)
+            holds, reason = condition_holds(resource, spec.when)
             if holds:
                 relied_on.add(spec.principal)
                 found.append(
@@ -181,7 +201,7 @@ def set_up_principals(facts: Facts, catalog: Catalog) -> set[str]:
     found = {integration.principal for integration in facts.integrations}
     for resource in facts.resources:
         for spec in by_type.get((resource.format, resource.type), []):
-            if spec.principal not in found and _condition_holds(resource, spec.when)[0]:
+            if spec.principal not in found and condition_holds(resource, spec.when)[0]:
                 found.add(spec.principal)
     found.update(ref.value for ref in facts.principals if ref.position is Position.DELEGATED_ADMINISTRATOR)
     return found

@@ -1,99 +1,146 @@
-"""Named predicates that rule files use where a YAML condition cannot say it.
-
-Each predicate takes one fact and the evaluation context and returns None when the fact does
-not match, or a dict of extra message fields (possibly empty) when it does.
+"""The named calls rule conditions use for what is an algorithm rather than a test: catalog lookups
+and edit distance, principal normalisation, IAM action and condition semantics, what a
+configuration declares. A call returns values (a mapping, or an object with those attributes) and
+never sentences: a rule's message says what they mean. Each call declares its outputs, so that a
+rule naming one that does not exist fails when it loads.
 """
 
 from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from orgtrust_lint import managed_policies
-from orgtrust_lint.catalog import AWS_DOMAINS, Catalog
-from orgtrust_lint.facts import (
-    ConditionClause,
-    DriftItem,
-    Facts,
-    Integration,
-    Location,
-    ManagedPolicyAttachment,
-    Organization,
-    PolicyStatement,
-    Position,
-    PrincipalRef,
-    PrincipalRemoval,
-    ServiceAccessResource,
-)
-from orgtrust_lint.integrations import declared_principals, set_up_principals
-from orgtrust_lint.parse.policy import (
-    SERVICE_PRINCIPAL_KEY,
-    TRUSTED_ACCESS_ACTIONS,
-    action_matches,
-    trusted_actions_matched,
-)
+from orgtrust_lint import integrations, managed_policies
+from orgtrust_lint.catalog import Catalog
+from orgtrust_lint.conditions import ANY, BOOLEAN, TEXT, CallSpec, ListShape, Runtime, Scope, Shape
+from orgtrust_lint.facts import ConditionClause, Facts, Location, PolicyStatement, Position, PrincipalRef
+from orgtrust_lint.parse.policy import TRUSTED_ACCESS_ACTIONS, action_matches, trusted_actions_matched
 
-Extras = dict[str, Any]
-Predicate = Callable[[Any, "Context"], Extras | None]
-PREDICATES: dict[str, Predicate] = {}
+CALLS: dict[str, CallSpec] = {}
 
 
-# The fields each predicate's result adds for the rule's message (besides "_location" and
-# "suggestion", which are not message text): the engine checks every message placeholder
-# against them when it loads the rules, so a misspelled one is a load error, not an empty string.
-PROVIDES: dict[str, frozenset[str]] = {}
+def call(takes: str, **outputs: Shape) -> Callable[[Callable[[Any, Scope], Any]], Callable[[Any, Scope], Any]]:
+    """Register a call under its function name: what it looks at (``takes``: "text", "value" or a
+    fact kind) and the outputs a rule may name."""
 
-
-def predicate(*provides: str) -> Callable[[Predicate], Predicate]:
-    """Register a predicate under its function name, with the message fields it provides."""
-
-    def register(function: Predicate) -> Predicate:
-        PREDICATES[function.__name__] = function
-        PROVIDES[function.__name__] = frozenset(provides)
+    def register(function: Callable[[Any, Scope], Any]) -> Callable[[Any, Scope], Any]:
+        summary = " ".join((function.__doc__ or "").split())
+        CALLS[function.__name__] = CallSpec(function.__name__, function, outputs, takes, summary)
         return function
 
     return register
 
 
 @dataclass
-class Context:
+class Context(Runtime):
+    """What the calls need: every fact of the run, the catalog as each file sees it."""
+
     facts: Facts
     catalog: Catalog
     # The catalog as one file sees it: with the extra principals of that file's configuration.
     catalog_for: Callable[[str], Catalog] | None = None
+    # The organization policy of one file's configuration (the ``settings`` of a condition).
+    settings_for: Callable[[str], Mapping[str, Any]] | None = None
     _declared: dict[str, dict[str, Location] | None] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        Runtime.__init__(self, self.facts.of_kind, self.settings_for)
 
     def catalog_at(self, location: Location) -> Catalog:
         return self.catalog if self.catalog_for is None else self.catalog_for(location.path)
-
-    @functools.cached_property
-    def first_occurrence(self) -> dict[tuple[str, str], PrincipalRef]:
-        first: dict[tuple[str, str], PrincipalRef] = {}
-        for ref in sorted(self.facts.principals, key=lambda r: r.location):
-            first.setdefault((ref.group, ref.value), ref)
-        return first
 
     def declared_principals(self, configuration: str) -> dict[str, Location] | None:
         """What one configuration enables (None when that cannot be said): one apply's trusted
         access is compared with what the same apply relies on, never with another root's."""
         if configuration not in self._declared:
-            self._declared[configuration] = declared_principals(self.facts, configuration)
+            self._declared[configuration] = integrations.declared_principals(self.facts, configuration)
         return self._declared[configuration]
 
     @functools.cached_property
     def set_up_principals(self) -> set[str]:
-        return set_up_principals(self.facts, self.catalog)
+        return integrations.set_up_principals(self.facts, self.catalog)
+
+    @functools.cached_property
+    def service_access_addresses(self) -> list[str]:
+        return sorted({resource.address for resource in self.facts.service_access})
 
 
-def _suggestion_text(suggestions: list[str]) -> str:
-    if not suggestions:
-        return ""
-    if len(suggestions) == 1:
-        return f"; did you mean '{suggestions[0]}'?"
-    return "; did you mean one of " + ", ".join(f"'{s}'" for s in suggestions) + "?"
+def _context(scope: Scope) -> Context:
+    runtime = scope.runtime
+    assert isinstance(runtime, Context)  # rules are evaluated with one (engine.run)
+    return runtime
+
+
+def _where(scope: Scope) -> Location:
+    """The location of the rule's fact: which configuration's catalog applies."""
+    location: Location = scope.fact.location
+    return location
+
+
+# ---- the principal catalog ------------------------------------------------------------------------
+
+
+def _no_period(text: str | None) -> str | None:
+    return text.rstrip(".") if text else None
+
+
+class CatalogEntry:
+    """What the catalog records about one string, as the configuration of the rule's file sees it
+    (its extra principals are known). The suggestions are computed only when a rule asks."""
+
+    def __init__(self, principal: str, catalog: Catalog) -> None:
+        self._principal = principal
+        self._catalog = catalog
+        entry = catalog.entry(principal) or {}
+        enable = entry.get("enable", {})
+        disable = entry.get("on_disable", {})
+        self.known = catalog.is_known(principal)
+        self.service: str | None = entry.get("service")
+        self.recommended_from: str | None = enable.get("recommended_from")
+        self.enable_note = _no_period(enable.get("note"))
+        self.organizations_enable_breaks = bool(enable.get("organizations_enable_breaks"))
+        self.disable_summary = _no_period(disable.get("summary"))
+        self.disable_lasting = bool(disable.get("lasting"))
+        unconfirmed = catalog.unconfirmed.get(principal)
+        self.unconfirmed = _no_period(unconfirmed["note"]) if unconfirmed else None
+        misspelling = catalog.misspellings.get(principal)
+        self.misspelling: str | None = misspelling["note"] if misspelling else None
+
+    @functools.cached_property
+    def suggestions(self) -> list[str]:
+        return self._catalog.suggestions(self._principal)
+
+    @functools.cached_property
+    def near_miss(self) -> bool:
+        return self._catalog.is_near_miss(self._principal)
+
+
+@call(
+    "text",
+    known=BOOLEAN,
+    service=TEXT,
+    recommended_from=TEXT,
+    enable_note=TEXT,
+    organizations_enable_breaks=BOOLEAN,
+    disable_summary=TEXT,
+    disable_lasting=BOOLEAN,
+    unconfirmed=TEXT,
+    misspelling=TEXT,
+    suggestions=ListShape(TEXT),
+    near_miss=BOOLEAN,
+)
+def catalog_entry(principal: Any, scope: Scope) -> CatalogEntry | None:
+    """What the principal catalog records about a string: known (also through the configuration's
+    extra-principals), its service, where AWS recommends enabling it from (recommended_from,
+    enable_note, organizations_enable_breaks), what disabling it does (disable_summary,
+    disable_lasting), unconfirmed and misspelling notes, and the known principals it most likely
+    meant (suggestions; near_miss when it is close enough to one to be a typo anywhere)."""
+    if not isinstance(principal, str):
+        return None
+    return CatalogEntry(principal, _context(scope).catalog_at(_where(scope)))
 
 
 _ARN_PRINCIPAL = re.compile(r"([a-z0-9.-]+\.amazonaws\.com)")
@@ -127,167 +174,51 @@ def normalise(value: str) -> tuple[str, str] | None:
     return (candidate, "; ".join(problems)) if problems else None
 
 
-@predicate("problem", "suggestion", "did_you_mean")
-def malformed_principal(ref: PrincipalRef, ctx: Context) -> Extras | None:
-    result = normalise(ref.value)
-    if result is None:
+@call("text", principal=TEXT, problem=TEXT)
+def normalised_principal(value: Any, scope: Scope) -> dict[str, str] | None:
+    """For a malformed principal (case, whitespace, a URL scheme, an ARN, a trailing dot, a missing
+    domain): its normal form (principal) and what was wrong (problem). Fails on a well-formed one."""
+    if not isinstance(value, str):
         return None
-    candidate, problem = result
-    catalog = ctx.catalog_at(ref.location)
-    if catalog.is_known(candidate):
-        return {"problem": problem, "suggestion": candidate, "did_you_mean": f"; use '{candidate}'"}
-    suggestions = catalog.suggestions(candidate)
-    return {
-        "problem": problem,
-        "suggestion": suggestions[0] if len(suggestions) == 1 else None,
-        "did_you_mean": _suggestion_text(suggestions),
-    }
+    result = normalise(value)
+    return None if result is None else {"principal": result[0], "problem": result[1]}
 
 
-@predicate("did_you_mean", "suggestion", "note")
-def unknown_principal(ref: PrincipalRef, ctx: Context) -> Extras | None:
-    catalog = ctx.catalog_at(ref.location)
-    if catalog.is_known(ref.value) or normalise(ref.value) is not None:
+@call("text")
+def service_set_up(principal: Any, scope: Scope) -> dict[str, Any] | None:
+    """Holds when the linted code sets up the principal's service besides the Organizations-side
+    enable: a resource the catalog relates to it (an organization configuration, a sharing resource,
+    the service's delegated administrator) or a delegated administrator registration."""
+    return {} if principal in _context(scope).set_up_principals else None
+
+
+# ---- what a configuration declares ----------------------------------------------------------------
+
+
+@call("text", principals=ListShape(TEXT), service_access=ListShape(TEXT))
+def declared_principals(configuration: Any, scope: Scope) -> dict[str, Any] | None:
+    """The principals a configuration enables (principals), when that set is fully known; fails when
+    it is not (an unresolved list, a list Terraform ignores changes to) or when the configuration
+    declares no trusted access at all (the organization is managed elsewhere). service_access: the
+    addresses of every standalone service access resource of the run, sorted."""
+    context = _context(scope)
+    declared = context.declared_principals(str(configuration))
+    if declared is None:
         return None
-    unconfirmed = catalog.unconfirmed.get(ref.value)
-    if not ref.position.is_trusted_access and (unconfirmed or not catalog.is_near_miss(ref.value)):
-        return None  # a service-linked role may name any service, the recorded SLR-only names included
-    suggestions = catalog.suggestions(ref.value)
-    note = ""
-    if unconfirmed:
-        # Recorded but not confirmed: say what is known, and never rewrite it (--fix) on a guess.
-        return {
-            "did_you_mean": _suggestion_text(suggestions),
-            "suggestion": None,
-            "note": f" (recorded as unconfirmed: {unconfirmed['note'].rstrip('.')})",
-        }
-    if ref.value in catalog.misspellings:
-        note = f" ({catalog.misspellings[ref.value]['note']})"
-    elif not suggestions and ref.value.rpartition(".")[2] and not ref.value.endswith(AWS_DOMAINS):
-        note = " (AWS service principals end in .amazonaws.com)"
-    return {
-        "did_you_mean": _suggestion_text(suggestions),
-        "suggestion": suggestions[0] if len(suggestions) == 1 else None,
-        "note": note + _reached(ref),
-    }
+    return {"principals": list(declared), "service_access": context.service_access_addresses}
 
 
-def _reached(ref: PrincipalRef) -> str:
-    """How a literal written in a module call reached the module that uses it: ' (via module.org,
-    modules/org/main.tf:8)', the place in the module where it is used."""
-    if not ref.origin.startswith("module."):
-        return ""
-    return f" (via {ref.origin}, {ref.via[-1]})" if ref.via else f" (via {ref.origin})"
-
-
-@predicate()
-def unconfirmed_principal(ref: PrincipalRef, ctx: Context) -> Extras | None:
-    """A string the catalog records as unconfirmed: what is known about it is a warning, not an error."""
-    return {} if ref.value in ctx.catalog_at(ref.location).unconfirmed else None
-
-
-@predicate("first")
-def duplicate_principal(ref: PrincipalRef, ctx: Context) -> Extras | None:
-    if ref.deduplicated:
+@call("principal", account=TEXT)
+def declared_account(ref: Any, scope: Scope) -> dict[str, str] | None:
+    """For a delegated administrator declaration: the account it registers, when written as a
+    literal account id (Terraform's account_id, a CloudFormation AccountId); fails otherwise."""
+    if not isinstance(ref, PrincipalRef) or ref.position is not Position.DELEGATED_ADMINISTRATOR:
         return None
-    first = ctx.first_occurrence[(ref.group, ref.value)]
-    if first is ref or first.location == ref.location:
-        return None
-    return {"first": str(first.location)}
+    account = integrations.declared_account(_context(scope).facts, ref)
+    return None if account is None else {"account": account}
 
 
-def _entry(ref: PrincipalRef, ctx: Context) -> dict[str, Any] | None:
-    return ctx.catalog.entry(ref.value)
-
-
-@predicate("service", "note", "keep")
-def enable_via_trusted_service(ref: PrincipalRef, ctx: Context) -> Extras | None:
-    """A principal AWS recommends enabling from its service, enabled here through Organizations
-    only: nothing in the linted code sets the service up (its delegated administrator,
-    organization configuration or sharing resource, as the catalog relates them to the principal)
-    and nothing relies on it. Where something does, the service's own setup is in the code, and
-    advice about how to enable it would only contradict OT301, which asks for the principal to
-    stay enabled."""
-    entry = _entry(ref, ctx)
-    if entry is None or entry["enable"]["recommended_from"] != "trusted-service":
-        return None
-    if ref.value in ctx.set_up_principals:
-        return None
-    keep = (
-        "keep it in this authoritative list, or the next apply disables it again"
-        if ref.position is Position.ORGANIZATION_LIST
-        else "keep this resource, whose removal disables it"
-    )
-    return {"service": entry["service"], "note": entry["enable"]["note"].rstrip("."), "keep": keep}
-
-
-@predicate()
-def organizations_enable_breaks(ref: PrincipalRef, ctx: Context) -> Extras | None:
-    entry = _entry(ref, ctx)
-    return {} if entry and entry["enable"].get("organizations_enable_breaks") else None
-
-
-@predicate()
-def principals_without_all_features(org: Organization, ctx: Context) -> Extras | None:
-    if not org.declares_principals or org.feature_set.upper() in ("ALL", "?"):
-        return None
-    if org.principal_count == 0 and org.principals_resolved:
-        return None
-    return {}
-
-
-@predicate("organization", "organization_location")
-def mixed_with_principal_list(resource: ServiceAccessResource, ctx: Context) -> Extras | None:
-    if not resource.certain:
-        return None
-    for org in ctx.facts.organizations:
-        if org.declares_principals and org.authoritative and org.certain and org.scope == resource.scope:
-            return {"organization": org.address, "organization_location": str(_list_location(org))}
-    return None
-
-
-def _list_location(org: Organization) -> Location:
-    """Where the authoritative list is: the attribute, or the resource that leaves it out (an empty list)."""
-    return org.principals_location or org.location
-
-
-def _list_description(org: Organization) -> str:
-    if not org.principals_written:
-        return f"{org.address} ({org.location}), which leaves aws_service_access_principals out (an empty list),"
-    return f"the aws_service_access_principals of {org.address} ({org.principals_location})"
-
-
-@predicate("declared_in", "consequence")
-def principal_not_enabled(integration: Integration, ctx: Context) -> Extras | None:
-    declared = ctx.declared_principals(integration.configuration)
-    if declared is None or integration.principal in declared:
-        return None
-    if not ctx.catalog_at(integration.location).is_known(integration.principal):
-        return None  # not a principal at all: OT101 or OT103 reports the literal, once
-    lists = [
-        o
-        for o in ctx.facts.organizations
-        if o.declares_principals and o.certain and o.scope == integration.configuration
-    ]
-    if lists:
-        declared_in = _list_description(lists[0])
-    else:
-        names = sorted({r.address for r in ctx.facts.service_access})
-        shown = ", ".join(names[:3]) + (", ..." if len(names) > 3 else "")
-        declared_in = f"the trusted access declared in this code ({shown})"
-    consequence = ""
-    if lists and lists[0].authoritative and integration.self_enabling:
-        consequence = (
-            "; the service enables trusted access itself when this resource is created, and the next "
-            "apply of the authoritative list disables it again"
-        )
-    entry = ctx.catalog.entry(integration.principal)
-    if entry and entry["on_disable"].get("summary"):
-        consequence += f". Without it: {entry['on_disable']['summary'].rstrip('.')}"
-    return {"declared_in": declared_in, "consequence": consequence}
-
-
-# ---- IAM statements ---------------------------------------------------------------------
+# ---- IAM statements ---------------------------------------------------------------------------------
 
 # Actions whose requests carry organizations:ServicePrincipal, per the Service Authorization
 # Reference for AWS Organizations (cited in rules/OT204.yaml). Every other action never does.
@@ -296,10 +227,7 @@ ACTIONS_WITH_SERVICE_PRINCIPAL_KEY = frozenset(
 )
 
 
-def granted_trusted_access_actions(statement: PolicyStatement) -> list[str]:
-    """The trusted-access actions an Allow statement grants (directly, by wildcard or NotAction)."""
-    if statement.effect.lower() != "allow" or not statement.grants:
-        return []
+def _trusted_actions(statement: PolicyStatement) -> list[str]:
     if statement.not_actions is not None:
         if not statement.actions_known:
             return []  # an unknown exclusion might exclude them all: no guess
@@ -307,20 +235,15 @@ def granted_trusted_access_actions(statement: PolicyStatement) -> list[str]:
     return list(trusted_actions_matched(tuple(p for p, _ in statement.actions), negated=False))
 
 
-def _service_principal_clauses(statement: PolicyStatement) -> list[ConditionClause]:
-    return [c for c in statement.conditions if c.key.lower() == SERVICE_PRINCIPAL_KEY]
-
-
-def _short(actions: list[str]) -> str:
-    return ", ".join(a.split(":", 1)[1] for a in actions)
-
-
-@predicate("actions")
-def grants_trusted_access_without_condition(statement: PolicyStatement, ctx: Context) -> Extras | None:
-    actions = granted_trusted_access_actions(statement)
-    if not actions or _service_principal_clauses(statement):
+@call("statement", actions=ListShape(TEXT))
+def trusted_access_actions(statement: Any, scope: Scope) -> dict[str, list[str]] | None:
+    """The trusted-access actions (Enable/DisableAWSServiceAccess, (De)RegisterDelegatedAdministrator)
+    a statement's Action or NotAction covers, directly or by wildcard, as IAM matches them; their
+    names without the organizations: prefix (actions). Fails when it covers none."""
+    if not isinstance(statement, PolicyStatement):
         return None
-    return {"actions": _short(actions)}
+    actions = _trusted_actions(statement)
+    return {"actions": [a.split(":", 1)[1] for a in actions]} if actions else None
 
 
 def _wildcard_only(value: str) -> bool:
@@ -331,40 +254,34 @@ def _wildcard_only(value: str) -> bool:
     return literal == "" or ".amazonaws.com".endswith(literal) or literal in (".", ".com", "com")
 
 
-def _why_ineffective(clause: ConditionClause) -> str | None:
+@call("value", weakness=TEXT, operator=TEXT, plain_operator=TEXT, wildcard=TEXT)
+def service_principal_condition_weakness(clause: Any, scope: Scope) -> dict[str, str] | None:
+    """Why a condition on organizations:ServicePrincipal does not restrict, if it does not:
+    weakness set_operator (ForAllValues/ForAnyValue on this single-valued key; plain_operator is the
+    operator without it), negated_operator (a Not operator, which in an Allow grants every other
+    principal) or wildcard_value (a value such as '*' that matches every principal: wildcard)."""
+    if not isinstance(clause, ConditionClause):
+        return None
     operator = clause.operator.lower()
     qualifier, _, base = operator.rpartition(":")
+    found = {"operator": clause.operator}
     if qualifier in ("forallvalues", "foranyvalue"):
-        return (
-            f"'{clause.operator}' is a set operator on the single-valued key organizations:ServicePrincipal; "
-            f"use '{clause.operator.split(':', 1)[1]}'"
-        )
+        return {**found, "weakness": "set_operator", "plain_operator": clause.operator.split(":", 1)[1]}
     if "not" in base.removesuffix("ifexists").removeprefix("string"):
-        return f"'{clause.operator}' in an Allow grants every service principal except the ones listed"
-    if base.startswith("stringlike") and any(_wildcard_only(v) for v in clause.values):
-        wildcard = next(v for v in clause.values if _wildcard_only(v))
-        return f"the value '{wildcard}' matches every service principal"
+        return {**found, "weakness": "negated_operator"}
+    if base.startswith("stringlike"):
+        wildcard = next((v for v in clause.values if _wildcard_only(v)), None)
+        if wildcard is not None:
+            return {**found, "weakness": "wildcard_value", "wildcard": wildcard}
     return None
 
 
-@predicate("actions", "problem")
-def ineffective_service_principal_condition(statement: PolicyStatement, ctx: Context) -> Extras | None:
-    actions = granted_trusted_access_actions(statement)
-    if not actions:
-        return None
-    for clause in _service_principal_clauses(statement):
-        problem = _why_ineffective(clause)
-        if problem:
-            return {"actions": _short(actions), "problem": problem, "_location": clause.location}
-    return None
-
-
-@predicate("unsupported", "carry", "operator")
-def service_principal_condition_on_unsupported_actions(statement: PolicyStatement, ctx: Context) -> Extras | None:
-    if statement.effect.lower() != "allow" or not statement.grants or statement.not_actions is not None:
-        return None
-    clauses = [c for c in _service_principal_clauses(statement) if not c.operator.lower().endswith("ifexists")]
-    if not clauses:
+@call("statement", actions=ListShape(TEXT), location=ANY)
+def actions_without_service_principal_key(statement: Any, scope: Scope) -> dict[str, Any] | None:
+    """The statement's Action entries that match none of the actions whose requests carry
+    organizations:ServicePrincipal (actions, as written) and where the first is (location). Fails
+    when every entry matches one."""
+    if not isinstance(statement, PolicyStatement):
         return None
     unsupported = [
         (pattern, location)
@@ -373,69 +290,21 @@ def service_principal_condition_on_unsupported_actions(statement: PolicyStatemen
     ]
     if not unsupported:
         return None
+    return {"actions": [p for p, _ in unsupported], "location": unsupported[0][1]}
+
+
+@call("text", name=TEXT, unconditioned=ListShape(TEXT), attachable=BOOLEAN, conditioned_alternative=TEXT)
+def managed_policy(arn: Any, scope: Scope) -> dict[str, Any] | None:
+    """What data/managed_policies.yaml records about an AWS managed policy: its name, the
+    trusted-access actions it grants with no organizations:ServicePrincipal condition
+    (unconditioned), whether it can be attached, and a policy that grants them with the condition
+    (conditioned_alternative). Fails for a policy the table does not hold."""
+    row = managed_policies.policies().get(str(arn))
+    if row is None:
+        return None
     return {
-        "unsupported": ", ".join(p for p, _ in unsupported),
-        "carry": "carries" if len(unsupported) == 1 else "carry",
-        "operator": clauses[0].operator,
-        "_location": unsupported[0][1],
+        "name": row["name"],
+        "unconditioned": list(row["unconditioned"]),
+        "attachable": bool(row["attachable"]),
+        "conditioned_alternative": row.get("conditioned_alternative"),
     }
-
-
-@predicate("policy", "actions", "instead")
-def managed_policy_grants_trusted_access(attachment: ManagedPolicyAttachment, ctx: Context) -> Extras | None:
-    """An AWS managed policy that grants trusted-access actions with no organizations:ServicePrincipal
-    condition (data/managed_policies.yaml), attached where it can be: what OT201 is for a statement."""
-    row = managed_policies.policies().get(attachment.policy_arn)
-    if row is None or not row["unconditioned"] or not row["attachable"]:
-        return None
-    alternative = row.get("conditioned_alternative")
-    instead = (
-        f"; {alternative} grants them only for the service's own principals"
-        if alternative
-        else "; attach a policy whose statements name the services it is for instead"
-    )
-    return {"policy": row["name"], "actions": ", ".join(row["unconditioned"]), "instead": instead}
-
-
-# ---- changes (git base or plan) -----------------------------------------------------------
-
-
-@predicate("what")
-def removal_breaks_integrations(removal: PrincipalRemoval, ctx: Context) -> Extras | None:
-    if not removal.deleted_integrations and not removal.kept_integrations:
-        return None
-    parts = []
-    if removal.deleted_integrations:
-        parts.append(f"the same change deletes {', '.join(removal.deleted_integrations)}, which relies on it")
-    if removal.kept_integrations:
-        parts.append(f"{', '.join(removal.kept_integrations)} still relies on it")
-    return {"what": " and ".join(parts)}
-
-
-@predicate("service", "consequence")
-def lasting_disable_consequence(removal: PrincipalRemoval, ctx: Context) -> Extras | None:
-    entry = ctx.catalog.entry(removal.principal)
-    if not entry or not entry["on_disable"].get("lasting") or not entry["on_disable"].get("summary"):
-        return None
-    return {"service": entry["service"], "consequence": entry["on_disable"]["summary"].rstrip(".")}
-
-
-# ---- live drift ----------------------------------------------------------------------------
-
-
-@predicate("effect", "suggestion")
-def out_of_band_consequence(item: DriftItem, ctx: Context) -> Extras | None:
-    entry = ctx.catalog.entry(item.principal)
-    consequence = ""
-    if entry and entry["on_disable"].get("summary"):
-        consequence = f" Disabling it: {entry['on_disable']['summary'].rstrip('.')}."
-    if item.authoritative:
-        listed = ", ".join(f'"{p}"' for p in item.keep_list)
-        return {
-            "effect": (
-                f"; {item.authoritative}'s aws_service_access_principals is authoritative, so the next apply "
-                f"disables it.{consequence} To keep it, declare it: [{listed}]"
-            ),
-            "suggestion": f"[{listed}]",
-        }
-    return {"effect": f"; declare it in code if it should stay.{consequence}"}

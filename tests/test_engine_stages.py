@@ -3,6 +3,7 @@ and a rule file's message can only name fields the rule has (code review D3, D15
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 from pathlib import Path
@@ -11,6 +12,7 @@ import pytest
 
 from orgtrust_lint import engine
 from orgtrust_lint.cli import run
+from orgtrust_lint.fact_kinds import FACT_KINDS
 from orgtrust_lint.facts import Facts, SuppressionProblem
 from orgtrust_lint.schema_check import DataFileError
 
@@ -32,14 +34,14 @@ def test_cr_d3_a_failing_rule_about_ignores_is_ot003_and_exit_3(
     assert run(["check", "--ignore", "OT105", "--format", "json", "--no-cache"]) == 0
     assert [f["rule"] for f in json.loads(capsys.readouterr().out)["findings"]] == ["OT005"]  # a warning
 
-    original = engine._check
+    original = engine._findings_for
 
-    def buggy(condition, fact, ctx):  # a bug planted in the rules about ignores only
+    def buggy(rule, fact, ctx):  # a bug planted in the rules about ignores only
         if isinstance(fact, SuppressionProblem):
             raise KeyError("a governance bug")
-        return original(condition, fact, ctx)
+        return original(rule, fact, ctx)
 
-    monkeypatch.setattr(engine, "_check", buggy)
+    monkeypatch.setattr(engine, "_findings_for", buggy)
     code = run(["check", "--ignore", "OT105", "--format", "json", "--no-cache"])
     findings = json.loads(capsys.readouterr().out)["findings"]
     assert code == 3
@@ -62,7 +64,7 @@ def _rules_with(tmp_path: Path, rule_file: str, old: str, new: str) -> Path:
     ("rule_file", "old", "new", "placeholder"),
     [
         ("OT101.yaml", "'{value}' is not", "'{valeu}' is not", "valeu"),  # a fact field misspelled
-        ("OT103.yaml", "{problem}", "{probelm}", "probelm"),  # a predicate's field misspelled
+        ("OT103.yaml", "{normal.problem}", "{normal.probelm}", "probelm"),  # a call's output misspelled
         ("OT104.yaml", "{address}", "{address.name}", "address.name"),  # not a plain field
         ("OT005.yaml", "{codes}", "{}", "{}"),  # positional
     ],
@@ -83,7 +85,11 @@ def test_cr_d15_the_shipped_rules_load_from_a_directory(tmp_path: Path) -> None:
 
 
 def test_cr_d15_every_fact_kind_a_rule_can_name_has_its_fields_known() -> None:
-    kinds = engine.rule_schema()["properties"]["match"]["properties"]["fact"]["enum"]
-    assert set(kinds) <= set(engine.FACT_TYPES)
-    for kind in engine.FACT_TYPES:
+    """One registry of fact kinds: the rule schema's enum (the catalog's too), Facts.of_kind and the
+    documented fields (every dataclass field and view) agree, the resource fact among them."""
+    kinds = engine.rule_schema()["$defs"]["fact_kind"]["enum"]
+    assert kinds == list(FACT_KINDS) and "resource" in kinds
+    for kind, registered in FACT_KINDS.items():
         assert Facts().of_kind(kind) == []
+        stored = {f.name for f in dataclasses.fields(registered.type)}
+        assert set(registered.fields) == stored | set(registered.views), kind

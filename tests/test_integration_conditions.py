@@ -1,4 +1,5 @@
-"""The catalog's `when` leaf tests (exists, contains, matches) in Terraform and CloudFormation.
+"""The catalog's `when` conditions (a field written, a list holding a value, a pattern matched), in the rule
+language, in Terraform and CloudFormation.
 
 Each test adds one integration to a copy of the catalog and lints a small configuration whose
 authoritative list leaves the principal out: OT301 says whether the integration was recognised.
@@ -65,7 +66,7 @@ def _ot301(tmp_path: Path, name: str, text: str, catalog: Catalog) -> list[tuple
     ],
 )
 def test_exists_in_terraform(tmp_path: Path, value: str, fires: bool) -> None:
-    catalog = _catalog_with("terraform", "aws_account_alternate_contact", {"attribute": "account_id", "exists": True})
+    catalog = _catalog_with("terraform", "aws_account_alternate_contact", {"field": "written", "equals": "account_id"})
     text = (
         ORGANIZATION
         + 'variable "account" {}\nvariable "maybe" {\n  default = null\n}\n'
@@ -78,7 +79,7 @@ def test_exists_in_terraform(tmp_path: Path, value: str, fires: bool) -> None:
 
 
 def test_exists_false_when_the_attribute_is_left_out(tmp_path: Path) -> None:
-    catalog = _catalog_with("terraform", "aws_account_alternate_contact", {"attribute": "account_id", "exists": True})
+    catalog = _catalog_with("terraform", "aws_account_alternate_contact", {"field": "written", "equals": "account_id"})
     text = ORGANIZATION + 'resource "aws_account_alternate_contact" "c" {\n  name = "x"\n}\n'
     assert _ot301(tmp_path, "main.tf", text, catalog) == []
 
@@ -96,7 +97,7 @@ def test_contains_in_terraform(tmp_path: Path, types: str, fires: bool) -> None:
     catalog = _catalog_with(
         "terraform",
         "aws_organizations_organization",
-        {"attribute": "enabled_policy_types", "contains": "SECURITYHUB_POLICY"},
+        {"field": "lists.enabled_policy_types", "equals": "SECURITYHUB_POLICY", "ignore_case": True},
     )
     text = (
         'variable "more" {}\nvariable "on" {}\n'
@@ -133,7 +134,9 @@ ORG_ARN = next(
 )
 def test_matches_in_terraform(tmp_path: Path, principal: str, fires: bool) -> None:
     catalog = _catalog_with(
-        "terraform", "aws_ram_principal_association", {"attribute": "principal", "matches": ORG_ARN}
+        "terraform",
+        "aws_ram_principal_association",
+        {"field": "values.principal", "matches": ORG_ARN, "ignore_case": True},
     )
     text = (
         ORGANIZATION
@@ -162,7 +165,7 @@ def _template(resource_type: str, properties: str) -> str:
     ],
 )
 def test_exists_in_cloudformation(tmp_path: Path, properties: str, fires: bool) -> None:
-    catalog = _catalog_with("cloudformation", "AWS::Example::Contact", {"attribute": "AccountId", "exists": True})
+    catalog = _catalog_with("cloudformation", "AWS::Example::Contact", {"field": "written", "equals": "AccountId"})
     assert bool(_ot301(tmp_path, "t.yaml", _template("AWS::Example::Contact", properties), catalog)) is fires
 
 
@@ -176,7 +179,9 @@ def test_exists_in_cloudformation(tmp_path: Path, properties: str, fires: bool) 
 )
 def test_contains_in_cloudformation(tmp_path: Path, properties: str, fires: bool) -> None:
     catalog = _catalog_with(
-        "cloudformation", "AWS::Example::Root", {"attribute": "Types", "contains": "SECURITYHUB_POLICY"}
+        "cloudformation",
+        "AWS::Example::Root",
+        {"field": "lists.Types", "equals": "SECURITYHUB_POLICY", "ignore_case": True},
     )
     assert bool(_ot301(tmp_path, "t.yaml", _template("AWS::Example::Root", properties), catalog)) is fires
 
@@ -195,7 +200,9 @@ def test_contains_in_cloudformation(tmp_path: Path, properties: str, fires: bool
 )
 def test_matches_in_cloudformation(tmp_path: Path, properties: str, fires: bool) -> None:
     catalog = _catalog_with(
-        "cloudformation", "AWS::RAM::ResourceShare", {"attribute": "Principals", "matches": ORG_ARN}
+        "cloudformation",
+        "AWS::RAM::ResourceShare",
+        {"field": "values.Principals", "matches": ORG_ARN, "ignore_case": True},
     )
     text = _template("AWS::RAM::ResourceShare", "      Name: share\n" + properties)
     assert bool(_ot301(tmp_path, "t.yaml", text, catalog)) is fires

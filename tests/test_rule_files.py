@@ -9,7 +9,6 @@ import pytest
 
 from orgtrust_lint.catalog import load_yaml
 from orgtrust_lint.engine import _rule_files, load_rules, rule_schema
-from orgtrust_lint.predicates import PREDICATES
 from orgtrust_lint.schema_check import DataFileError, validate
 
 RULE_FILES = _rule_files()
@@ -27,13 +26,23 @@ def test_rules_ship_as_one_file_per_rule_at_the_top_of_the_repository() -> None:
     assert sorted(p.name for p in top.glob("*.yaml")) == [name for name, _ in RULE_FILES]
 
 
-def test_rule_ids_and_names_are_unique_and_predicates_exist() -> None:
+def test_rule_ids_and_names_are_unique_and_every_rule_is_compiled() -> None:
     rules = load_rules()
     assert len({r.id for r in rules}) == len(rules)
     assert len({r.name for r in rules}) == len(rules)
-    for rule in rules:
-        for condition in rule.match.get("where", []):
-            assert "predicate" not in condition or condition["predicate"] in PREDICATES
+    assert all(rule.program is not None for rule in rules)
+
+
+def test_the_catalog_schema_holds_the_same_condition_language() -> None:
+    """The catalog's when is a condition of the rule language: its schema holds the same definitions."""
+    import json
+
+    from orgtrust_lint.catalog import DATA_DIRECTORY
+
+    catalog = json.loads((DATA_DIRECTORY / "catalog.schema.json").read_text(encoding="utf-8"))["$defs"]
+    rules = rule_schema()["$defs"]
+    shared = [name for name in rules if name.startswith("condition") or name == "fact_kind"]
+    assert {name: catalog[name] for name in shared} == {name: rules[name] for name in shared}
 
 
 @pytest.mark.parametrize(

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import re
-
 from orgtrust_lint.catalog import Catalog
 from orgtrust_lint.facts import DriftItem, Facts, Location, Position, PrincipalRef
-from orgtrust_lint.integrations import enabled_principals
+from orgtrust_lint.integrations import declared_account, enabled_principals
 from orgtrust_lint.live.aws import LiveState
 
 
@@ -30,22 +28,6 @@ def _declared_administrators(code: Facts) -> list[PrincipalRef]:
     for ref in refs:
         first.setdefault((ref.resource, ref.value, (ref.via[0] if ref.via else ref.location).path), ref)
     return list(first.values())
-
-
-def _declared_account(code: Facts, admin: PrincipalRef) -> str | None:
-    """The account a delegated administrator declaration names, when written as a literal account id
-    (Terraform's account_id, a CloudFormation resource's AccountId); None when it comes from elsewhere."""
-    paths_of_use = {place.path for place in admin.via}
-    accounts = {
-        str(value)
-        for resource in code.resources
-        # The resource's own file: the principal's literal may be a variable's default elsewhere.
-        if resource.address == admin.resource and resource.location.path in {admin.location.path, *paths_of_use}
-        for name, value in resource.attributes.items()
-        if name.lower().replace("_", "") in ("accountid", "delegatedadminaccountid", "adminaccountid")
-    }
-    found = accounts.pop() if len(accounts) == 1 else None
-    return found if found and re.fullmatch(r"\d{12}", found) else None
 
 
 def nothing_declared(code: Facts, paths: list[str]) -> str | None:
@@ -104,7 +86,7 @@ def drift_items(code: Facts, live: LiveState, catalog: Catalog) -> list[DriftIte
             items.append(DriftItem("delegated_out_of_band", principal, anchor, ", ".join(sorted(accounts))))
     for admin in admins:
         registered = sorted(live.delegated.get(admin.value, []))
-        account = _declared_account(code, admin)
+        account = declared_account(code, admin)
         # An account the code does not spell out is satisfied by any registered one.
         if (account is None and not registered) or (account is not None and account not in registered):
             items.append(
