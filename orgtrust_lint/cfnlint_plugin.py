@@ -7,6 +7,8 @@ match's level from its rule id's first letter, so a rule that orgtrust-lint repo
 severities has one id per severity: OT201 is E9201, OT204 W9204, OT105 I9105 and, where enabling
 from Organizations breaks the service (a warning), W9105. A rule that is off by default in
 orgtrust-lint (OT105) is an experimental rule to cfn-lint: it runs with --include-experimental.
+The rules of one's own (the rules-dir of the configuration for the working directory) run too,
+under the same letter, 9 and their own code: ACME101 is E9ACME101.
 """
 
 from __future__ import annotations
@@ -17,7 +19,8 @@ from typing import Any
 from cfnlint.rules import CloudFormationLintRule, RuleMatch
 
 from orgtrust_lint.config import Config
-from orgtrust_lint.engine import Rule, load_rules
+from orgtrust_lint.engine import Rule
+from orgtrust_lint.fact_kinds import FACT_KINDS
 from orgtrust_lint.facts import Finding, Location, Severity
 from orgtrust_lint.lint import check_facts
 from orgtrust_lint.parse.cloudformation import facts_from_template
@@ -34,7 +37,21 @@ _findings_by_template: weakref.WeakKeyDictionary[Any, list[Finding]] = weakref.W
 
 
 def cfn_lint_id(rule: Rule, severity: Severity | None = None) -> str:
-    return f"{_LETTER[severity or rule.severity]}9{rule.id[2:]}"
+    code = rule.id[2:] if rule.origin is None else rule.id
+    return f"{_LETTER[severity or rule.severity]}9{code}"
+
+
+def _configured() -> tuple[list[Rule], tuple[str, ...]]:
+    """The shipped rules and those of the rules-dir of the configuration for the working directory
+    (cfn-lint runs from the repository), and those directories."""
+    from orgtrust_lint.config import load_config
+    from orgtrust_lint.engine import rule_ids, rules_with
+
+    directories = load_config(["."], rule_ids=rule_ids()).flat().rules_dirs
+    return rules_with(directories), directories
+
+
+_RULES, _RULES_DIRS = _configured()
 
 
 def _template_text(filename: str | None) -> str:
@@ -57,8 +74,8 @@ def _findings(cfn: Any) -> list[Finding]:
         facts = facts_from_template(name, cfn.template, _template_text(cfn.filename))
         # Every rule, those off by default too: cfn-lint's own selection (--include-experimental,
         # --include-checks, --ignore-checks) decides which of our rule classes report.
-        everything = tuple(rule.id for rule in load_rules())
-        found = check_facts(facts, Config(select=everything)).findings
+        everything = tuple(rule.id for rule in _RULES)
+        found = check_facts(facts, Config(select=everything, rules_dirs=_RULES_DIRS), _RULES).findings
         _findings_by_template[cfn] = found
     return found
 
@@ -133,10 +150,12 @@ def _make_rule_class(rule: Rule, severity: Severity) -> type[CloudFormationLintR
 
 
 def _rule_classes() -> list[type[CloudFormationLintRule]]:
+    # A rule of one's own about the code can fire on a template; those about a change or the live
+    # organization cannot.
     return [
         _make_rule_class(rule, severity)
-        for rule in load_rules()
-        if rule.id in CLOUDFORMATION_RULES
+        for rule in _RULES
+        if rule.id in CLOUDFORMATION_RULES or (rule.origin is not None and FACT_KINDS[rule.fact].mode == "check")
         for severity in rule.severities
     ]
 

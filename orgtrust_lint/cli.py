@@ -39,17 +39,14 @@ def _codes(value: str) -> list[str]:
     return [code for code in value.split(",") if code.strip()]
 
 
-def _check_codes(codes: tuple[str, ...], option: str) -> tuple[str, ...]:
+def _check_codes(codes: tuple[str, ...], option: str, rules: list[Rule]) -> tuple[str, ...]:
     """Command-line codes are checked like the configuration file's: a typo in a CI flag must not
     select nothing and pass, nor select only rules that 'check' never reports."""
-    from orgtrust_lint.engine import load_rules
-
-    rules = load_rules()
     for code in codes:
         matching = [rule for rule in rules if rule.id.startswith(code)]
         if not matching:
             raise UsageError(f"{option}: no rule is {code} or starts with it (see orgtrust-lint rules)")
-        if option == "--select" and all(rule.fact == "drift" for rule in matching):
+        if option == "--select" and all(rule.live for rule in matching):
             only_drift = f"{code} is only reported by 'orgtrust-lint drift', never by 'check'"
             raise UsageError(f"{option}: {only_drift} (see orgtrust-lint rules)")
     return codes
@@ -246,7 +243,8 @@ def _render(output_format: str, result: CheckResult, comparison: Comparison | No
         from orgtrust_lint.report import sarif
 
         state = comparison.sarif_state if comparison else None
-        return sarif.render(result.findings, result.suppressed, load_rules(), __version__, state, result.skipped)
+        rules = result.rules or load_rules()  # the run's: rules-dir's too
+        return sarif.render(result.findings, result.suppressed, rules, __version__, state, result.skipped)
     if output_format == "github":
         from orgtrust_lint.report import github
 
@@ -437,7 +435,7 @@ def _stdin_input(args: argparse.Namespace) -> StdinFile | None:
 
 def _check(args: argparse.Namespace) -> int:
     from orgtrust_lint.config import load_config, parse_codes
-    from orgtrust_lint.engine import rule_ids
+    from orgtrust_lint.engine import rule_ids, rules_with
     from orgtrust_lint.facts import Severity
     from orgtrust_lint.lint import check
 
@@ -445,9 +443,10 @@ def _check(args: argparse.Namespace) -> int:
     config = load_config(
         [args.stdin_filename or "."] if "-" in args.paths else args.paths, args.config, rule_ids=rule_ids()
     )
+    rules = rules_with(config.flat().rules_dirs)  # with rules-dir's: a broken one is an error now
     config = config.with_command_line(
-        select=_check_codes(parse_codes(tuple(args.select), "--select"), "--select") if args.select else None,
-        ignore=_check_codes(parse_codes(tuple(args.ignore), "--ignore"), "--ignore") if args.ignore else (),
+        select=_check_codes(parse_codes(tuple(args.select), "--select"), "--select", rules) if args.select else None,
+        ignore=_check_codes(parse_codes(tuple(args.ignore), "--ignore"), "--ignore", rules) if args.ignore else (),
         fail_on=Severity(args.fail_on) if args.fail_on else None,
     )
     if args.require_reason:
@@ -489,7 +488,7 @@ def _check(args: argparse.Namespace) -> int:
 def _drift(args: argparse.Namespace) -> int:
     from orgtrust_lint.catalog import Catalog
     from orgtrust_lint.config import load_config, parse_codes
-    from orgtrust_lint.engine import rule_ids
+    from orgtrust_lint.engine import rule_ids, rules_with
     from orgtrust_lint.facts import Severity
     from orgtrust_lint.lint import check_facts, extract
     from orgtrust_lint.live.aws import read_live
@@ -497,13 +496,15 @@ def _drift(args: argparse.Namespace) -> int:
     from orgtrust_lint.parallel import default_jobs
 
     _choose_cache(args.no_cache)
+    resolver = load_config(args.paths, args.config, rule_ids=rule_ids())
+    # drift's rules: the live ones (OT4xx, and those of rules-dir about the live organization).
+    live_rules = [rule.id for rule in rules_with(resolver.flat().rules_dirs) if rule.live]
     # Only the command line chooses drift's rules: a configuration's select is about check's rules.
-    select = parse_codes(tuple(args.select), "--select") if args.select else ("OT4",)
+    select = parse_codes(tuple(args.select), "--select") if args.select else ("OT4", *live_rules)
     for code in select:
-        if not (code.startswith("OT4") or "OT4".startswith(code)):
+        if not any(rule_id.startswith(code) for rule_id in live_rules):
             raise UsageError(f"--select {code} selects none of drift's rules (OT4xx); 'orgtrust-lint check' runs it")
     ignore = parse_codes(tuple(args.ignore), "--ignore") if args.ignore else ()
-    resolver = load_config(args.paths, args.config, rule_ids=rule_ids())
     resolver = resolver.override(select=select, ignore=ignore, fail_on=Severity(args.fail_on) if args.fail_on else None)
     config = resolver.flat()  # drift is about the organization: the run's configuration, OT4 everywhere
     catalog = Catalog.load(config.extra_principals)
@@ -519,10 +520,16 @@ def _drift(args: argparse.Namespace) -> int:
     return _exit_code(_write_report(args.format, result), config)
 
 
-def _rules(output_format: str) -> int:
-    from orgtrust_lint.engine import load_rules
+def _configured_rules() -> list[Rule]:
+    """The shipped rules, and those of the rules-dir of the configuration for the working directory."""
+    from orgtrust_lint.config import load_config
+    from orgtrust_lint.engine import rule_ids, rules_with
 
-    rules = load_rules()
+    return rules_with(load_config(["."], rule_ids=rule_ids()).flat().rules_dirs)
+
+
+def _rules(output_format: str) -> int:
+    rules = _configured_rules()
     if output_format == "json":
         import json
 
@@ -592,15 +599,14 @@ def _closest_rule(wanted: str, rules: list[Rule]) -> str | None:
 
 
 def _explain(code: str) -> int:
-    from orgtrust_lint.engine import load_rules
-
     # A rule is named by its code (OT101, any case) or by its name (unknown-service-principal), as
     # findings and `orgtrust-lint rules` show both.
-    rules = {key: r for r in load_rules() for key in (r.id, r.name)}
+    known = _configured_rules()
+    rules = {key: r for r in known for key in (r.id, r.name)}
     wanted = code.strip()
     rule = rules.get(wanted.upper()) or rules.get(wanted.lower())
     if rule is None:
-        hint = _closest_rule(wanted, load_rules())
+        hint = _closest_rule(wanted, known)
         raise UsageError(
             f"unknown rule '{code}'" + (f"; did you mean {hint}?" if hint else " (see 'orgtrust-lint rules')")
         )

@@ -52,6 +52,9 @@ class Settings:
     per_path_ignores: tuple[tuple[str, tuple[str, ...], str | None], ...] = ()
     unignorable: tuple[str, ...] = ()
     require_reason: bool = False
+    # Directories of one's own rule files (rules-dir), absolute and resolved: their rules apply to
+    # the files this configuration covers.
+    rules_dirs: tuple[str, ...] = ()
     source: str | None = None  # the file(s) it came from, nearest first
     root: str = "."  # the directory its globs are relative to
 
@@ -104,6 +107,7 @@ class Settings:
             },
             "unignorable": list(self.unignorable),
             "require-reason": self.require_reason,
+            "rules-dir": list(self.rules_dirs),
             "scope": (
                 "every setting applies to this file, whichever paths a run covers; a run fails if any"
                 " finding reaches the fail-on of its own file"
@@ -238,11 +242,30 @@ def glob_matches(pattern: str, relative: str) -> bool:
     return _compiled_glob(pattern).matches(relative)
 
 
+# A rule code or prefix: OT and at most three digits (the shipped rules), or the prefix of one's own
+# rules (rules-dir: capital letters then digits, never OT).
+RULE_CODE = re.compile(r"OT[0-9]{0,3}|(?!OT)[A-Z]{2,}[0-9]*")
+# The rule files of a rules-dir: each named after its rule's id (ACME101.yaml). Other files there
+# (the fixtures test-rules reads, templates) are not rules.
+RULE_FILE = re.compile(r"([A-Z]{2,}[0-9]+)\.ya?ml")
+
+
+def rule_files_in(directory: str) -> list[tuple[str, str]]:
+    """(rule id, file name) of each rule file in ``directory``, sorted; none if it cannot be read."""
+    try:
+        names = sorted(entry.name for entry in os.scandir(directory) if entry.is_file())
+    except OSError:
+        return []
+    return [(match.group(1), name) for name in names if (match := RULE_FILE.fullmatch(name))]
+
+
 def parse_codes(values: tuple[str, ...], source: str) -> tuple[str, ...]:
     codes = tuple(c.strip().upper() for v in values for c in v.split(",") if c.strip())
     for code in codes:
-        if not re.fullmatch(r"OT\d{0,3}", code):
-            raise ConfigError(f"{source}: '{code}' is not a rule code (expected OT followed by digits, e.g. OT105)")
+        if not RULE_CODE.fullmatch(code):
+            raise ConfigError(
+                f"{source}: '{code}' is not a rule code (expected e.g. OT105, a prefix such as OT1, or ACME101)"
+            )
     return codes
 
 
@@ -290,7 +313,7 @@ def _describe_error(error: Any) -> tuple[str, str]:
         return key, "must be error, warning or info"
     description = str(error.schema.get("description", ""))
     if error.validator == "pattern" and description.startswith("a rule code"):
-        return key, "not a rule code (expected OT followed by digits, e.g. OT105)"
+        return key, "not a rule code (expected OT followed by digits, e.g. OT105, or the code of a rule of your own)"
     if error.validator == "pattern" and description.startswith("a service principal"):
         return key, "not a service principal (expected a lowercase name such as preview-service.amazonaws.com)"
     if error.validator in ("pattern", "minLength") and path == ["per-path-ignores"]:
@@ -322,11 +345,27 @@ def _validate(data: dict[str, Any], source: str) -> None:
 def _check_rule_codes(settings: Settings, source: str, rule_ids: Collection[str]) -> None:
     lists = {"select": settings.select, "ignore": settings.ignore, "unignorable": settings.unignorable}
     lists.update({_key_path(["per-path-ignores", p]): codes for p, codes, _ in settings.per_path_ignores})
+    # The rules of one's own are known by their files' names: the engine reads them later.
+    known = [*rule_ids, *(rule_id for d in settings.rules_dirs for rule_id, _ in rule_files_in(d))]
     for key, codes in lists.items():
         for code in codes:
-            # The code passed the schema (OT and at most three digits): naming it reveals nothing.
-            if not any(rule_id.startswith(code) for rule_id in rule_ids):
+            if any(rule_id.startswith(code) for rule_id in known):
+                continue
+            if re.fullmatch(r"OT[0-9]{0,3}", code):  # OT and digits: naming it reveals nothing
                 raise ConfigError(f"{source}: '{key}': no rule is {code} or starts with it (see orgtrust-lint rules)")
+            # Any other word may be something a file holds (the file extend names could be any file).
+            raise ConfigError(f"{source}: '{key}': one of its codes names no rule (see orgtrust-lint rules)")
+
+
+def _rules_dirs(value: list[str], root: str, source: str) -> tuple[str, ...]:
+    """rules-dir: directories relative to the configuration file, each resolved and checked."""
+    found = []
+    for index, directory in enumerate(value):
+        path = os.path.realpath(os.path.join(os.path.abspath(root), directory))
+        if not os.path.isdir(path):
+            raise ConfigError(f"{source}: 'rules-dir/{index}': no such directory (paths are relative to this file)")
+        found.append(path)
+    return tuple(dict.fromkeys(found))
 
 
 def _dates_as_text(value: Any) -> Any:
@@ -364,8 +403,9 @@ SETTINGS_FROM_FILE: tuple[tuple[str, str, Callable[[Any], Any]], ...] = (
     ("per-path-ignores", "per_path_ignores", _per_path_ignores),
     ("unignorable", "unignorable", _codes),
     ("require-reason", "require_reason", bool),
+    ("rules-dir", "rules_dirs", tuple),  # then resolved against the file's own directory (from_mapping)
 )
-_LIST_SETTINGS = ("select", "ignore", "unignorable", "extra-principals", "exclude")
+_LIST_SETTINGS = ("select", "ignore", "unignorable", "extra-principals", "exclude", "rules-dir")
 
 
 def from_mapping(data: Any, source: str, root: str = ".", base: Settings | None = None) -> Settings:
@@ -382,6 +422,8 @@ def from_mapping(data: Any, source: str, root: str = ".", base: Settings | None 
         normalised["fail-on"] = normalised["fail-on"].lower()
     _validate(normalised, source)
     changes = {name: convert(normalised[key]) for key, name, convert in SETTINGS_FROM_FILE if key in normalised}
+    if "rules-dir" in normalised:  # relative to the file that says it, like extend
+        changes["rules_dirs"] = _rules_dirs(normalised["rules-dir"], root, source)
     return replace(base or Settings(), source=source, root=root, **changes)
 
 
@@ -589,6 +631,12 @@ class ConfigResolver:
         if found is None:
             found = self._by_directory[absolute] = self._adjust(self._configured(absolute))
         return found
+
+    def rules_dirs(self, paths: Collection[str]) -> tuple[str, ...]:
+        """Every rules-dir of the configurations of ``paths`` and of the run's own: the rules of
+        one's own a run loads (each applies to the files its configuration covers)."""
+        found = [*self.flat().rules_dirs, *(d for path in paths for d in self.for_file(path).rules_dirs)]
+        return tuple(dict.fromkeys(found))
 
     def flat(self) -> Settings:
         """The settings nearest the linted paths, for a run that uses one configuration for every file

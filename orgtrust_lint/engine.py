@@ -12,7 +12,7 @@ import functools
 import json
 import os
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,6 +21,7 @@ from orgtrust_lint import conditions
 from orgtrust_lint.catalog import DATA_DIRECTORY, Catalog, InvalidYaml, load_yaml
 from orgtrust_lint.conditions import ConditionError, Env, Node, Part, Scope, Template
 from orgtrust_lint.conditions import Path as FieldPath
+from orgtrust_lint.config import rule_files_in
 from orgtrust_lint.fact_kinds import FACT_KINDS, GOVERNANCE_KIND, kind_shapes
 from orgtrust_lint.facts import (
     INTERNAL_ERROR_RULE,
@@ -41,9 +42,6 @@ GOVERNANCE_FACT = GOVERNANCE_KIND
 # A shipped rule's id, and the id of a rule of one's own (rules-dir): a prefix that is not OT.
 SHIPPED_RULE_ID = re.compile(r"OT[0-9]{3}")
 USER_RULE_ID = re.compile(r"(?!OT)[A-Z]{2,}[0-9]+")
-# The rule files of a directory: named after their rule's id. Other files (fixtures of test-rules,
-# templates) are not rules.
-RULE_FILE = re.compile(r"([A-Z]{2,}[0-9]+)\.ya?ml")
 # What ``settings`` holds in a condition: the organization policy of the configuration that
 # applies to the fact's file (config.Settings.policy). A setting that is not configured is absent.
 SETTINGS_SHAPE = conditions.ObjectShape(
@@ -93,9 +91,12 @@ class Rule:
     program: RuleProgram | None = field(default=None, compare=False, repr=False)
     # The rules-dir a rule of one's own was loaded from (absolute); None for the shipped rules.
     origin: str | None = None
+    file: str = ""  # its file, as errors name it
 
     @classmethod
-    def from_data(cls, data: dict[str, Any], program: RuleProgram | None = None, origin: str | None = None) -> Rule:
+    def from_data(
+        cls, data: dict[str, Any], program: RuleProgram | None = None, origin: str | None = None, file: str = ""
+    ) -> Rule:
         return cls(
             default_enabled=data.get("default_enabled", True),
             id=data["id"],
@@ -112,6 +113,7 @@ class Rule:
             message=data["message"],
             program=program,
             origin=origin,
+            file=file,
         )
 
     @property
@@ -144,11 +146,8 @@ def _rules_directory() -> Path:
 
 
 def _rule_files(directory: Path | None = None) -> list[tuple[str, bytes]]:
-    return sorted(
-        (entry.name, entry.read_bytes())
-        for entry in (directory or _rules_directory()).iterdir()
-        if RULE_FILE.fullmatch(entry.name) and entry.is_file()
-    )
+    folder = directory or _rules_directory()
+    return [(name, (folder / name).read_bytes()) for _, name in rule_files_in(str(folder))]
 
 
 def rule_schema() -> dict[str, Any]:
@@ -177,14 +176,45 @@ def _shipped_rules() -> tuple[Rule, ...]:
     return tuple(_read_rules(None, None))
 
 
-# Rules of one's own loaded in this process, by directory (they may be asked for once per file).
-_user_rules: dict[str, tuple[Rule, ...]] = {}
+# Rules of one's own loaded in this process, by directory and content (they may be asked for
+# several times a run; a test, or a long-lived process, may change them in between).
+_user_rules: dict[tuple[str, tuple[tuple[str, bytes], ...]], tuple[Rule, ...]] = {}
 
 
-def _read_rules(directory: Path | None, origin: str | None) -> list[Rule]:
+def load_user_rules(directories: Sequence[str]) -> list[Rule]:
+    """The rules of one's own in ``directories`` (the configuration's rules-dir, absolute paths),
+    validated and compiled like the shipped rules; their ids must not start with OT, and no two
+    rules (shipped ones included) may share an id or a name. DataFileError names the file otherwise."""
+    rules: list[Rule] = []
+    for directory in dict.fromkeys(os.path.realpath(d) for d in directories):
+        files = tuple(_rule_files(Path(directory)))
+        found = _user_rules.get((directory, files))
+        if found is None:
+            found = _user_rules[(directory, files)] = tuple(_read_rules(Path(directory), directory, files))
+        rules.extend(found)
+    seen: dict[str, Rule] = {}
+    for rule in [*_shipped_rules(), *rules]:
+        for key in (rule.id, rule.name):
+            other = seen.get(key)
+            if other is not None and other is not rule:
+                what = "id" if key == rule.id else "name"
+                owner = "a shipped rule" if other.origin is None else f"rule file {other.file}"
+                raise DataFileError(f"rule file {rule.file}: '{what}': {key} is already the {what} of {owner}")
+            seen[key] = rule
+    return rules
+
+
+def rules_with(directories: Sequence[str]) -> list[Rule]:
+    """The shipped rules and the rules of one's own in ``directories`` (a configuration's rules-dir)."""
+    return [*_shipped_rules(), *load_user_rules(directories)]
+
+
+def _read_rules(
+    directory: Path | None, origin: str | None, files: Sequence[tuple[str, bytes]] | None = None
+) -> list[Rule]:
     schema = rule_schema()
     rules = []
-    for filename, raw in _rule_files(directory):
+    for filename, raw in _rule_files(directory) if files is None else files:
         shown = filename
         if origin is not None:
             relative = os.path.relpath(os.path.join(origin, filename))
@@ -207,22 +237,25 @@ def _read_rules(directory: Path | None, origin: str | None) -> list[Rule]:
             raise DataFileError(
                 f"{what}: 'id': OT is orgtrust-lint's own prefix; your rules take another (e.g. ACME101)"
             )
-        rules.append(Rule.from_data(data, program, origin))
+        rules.append(Rule.from_data(data, program, origin, shown))
     return rules
 
 
 def _describe_schema_error(error: Any) -> tuple[str, str]:
     """(the key, what is expected) for a rule file that does not match the rule schema."""
-    key = "/".join(str(p) for p in error.absolute_path)
+    path = [str(p) for p in error.absolute_path]
     if error.validator == "required":
-        return key, f"{error.message.split(' is a required')[0]} is required here"
-    if error.validator == "additionalProperties":
-        return key, error.message.replace("Additional properties are not allowed", "unknown key")
+        missing = error.message.split("'")[1] if "'" in error.message else "a key"
+        return "/".join(path), f"'{missing}' is required" + (" here" if path else "")
+    if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+        known = error.schema.get("properties", {})
+        unknown = sorted(str(key) for key in error.instance if key not in known)
+        return "/".join([*path, *unknown[:1]]), f"unknown key (known: {', '.join(known)})"
     if error.validator == "enum":
-        return key, "must be one of " + ", ".join(str(v) for v in error.validator_value)
-    if error.validator == "pattern" and error.absolute_path and list(error.absolute_path)[-1] == "id":
-        return key, "an id is capital letters then digits, e.g. ACME101"
-    return key, error.message.splitlines()[0]
+        return "/".join(path), "must be one of " + ", ".join(str(v) for v in error.validator_value)
+    if error.validator == "pattern" and path[-1:] == ["id"]:
+        return "id", "an id is capital letters then digits, e.g. ACME101"
+    return "/".join(path), error.message.splitlines()[0]
 
 
 def _compiled(data: dict[str, Any], what: str) -> RuleProgram:
@@ -230,7 +263,7 @@ def _compiled(data: dict[str, Any], what: str) -> RuleProgram:
     try:
         return compile_rule(data)
     except ConditionError as exc:
-        raise DataFileError(f"{what}: {exc.where}: {exc.problem}" if exc.where else f"{what}: {exc}") from None
+        raise DataFileError(f"{what}: '{exc.where}': {exc.problem}" if exc.where else f"{what}: {exc}") from None
 
 
 def compile_rule(data: dict[str, Any]) -> RuleProgram:

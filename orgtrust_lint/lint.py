@@ -23,7 +23,7 @@ from orgtrust_lint.discover import (
     repository_root,
     terraform_files_under,
 )
-from orgtrust_lint.engine import Rule, load_rules, rule_selected, run
+from orgtrust_lint.engine import Rule, rule_selected, rules_with, run
 from orgtrust_lint.facts import (
     INTERNAL_ERROR_RULE,
     Coverage,
@@ -68,6 +68,7 @@ class CheckResult:
     # edits only a file that still holds the content its findings were computed from.
     digests: dict[str, str] = field(default_factory=dict)
     coverage: Coverage | None = None  # what the reported files held that was checked, or could not be
+    rules: list[Rule] = field(default_factory=list)  # the rules the run evaluated (rules-dir's included)
 
 
 STDIN_PLAN_NAME = "stdin.json"  # where findings in a plan read from stdin (`--plan -`) point
@@ -109,9 +110,7 @@ def _related_modules(
     added: list[TerraformModule] = []
 
     def add(directories: set[str]) -> list[TerraformModule]:
-        new = sorted(
-            d for d in directories if d not in known and os.path.isdir(d) and any(inside(d, r) for r in roots)
-        )
+        new = sorted(d for d in directories if d not in known and os.path.isdir(d) and any(inside(d, r) for r in roots))
         known.update(new)
         planned = plan_terraform([f for d in new for f in module_files(d, excludes)], prefilter=prefilter)
         added.extend(planned)
@@ -397,6 +396,8 @@ def check(
     own. ``keep_digests``: record in the result what each parsed file held (for --fix)."""
     resolver = resolver_for(config)
     catalog = catalog or Catalog.load()
+    if rules is None:  # a broken rule file of one's own is an error before anything is linted
+        rules_with(resolver.rules_dirs(()))
     digests: dict[str, str] = {}
     if plan is not None and not paths and stdin is None:
         facts, explicit = Facts(), None
@@ -449,7 +450,8 @@ def check_facts(
     files or reached from them are reported."""
     resolver = resolver_for(config)
     catalog = catalog or Catalog.load()
-    rules = rules if rules is not None else load_rules()
+    # The shipped rules, and the rules of one's own of every configuration the files have.
+    rules = rules if rules is not None else rules_with(resolver.rules_dirs(facts.files))
 
     def catalog_for(path: str) -> Catalog:
         # A principal is known if the catalog or its own file's configuration lists it.
@@ -468,12 +470,18 @@ def check_facts(
         reported_paths=set(files),
     )
     result = run(rules, facts, catalog, governance, in_scope, catalog_for)
+    # A rule of one's own applies to the files whose configuration names its rules-dir.
+    origins = {rule.id: rule.origin for rule in rules if rule.origin is not None}
 
     def wanted(finding: Finding) -> bool:
-        return finding.rule == INTERNAL_ERROR_RULE or _wanted(finding, resolver.for_file(finding.location.path))
+        if finding.rule == INTERNAL_ERROR_RULE:
+            return True
+        settings = resolver.for_file(finding.location.path)
+        origin = origins.get(finding.rule)
+        return (origin is None or origin in settings.rules_dirs) and _wanted(finding, settings)
 
     reported = [f for f in result.findings if wanted(f)]
     suppressed = [(f, s) for f, s in result.suppressed if wanted(f)]
     reported_files = set(files)
     coverage = Coverage.of(facts, lambda path: explicit is None or path in reported_files)
-    return CheckResult(files, reported, suppressed, sorted(set(facts.skipped)), coverage=coverage)
+    return CheckResult(files, reported, suppressed, sorted(set(facts.skipped)), coverage=coverage, rules=rules)

@@ -123,7 +123,8 @@ def test_extra_principals_from_config_are_known(capsys: pytest.CaptureFixture[st
     [
         (["check", "--format", "xml"], "invalid choice: 'xml'"),
         (["check", "no/such/dir"], "no/such/dir: no such file or directory"),
-        (["check", "--select", "XY1"], "'XY1' is not a rule code"),
+        (["check", "--select", "X1"], "'X1' is not a rule code"),
+        (["check", "--select", "XY1"], "--select: no rule is XY1 or starts with it"),
         (["explain", "OT999"], "unknown rule 'OT999'"),
         (["services", "config.amazonaw.com"], "did you mean 'config.amazonaws.com'"),
         (["frobnicate"], "invalid choice: 'frobnicate'"),

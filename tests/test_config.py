@@ -94,7 +94,8 @@ def test_the_command_line_adds_to_each_files_configuration(monorepo: Path, capsy
     ("content", "expected"),
     [
         ("selct: [OT101]\n", "'selct': unknown setting (known: "),
-        ("ignore: [XY1]\n", "'ignore/0': not a rule code (expected OT followed by digits, e.g. OT105)"),
+        ("ignore: [X1]\n", "'ignore/0': not a rule code (expected OT followed by digits, e.g. OT105"),
+        ("ignore: [XY1]\n", "'ignore': one of its codes names no rule (see orgtrust-lint rules)"),
         ("ignore: [OT999]\n", "'ignore': no rule is OT999 or starts with it"),
         ("per-path-ignores:\n  'legacy/**': [OT42]\n", "'per-path-ignores/legacy/**': no rule is OT42"),
         (
@@ -293,7 +294,8 @@ def _extending(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, content: str) ->
 @pytest.mark.parametrize(
     ("content", "expected"),
     [
-        (f"ignore: [{SECRET}]\n", "'ignore/0': not a rule code (expected OT followed by digits, e.g. OT105)"),
+        (f"ignore: [{SECRET}]\n", "'ignore/0': not a rule code (expected OT followed by digits, e.g. OT105"),
+        ("ignore: [SECRETWORD]\n", "'ignore': one of its codes names no rule"),
         (f"fail-on: {SECRET}\n", "'fail-on': must be error, warning or info"),
         (f"require-reason: {SECRET}\n", "'require-reason': must be true or false, not text"),
         (f"extra-principals: [{SECRET}]\n", "'extra-principals/0': not a service principal"),

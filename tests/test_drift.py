@@ -546,7 +546,8 @@ def test_fu_minor6_drift_takes_select_and_ignore(organizations, moto_endpoint: s
 @pytest.mark.parametrize(
     ("argv", "expected"),
     [
-        (["--select", "nope"], "--select: 'NOPE' is not a rule code"),
+        (["--select", "n0pe"], "--select: 'N0PE' is not a rule code"),
+        (["--select", "nope"], "--select NOPE selects none of drift's rules (OT4xx)"),
         (["--ignore", "OT4x"], "--ignore: 'OT4X' is not a rule code"),
         (["--select", "OT101"], "--select OT101 selects none of drift's rules (OT4xx)"),
         (["--select", "OT401,OT2"], "--select OT2 selects none of drift's rules (OT4xx)"),
