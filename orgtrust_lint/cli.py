@@ -492,7 +492,7 @@ def _drift(args: argparse.Namespace) -> int:
     from orgtrust_lint.facts import Severity
     from orgtrust_lint.lint import check_facts, extract
     from orgtrust_lint.live.aws import read_live
-    from orgtrust_lint.live.drift import drift_items, nothing_declared
+    from orgtrust_lint.live.drift import drift_items, live_organization, nothing_declared
     from orgtrust_lint.parallel import default_jobs
 
     _choose_cache(args.no_cache)
@@ -513,6 +513,7 @@ def _drift(args: argparse.Namespace) -> int:
         raise UsageError(problem)
     live = read_live(args.profile, args.region, args.endpoint_url, args.timeout)
     facts.drift.extend(drift_items(facts, live, catalog))
+    facts.live_organizations.append(live_organization(facts, live))
     result = check_facts(facts, config, catalog=catalog)
     if args.format == "text":
         _say(f"Organization {live.organization_id}: {len(live.enabled)} principal(s) enabled", sys.stdout)

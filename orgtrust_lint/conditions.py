@@ -708,7 +708,7 @@ def _argument(value: Any, operator: str, env: Env, where: str) -> Any:
         path, _ = compile_path(value["ref"], env, _at(where, "ref"))
         return Ref(path)
     if operator in ("in", "not_in"):
-        if not isinstance(value, list) or not all(_is_scalar(v) for v in value):
+        if not isinstance(value, list) or not all(is_scalar(v) for v in value):
             raise ConditionError(where, f"{operator} takes a list of values or {{ref: PATH}}")
     elif operator == "matches":
         if not isinstance(value, str):
@@ -727,12 +727,12 @@ def _argument(value: Any, operator: str, env: Env, where: str) -> Any:
     elif operator in ("gt", "lt"):
         if isinstance(value, bool) or not isinstance(value, (int, float, str)):
             raise ConditionError(where, f"{operator} takes a number, a text or {{ref: PATH}}")
-    elif not _is_scalar(value):
+    elif not is_scalar(value):
         raise ConditionError(where, f"{operator} takes a scalar (text, number, true or false) or {{ref: PATH}}")
     return value
 
 
-def _is_scalar(value: Any) -> bool:
+def is_scalar(value: Any) -> bool:
     return isinstance(value, (str, int, float, bool))
 
 

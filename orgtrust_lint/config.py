@@ -55,6 +55,12 @@ class Settings:
     # Directories of one's own rule files (rules-dir), absolute and resolved: their rules apply to
     # the files this configuration covers.
     rules_dirs: tuple[str, ...] = ()
+    # The organization policy (None: not configured): which principals may, must and must never be
+    # enabled (service principals or globs), and which account administers which service.
+    allowed_principals: tuple[str, ...] | None = None
+    required_principals: tuple[str, ...] | None = None
+    forbidden_principals: tuple[str, ...] | None = None
+    delegated_administrators: tuple[tuple[str, str], ...] | None = None
     source: str | None = None  # the file(s) it came from, nearest first
     root: str = "."  # the directory its globs are relative to
 
@@ -108,11 +114,29 @@ class Settings:
             "unignorable": list(self.unignorable),
             "require-reason": self.require_reason,
             "rules-dir": list(self.rules_dirs),
+            **{key: value for key, value in self.policy().items() if key != "source"},
             "scope": (
                 "every setting applies to this file, whichever paths a run covers; a run fails if any"
                 " finding reaches the fail-on of its own file"
             ),
         }
+
+    def policy(self) -> dict[str, Any]:
+        """The organization policy as rule conditions read it (``settings.allowed-principals``, ...):
+        only what is configured, and the file it comes from (``settings.source``)."""
+        found: dict[str, Any] = {}
+        lists = (
+            ("allowed-principals", self.allowed_principals),
+            ("required-principals", self.required_principals),
+            ("forbidden-principals", self.forbidden_principals),
+        )
+        found.update((key, list(value)) for key, value in lists if value is not None)
+        if self.delegated_administrators is not None:
+            found["delegated-administrators"] = [
+                {"principal": principal, "account": account} for principal, account in self.delegated_administrators
+            ]
+        found["source"] = self.source or "(no configuration file)"
+        return found
 
 
 # The name callers of lint.check(paths, Config(...)) have always used.
@@ -276,6 +300,7 @@ def parse_codes(values: tuple[str, ...], source: str) -> tuple[str, ...]:
 # letters and hyphens (a typo such as selct), and per-path-ignores patterns that look like paths.
 _NAME = re.compile(r"[A-Za-z][A-Za-z-]{0,23}")
 _PATH_PATTERN = re.compile(r"(?=.*[/.*?])[A-Za-z0-9_.*?/\[\]!-]{1,100}")
+_PRINCIPAL = re.compile(r"[a-z0-9][a-z0-9.-]{0,100}\.amazonaws\.com")
 _KINDS = {bool: "true or false", int: "a number", float: "a number", str: "text", list: "a list", dict: "a table"}
 
 
@@ -286,7 +311,8 @@ def _key_path(path: list[Any]) -> str:
     for depth, key in enumerate(path):
         named = depth == 0 or isinstance(key, int) or key in ("rules", "until")
         pattern = depth == 1 and path[0] == "per-path-ignores" and _PATH_PATTERN.fullmatch(str(key)) is not None
-        shown.append(str(key) if named or pattern else "<pattern>")
+        principal = depth == 1 and path[0] == "delegated-administrators" and _PRINCIPAL.fullmatch(str(key)) is not None
+        shown.append(str(key) if named or pattern or principal else "<pattern>")
     return "/".join(shown)
 
 
@@ -314,8 +340,14 @@ def _describe_error(error: Any) -> tuple[str, str]:
     description = str(error.schema.get("description", ""))
     if error.validator == "pattern" and description.startswith("a rule code"):
         return key, "not a rule code (expected OT followed by digits, e.g. OT105, or the code of a rule of your own)"
+    if error.validator == "pattern" and description.startswith("a service principal or a glob"):
+        return key, "not a service principal or glob (expected e.g. sso.amazonaws.com or *.amazonaws.com)"
     if error.validator == "pattern" and description.startswith("a service principal"):
         return key, "not a service principal (expected a lowercase name such as preview-service.amazonaws.com)"
+    if path == ["delegated-administrators"] and error.validator in ("propertyNames", "pattern"):
+        return key, "its keys are service principals such as guardduty.amazonaws.com"
+    if path[:1] == ["delegated-administrators"] and len(path) == 2:
+        return key, "must be an account id of 12 digits (in quotes if it starts with 0)"
     if error.validator in ("pattern", "minLength") and path == ["per-path-ignores"]:
         return key, "one of its patterns is not a relative path pattern (e.g. legacy/** or *.tf.json)"
     if error.validator in ("pattern", "minLength") and path[:1] in (["exclude"], ["per-path-ignores"]):
@@ -383,6 +415,13 @@ def _codes(value: list[str]) -> tuple[str, ...]:
     return tuple(code.upper() for code in value)
 
 
+def _delegated_administrators(value: dict[str, Any]) -> tuple[tuple[str, str], ...]:
+    """{principal: account} -> (principal, account) pairs. An account YAML read as a number is the
+    12 digits it was written as (the schema takes no number that was written with a leading 0,
+    which YAML may have read as an octal number)."""
+    return tuple(sorted((principal, str(account)) for principal, account in value.items()))
+
+
 def _per_path_ignores(value: dict[str, Any]) -> tuple[tuple[str, tuple[str, ...], str | None], ...]:
     """{pattern: [codes]} or {pattern: {rules: [codes], until: date}} -> (pattern, codes, until) entries."""
     entries = []
@@ -404,8 +443,22 @@ SETTINGS_FROM_FILE: tuple[tuple[str, str, Callable[[Any], Any]], ...] = (
     ("unignorable", "unignorable", _codes),
     ("require-reason", "require_reason", bool),
     ("rules-dir", "rules_dirs", tuple),  # then resolved against the file's own directory (from_mapping)
+    ("allowed-principals", "allowed_principals", tuple),
+    ("required-principals", "required_principals", tuple),
+    ("forbidden-principals", "forbidden_principals", tuple),
+    ("delegated-administrators", "delegated_administrators", _delegated_administrators),
 )
-_LIST_SETTINGS = ("select", "ignore", "unignorable", "extra-principals", "exclude", "rules-dir")
+_LIST_SETTINGS = (
+    "select",
+    "ignore",
+    "unignorable",
+    "extra-principals",
+    "exclude",
+    "rules-dir",
+    "allowed-principals",
+    "required-principals",
+    "forbidden-principals",
+)
 
 
 def from_mapping(data: Any, source: str, root: str = ".", base: Settings | None = None) -> Settings:

@@ -63,7 +63,7 @@ class RuleProgram:
     """A rule's match and message, compiled: what ``findings`` evaluates."""
 
     kind: str
-    each: tuple[tuple[FieldPath, str], ...]
+    each: tuple[tuple[FieldPath | tuple[Any, ...], str], ...]  # a list field, or the values written
     where: Node | None
     overrides: tuple[tuple[Node, Severity], ...]
     at: FieldPath | None
@@ -284,15 +284,26 @@ def compile_rule(data: dict[str, Any]) -> RuleProgram:
         kinds=shapes,
         subject_kind=kind,
     )
-    each = []
+    each: list[tuple[FieldPath | tuple[Any, ...], str]] = []
     for index, entry in enumerate(_list(match.get("each", []), "match/each")):
         where = f"match/each/{index}"
-        if not isinstance(entry, dict) or set(entry) != {"field", "as"}:
-            raise ConditionError(where, "takes {field: PATH, as: NAME}")
-        path, shape = conditions.compile_path(entry["field"], env, f"{where}/field")
-        item = shape.item if isinstance(shape, conditions.ListShape) else shape
-        conditions.bind_name(env, entry["as"], item, f"{where}/as")
-        each.append((path, str(entry["as"])))
+        if (
+            not isinstance(entry, dict)
+            or len(set(entry) & {"field", "values"}) != 1
+            or set(entry) - {"field", "values", "as"}
+        ):
+            raise ConditionError(where, "takes {field: PATH, as: NAME} or {values: [...], as: NAME}")
+        if "values" in entry:
+            values = entry["values"]
+            if not isinstance(values, list) or not values or not all(conditions.is_scalar(v) for v in values):
+                raise ConditionError(f"{where}/values", "must be a list of values (text, numbers, true or false)")
+            item: conditions.Shape = conditions.TEXT if all(isinstance(v, str) for v in values) else conditions.ANY
+            source: FieldPath | tuple[Any, ...] = tuple(values)
+        else:
+            source, shape = conditions.compile_path(entry["field"], env, f"{where}/field")
+            item = shape.item if isinstance(shape, conditions.ListShape) else shape
+        conditions.bind_name(env, entry.get("as"), item, f"{where}/as")
+        each.append((source, str(entry["as"])))
     where_node = conditions.compile_condition(match["where"], env, "match/where") if "where" in match else None
     overrides = []
     for index, override in enumerate(_list(match.get("severity_overrides", []), "match/severity_overrides")):
@@ -436,8 +447,12 @@ def _findings_for(rule: Rule, fact: Any, ctx: Context) -> list[Finding]:
     program = rule.program
     assert program is not None  # every loaded rule is compiled
     scopes = [Scope.of(fact, ctx)]
-    for path, name in program.each:
-        scopes = [scope.bind(name, item) for scope in scopes for item in _items(path.resolve(scope))]
+    for source, name in program.each:
+        scopes = [
+            scope.bind(name, item)
+            for scope in scopes
+            for item in (source if isinstance(source, tuple) else _items(source.resolve(scope)))
+        ]
     findings = []
     for scope in scopes:
         matched = scope if program.where is None else program.where.holds(scope)

@@ -469,7 +469,10 @@ def check_facts(
         require_reason=lambda path: resolver.for_file(path).require_reason,
         reported_paths=set(files),
     )
-    result = run(rules, facts, catalog, governance, in_scope, catalog_for)
+    # A rule's settings.* (the organization policy) are those of its fact's own file.
+    result = run(
+        rules, facts, catalog, governance, in_scope, catalog_for, lambda path: resolver.for_file(path).policy()
+    )
     # A rule of one's own applies to the files whose configuration names its rules-dir.
     origins = {rule.id: rule.origin for rule in rules if rule.origin is not None}
 

@@ -22,7 +22,7 @@ from orgtrust_lint.lint import check
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 
-ANNOTATION = re.compile(r"(?:#|//)\s*(ruleid|ok):\s*(OT\d{3}(?:\s*,\s*OT\d{3})*)")
+ANNOTATION = re.compile(r"(?:#|//)\s*(ruleid|ok):\s*([A-Z]{2,}\d+(?:\s*,\s*[A-Z]{2,}\d+)*)")
 
 
 def _annotations(path: Path) -> tuple[Counter, set[tuple[int, str]]]:

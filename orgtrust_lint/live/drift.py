@@ -3,7 +3,15 @@
 from __future__ import annotations
 
 from orgtrust_lint.catalog import Catalog
-from orgtrust_lint.facts import DriftItem, Facts, Location, Position, PrincipalRef
+from orgtrust_lint.facts import (
+    DelegatedAdministrator,
+    DriftItem,
+    Facts,
+    LiveOrganization,
+    Location,
+    Position,
+    PrincipalRef,
+)
 from orgtrust_lint.integrations import declared_account, enabled_principals
 from orgtrust_lint.live.aws import LiveState
 
@@ -99,3 +107,17 @@ def drift_items(code: Facts, live: LiveState, catalog: Catalog) -> list[DriftIte
                 )
             )
     return items
+
+
+def live_organization(code: Facts, live: LiveState) -> LiveOrganization:
+    """The live organization as a fact, for the rules about what it holds (required, allowed and
+    forbidden principals, delegated administrators): its findings point where the drift findings
+    about undeclared principals do. ``code`` must declare something (see nothing_declared)."""
+    registrations = tuple(
+        DelegatedAdministrator(principal, account)
+        for principal, accounts in sorted(live.delegated.items())
+        for account in sorted(accounts)
+    )
+    return LiveOrganization(
+        live.organization_id, live.management_account, tuple(sorted(live.enabled)), registrations, _anchor(code)[0]
+    )
