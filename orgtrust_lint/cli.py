@@ -1,4 +1,5 @@
-"""Command line: check, rules, explain, services. The only module that knows argv and exit codes.
+"""Command line: check, drift, rules, explain, services, test-rules. The only module that knows argv
+and exit codes.
 
 Exit codes: 0 nothing at or above --fail-on, 1 findings at or above it, 2 usage or
 environment error (one line on stderr, never a traceback), 3 the run was incomplete because
@@ -185,6 +186,8 @@ def build_parser() -> argparse.ArgumentParser:
     rules.add_argument("--format", choices=("text", "json"), default="text", help="output format (default: text)")
     explain = commands.add_parser("explain", help="show a rule's full documentation")
     explain.add_argument("code", metavar="CODE", help="a rule's code (OT101) or name (unknown-service-principal)")
+    tests = commands.add_parser("test-rules", help="test rules against the ruleid:/ok: annotations of their fixtures")
+    tests.add_argument("paths", nargs="+", metavar="DIR", help="directories of rule files and annotated fixtures")
     services = commands.add_parser("services", help="list the trusted-access principal catalog")
     services.add_argument("principal", nargs="?", help="show every catalog fact about one principal")
     services.add_argument("--format", choices=("text", "json"), default="text", help="output format (default: text)")
@@ -704,6 +707,19 @@ def _service_details(entry: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def _test_rules(paths: list[str]) -> int:
+    """Each failure on a line of its own (path:line: what), then a summary; exit 1 on any failure."""
+    from orgtrust_lint.rule_tests import run_rule_tests
+
+    outcome = run_rule_tests(paths)
+    for failure in outcome.failures:
+        _say(failure, sys.stdout)
+    tested = f"{outcome.rules} rule(s), {outcome.files} fixture file(s), {outcome.annotations} annotation(s)"
+    verdict = f"{len(outcome.failures)} failure(s)" if outcome.failures else "all passed"
+    print(f"test-rules: {tested}: {verdict}")
+    return EXIT_FINDINGS if outcome.failures else EXIT_OK
+
+
 def _parse(parser: argparse.ArgumentParser, argv: list[str]) -> argparse.Namespace:
     """parse_args, but an unknown flag after a command points to that command's help, where the
     flags it takes are listed, not to the top-level help, which lists none of them."""
@@ -730,6 +746,8 @@ def run(argv: list[str]) -> int:
             return _explain(args.code)
         if args.command == "services":
             return _services(args.principal, args.format)
+        if args.command == "test-rules":
+            return _test_rules(args.paths)
         parser.print_help()
         return EXIT_ERROR
     except UserError as exc:

@@ -1,16 +1,15 @@
 """Every fixture says what it expects; this test walks them all.
 
-Like semgrep's rule tests: a comment ``# ruleid: OT101`` says the next line of code must carry
-that finding, ``# ok: OT101`` that it must not; a comment at the end of a line speaks for that
-line. Terraform JSON and heredoc bodies cannot hold comments, so ``FILE.expected`` lists
-``LINE RULE`` pairs for them.
+Like semgrep's rule tests (and ``orgtrust-lint test-rules``, whose annotation reader this uses): a
+comment ``# ruleid: OT101`` says the next line of code must carry that finding, ``# ok: OT101`` that
+it must not; a comment at the end of a line speaks for that line. Terraform JSON and heredoc bodies
+cannot hold comments, so ``FILE.expected`` lists ``LINE RULE`` pairs for them.
 Every finding in a fixture must be expected: an unannotated finding fails the test too.
 Each fixture directory is linted on its own, with the configuration found for it.
 """
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from pathlib import Path
 
@@ -19,40 +18,20 @@ import pytest
 from orgtrust_lint.config import load_config
 from orgtrust_lint.engine import rule_ids
 from orgtrust_lint.lint import check
+from orgtrust_lint.rule_tests import read_annotations
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 
-ANNOTATION = re.compile(r"(?:#|//)\s*(ruleid|ok):\s*([A-Z]{2,}\d+(?:\s*,\s*[A-Z]{2,}\d+)*)")
-
 
 def _annotations(path: Path) -> tuple[Counter, set[tuple[int, str]]]:
+    """What test-rules reads: the ruleid lines (and .expected entries), and the ok lines."""
     expected: Counter = Counter()
     ok: set[tuple[int, str]] = set()
-    sidecar = path.with_name(path.name + ".expected")
-    if sidecar.exists():  # for lines that cannot carry a comment (JSON, heredoc bodies)
-        for line in sidecar.read_text().splitlines():
-            if line.strip() and not line.startswith("#"):
-                number, rule = line.split()
-                expected[(int(number), rule)] += 1
-    lines = path.read_text().splitlines()
-    for index, line in enumerate(lines):
-        match = ANNOTATION.search(line)
-        if not match:
-            continue
-        rules = [r.strip() for r in match.group(2).split(",")]
-        if line[: match.start()].strip():
-            target = index + 1
-        else:
-            target = next(
-                n + 1
-                for n in range(index + 1, len(lines))
-                if lines[n].strip() and not lines[n].strip().startswith(("#", "//"))
-            )
-        for rule in rules:
-            if match.group(1) == "ruleid":
-                expected[(target, rule)] += 1
-            else:
-                ok.add((target, rule))
+    for note in read_annotations(path):
+        if note.kind == "ruleid":
+            expected[(note.line, note.rule)] += 1
+        elif note.kind == "ok":
+            ok.add((note.line, note.rule))
     return expected, ok
 
 
@@ -92,14 +71,10 @@ def test_every_rule_has_a_true_positive_and_a_near_miss_in_the_fixtures() -> Non
     positives: set[str] = set()
     near_misses: set[str] = set()
     for path in FIXTURES.rglob("*"):
-        if not path.is_file() or path.name.startswith("."):
+        if not path.is_file() or path.name.startswith(".") or path.suffix == ".expected":
             continue
-        if path.suffix == ".expected":
-            positives.update(line.split()[1] for line in path.read_text().splitlines() if line[:1].isdigit())
-            continue
-        for kind, rules in ANNOTATION.findall(path.read_text(errors="replace")):
-            target = positives if kind == "ruleid" else near_misses
-            target.update(r.strip() for r in rules.split(","))
+        for note in read_annotations(path):
+            (positives if note.kind == "ruleid" else near_misses).add(note.rule)
     from orgtrust_lint.engine import load_rules
 
     # Rules about a change (git base or plan) or the live organization need two states:
