@@ -91,3 +91,22 @@ def test_rule_docs_are_up_to_date() -> None:
         if name != "README.md":
             for heading in ("## What it does", "## Why is this bad?", "## Example", "## Use instead", "## References"):
                 assert heading in content, (name, heading)
+
+
+def test_the_guide_for_rule_authors_is_up_to_date_and_its_examples_are_tested_rules() -> None:
+    """docs/writing-rules.md: its field and call reference is generated (`make docs`), and its three
+    complete examples are the rules fixtures/policy tests, word for word."""
+    from orgtrust_lint.report.rule_docs import with_reference
+
+    repo = Path(__file__).resolve().parent.parent
+    guide = (repo / "docs" / "writing-rules.md").read_text(encoding="utf-8")
+    assert with_reference(guide) == guide, "out of date, run `make docs`"
+    examples = sorted((repo / "fixtures" / "policy" / "rules").glob("ACME*.yaml"))
+    assert len(examples) == 3
+    for example in examples:
+        assert f"```yaml\n{example.read_text(encoding='utf-8')}```" in guide, example.name
+    from orgtrust_lint.fact_kinds import FACT_KINDS
+    from orgtrust_lint.predicates import CALLS
+
+    for name in [*FACT_KINDS, *CALLS]:
+        assert f"#### `{name}`" in guide

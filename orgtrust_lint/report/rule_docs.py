@@ -50,3 +50,51 @@ def index_page(rules: list[Any]) -> str:
 def pages(rules: list[Any]) -> dict[str, str]:
     """File name -> content for every page of docs/rules/."""
     return {"README.md": index_page(rules), **{f"{r.id}.md": rule_page(r) for r in rules}}
+
+
+# docs/writing-rules.md holds, between these markers, a reference generated from the registries.
+REFERENCE_START = "<!-- generated: make docs writes what follows, from fact_kinds.py and predicates.py -->"
+REFERENCE_END = "<!-- end of the generated reference -->"
+_WHEN = {
+    "check": "check",
+    "change": "check --base / --plan",
+    "live": "drift",
+    "governance": "check, once inline ignores are applied",
+    "internal": "check",
+}
+
+
+def field_reference() -> str:
+    """The fields of every fact kind and the calls a condition may use, as Markdown."""
+    from orgtrust_lint.fact_kinds import FACT_KINDS
+    from orgtrust_lint.predicates import CALLS
+
+    sections = ["### Facts and their fields\n"]
+    for name, kind in FACT_KINDS.items():
+        rows = "\n".join(f"| `{field}` | {_cell(text)} |" for field, text in kind.fields.items())
+        sections.append(
+            f"#### `{name}`\n\n{kind.summary} Present in: {_WHEN[kind.mode]}.\n\n| field | holds |\n|---|---|\n{rows}\n"
+        )
+    sections.append("### Calls\n")
+    for name, spec in sorted(CALLS.items()):
+        takes = "the text `of:` names" if spec.takes == "text" else f"the `{spec.takes}` fact at hand"
+        if spec.takes == "value":
+            takes = "the value `of:` names"
+        outputs = ", ".join(f"`{output}`" for output in spec.outputs) or "none (it holds or not)"
+        sections.append(f"#### `{name}`\n\nLooks at {takes}. Outputs: {outputs}.\n\n{spec.summary}\n")
+    return "\n".join(sections)
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|")
+
+
+def with_reference(document: str) -> str:
+    """``document`` (docs/writing-rules.md) with its generated reference brought up to date."""
+    before, found, rest = document.partition(REFERENCE_START)
+    if not found:
+        raise ValueError("docs/writing-rules.md has lost its generated-reference marker")
+    _, found, after = rest.partition(REFERENCE_END)
+    if not found:
+        raise ValueError("docs/writing-rules.md has lost its end-of-reference marker")
+    return f"{before}{REFERENCE_START}\n\n{field_reference()}\n{REFERENCE_END}{after}"
