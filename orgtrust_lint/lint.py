@@ -44,6 +44,7 @@ from orgtrust_lint.parse.cloudformation import (
 )
 from orgtrust_lint.parse.hcl_ast import HclDocument
 from orgtrust_lint.parse.terraform import (
+    BlockFilter,
     Configuration,
     ParseFailure,
     Prefilter,
@@ -109,9 +110,7 @@ def _related_modules(
     added: list[TerraformModule] = []
 
     def add(directories: set[str]) -> list[TerraformModule]:
-        new = sorted(
-            d for d in directories if d not in known and os.path.isdir(d) and any(inside(d, r) for r in roots)
-        )
+        new = sorted(d for d in directories if d not in known and os.path.isdir(d) and any(inside(d, r) for r in roots))
         known.update(new)
         planned = plan_terraform([f for d in new for f in module_files(d, excludes)], prefilter=prefilter)
         added.extend(planned)
@@ -176,10 +175,10 @@ def _internal_error(path: str, stage: str, exc: Exception) -> InternalError:
 ParseMemo = dict[tuple[str, str], "HclDocument | ParseFailure"]
 
 
-def _parse_once(path: str, data: bytes, memo: ParseMemo) -> HclDocument | ParseFailure:
+def _parse_once(path: str, data: bytes, memo: ParseMemo, relevant: BlockFilter | None) -> HclDocument | ParseFailure:
     key = (path, content_digest(data))
     if key not in memo:
-        memo[key] = parse_terraform(path, data)
+        memo[key] = parse_terraform(path, data, relevant)
     return memo[key]
 
 
@@ -194,7 +193,7 @@ def extract_configuration_guarded(configuration: Configuration, memo: ParseMemo 
             if not isinstance(data, bytes):
                 continue
             try:
-                parsed[path] = _parse_once(path, data, {} if memo is None else memo)
+                parsed[path] = _parse_once(path, data, {} if memo is None else memo, module.relevant)
             except Exception as exc:
                 failed.append(_internal_error(path, "parsing", exc))
     broken = {error.path for error in failed}

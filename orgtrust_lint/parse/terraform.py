@@ -163,11 +163,17 @@ class ParseFailure:
     column: int = 1
 
 
-def parse_terraform(path: str, data: bytes) -> HclDocument | ParseFailure:
+def parse_terraform(path: str, data: bytes, relevant: BlockFilter | None = None) -> HclDocument | ParseFailure:
+    """Parse one file; with ``relevant``, the top-level blocks of an HCL file that no check reads are
+    blanked first (see parse/hcl_blocks.py), which keeps every line and column."""
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         return ParseFailure(*describe_encoding_error(data, exc))
+    if relevant is not None and not path.endswith(".json"):
+        from orgtrust_lint.parse.hcl_blocks import relevant_text
+
+        text = relevant_text(text, relevant.keeps) or text
     try:
         return parse_file(path, text)
     except (HclSyntaxError, JsonSyntaxError) as exc:
@@ -233,6 +239,29 @@ _CONTEXT_BLOCK = re.compile(r"(?m)^\s*(?:variable|locals)\b|^\s*\"(?:variable|lo
 _REFERENCE = re.compile(r"\b(?:var|local)\.")
 
 
+@dataclass(frozen=True)
+class BlockFilter:
+    """Which top-level blocks of a Terraform file can hold or feed a fact: the resources and data
+    sources a check reads (Organizations, IAM and IAM Identity Center types, the catalog's
+    integration types) and every module, variable, locals and output block that may carry values
+    to them. Providers, terraform settings and every other resource are not read."""
+
+    resource_types: frozenset[str]
+
+    def keeps(self, kind: str, labels: tuple[str, ...]) -> bool:
+        if kind in ("module", "variable", "locals", "output"):
+            return True
+        if kind not in ("resource", "data") or not labels:
+            return False
+        resource_type = labels[0]
+        return resource_type.startswith(_READ_TYPE_PREFIXES) or resource_type in self.resource_types
+
+
+# Resource and data types every check family reads: organizations, IAM policies, attachments and
+# roles, IAM Identity Center permission sets (managed policy attachments).
+_READ_TYPE_PREFIXES = ("aws_organizations_", "aws_iam_", "aws_ssoadmin_")
+
+
 class Prefilter:
     """Decides, from text alone, which files can contribute facts, so the rest is never parsed.
 
@@ -246,6 +275,7 @@ class Prefilter:
     def __init__(self, integration_types: Iterable[str] = ()) -> None:
         types = sorted(set(integration_types))
         self.tokens = _PRIMARY_TOKENS + tuple(f'"{t}"' for t in types)
+        self.blocks = BlockFilter(frozenset(types))
 
     def is_primary(self, path: str, text: str) -> bool:
         # A call of a local module passes values into another directory: that is where they are checked.
@@ -288,6 +318,7 @@ class TerraformModule:
     directory: str
     paths: list[str]
     to_parse: dict[str, bytes | ParseFailure | Skipped]
+    relevant: BlockFilter | None = None  # with a prefilter: the blocks worth parsing
 
 
 def plan_terraform(
@@ -319,7 +350,8 @@ def plan_terraform(
             # Terraform would refuse it too.
             chosen.update(p for p, data in contents.items() if not isinstance(data, bytes) or not _is_utf8(data))
             contents = {p: data for p, data in contents.items() if p in chosen}
-        modules.append(TerraformModule(directory, sorted(directory_paths), contents))
+        blocks = prefilter.blocks if prefilter is not None else None
+        modules.append(TerraformModule(directory, sorted(directory_paths), contents, blocks))
     return modules
 
 
