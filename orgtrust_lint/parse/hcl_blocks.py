@@ -3,9 +3,9 @@
 python-hcl2's parser reads about 60 KB/s; a monorepo's 90 KB file with one IAM policy among fifty
 unrelated resources costs over a second. The scanner here walks the text once, aware of strings
 (with their ``${...}`` and ``%{...}`` sequences, which may hold braces and strings of their own),
-heredocs and comments, and finds where each top-level block starts and ends. The blocks no check
-reads are then blanked: every character but the line breaks becomes a space, so the parser sees
-the same lines and columns, and every finding still points at the text a user would edit.
+heredocs and comments, and finds where each top-level block starts and ends. Only the blocks a
+check reads go to the parser (hcl_parser.parse_hcl_pieces), which maps every line back to the
+file, so every finding still points at the text a user would edit.
 
 A file the scanner cannot follow (an unterminated string, a brace that never closes, something
 other than a block or an attribute at the top level) is parsed whole: never a silent skip.
@@ -186,25 +186,14 @@ def _skip_attribute(text: str, at: int) -> int:
     return length
 
 
-def _blank(text: str) -> str:
-    return re.sub(r"[^\r\n]", " ", text)
-
-
-def relevant_text(text: str, keep: Callable[[str, tuple[str, ...]], bool]) -> str | None:
-    """``text`` with every top-level block ``keep`` rejects blanked (lines and columns unchanged),
-    or None when it would change nothing or the text cannot be scanned safely."""
+def relevant_pieces(text: str, keep: Callable[[str, tuple[str, ...]], bool]) -> list[tuple[int, int]] | None:
+    """The (start, end) offsets of the top-level blocks ``keep`` accepts, or None when that would
+    leave nothing out or the text cannot be scanned safely (then the whole file is parsed)."""
     try:
         blocks = _blocks(text)
     except _CannotScan:
         return None
-    dropped = [(start, end) for start, end, kind, labels in blocks if not keep(kind, labels)]
-    if not dropped:
+    kept = [(start, end) for start, end, kind, labels in blocks if keep(kind, labels)]
+    if len(kept) == len(blocks):
         return None
-    pieces: list[str] = []
-    cursor = 0
-    for start, end in dropped:
-        pieces.append(text[cursor:start])
-        pieces.append(_blank(text[start:end]))
-        cursor = end
-    pieces.append(text[cursor:])
-    return "".join(pieces)
+    return kept

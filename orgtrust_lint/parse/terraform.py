@@ -171,9 +171,19 @@ def parse_terraform(path: str, data: bytes, relevant: BlockFilter | None = None)
     except UnicodeDecodeError as exc:
         return ParseFailure(*describe_encoding_error(data, exc))
     if relevant is not None and not path.endswith(".json"):
-        from orgtrust_lint.parse.hcl_blocks import relevant_text
+        from orgtrust_lint.parse.hcl_blocks import relevant_pieces
 
-        text = relevant_text(text, relevant.keeps) or text
+        body = text.removeprefix("\ufeff")
+        pieces = relevant_pieces(body, relevant.keeps)
+        if pieces is not None:
+            from orgtrust_lint.parse.hcl_parser import parse_hcl_pieces
+
+            try:
+                return parse_hcl_pieces(path, body, pieces)
+            except HclSyntaxError:
+                pass  # the parser's own message and position come from the whole file, below
+            except RecursionError:
+                return ParseFailure("nesting too deep to parse")
     try:
         return parse_file(path, text)
     except (HclSyntaxError, JsonSyntaxError) as exc:
