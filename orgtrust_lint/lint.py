@@ -234,10 +234,13 @@ def _module_content(module: TerraformModule) -> list[bytes]:
     (the cache length-prefixes each part, so names and contents can never run into each other)."""
     parts = [module.directory.encode("utf-8", "surrogateescape"), str(len(module.paths)).encode()]
     parts.extend(name.encode("utf-8", "surrogateescape") for name in module.paths)
+    parts.append(str(len(module.to_parse)).encode())
     for path, data in module.to_parse.items():
         parts.extend(
             (path.encode("utf-8", "surrogateescape"), data if isinstance(data, bytes) else repr(data).encode())
         )
+    for key, directory in sorted(module.manifest.items()):  # which directory each registry module is
+        parts.extend((key.encode("utf-8", "surrogateescape"), directory.encode("utf-8", "surrogateescape")))
     return parts
 
 

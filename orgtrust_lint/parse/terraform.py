@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from orgtrust_lint.facts import Facts, Location, ParseError, SkippedFile
 from orgtrust_lint.files import SkipFile, describe_encoding_error, read_file
@@ -229,6 +229,9 @@ _PRIMARY_TOKENS = (
 )
 # A module (or Terragrunt) source that is a local path: ./x, ../x, with an optional //subdirectory.
 _LOCAL_SOURCE = re.compile(r'\bsource\s*[=:]\s*"(\.\.?/[^"$]*)"')
+# An argument named like a service principal (a registry module's service_access_principals, say):
+# checked even where the module's code is not read.
+_PRINCIPAL_ARGUMENT = re.compile(r'\b(?:\w*principals|\w*service_principal|aws_service_name)"?\s*[=:]')
 _CONTEXT_BLOCK = re.compile(r"(?m)^\s*(?:variable|locals)\b|^\s*\"(?:variable|locals)\"\s*:")
 _REFERENCE = re.compile(r"\b(?:var|local)\.")
 
@@ -250,7 +253,9 @@ class Prefilter:
     def is_primary(self, path: str, text: str) -> bool:
         # A call of a local module passes values into another directory: that is where they are checked.
         return not _is_tfvars(path) and (
-            any(token in text for token in self.tokens) or bool(_LOCAL_SOURCE.search(text))
+            any(token in text for token in self.tokens)
+            or bool(_LOCAL_SOURCE.search(text))
+            or bool(_PRINCIPAL_ARGUMENT.search(text))
         )
 
     @staticmethod
@@ -288,6 +293,36 @@ class TerraformModule:
     directory: str
     paths: list[str]
     to_parse: dict[str, bytes | ParseFailure | Skipped]
+    # Where `terraform init` put the registry and git modules this directory calls, by module key
+    # ("org", "org.nested"): from .terraform/modules/modules.json, when it is there.
+    manifest: dict[str, str] = field(default_factory=dict)
+
+
+MANIFEST = os.path.join(".terraform", "modules", "modules.json")
+
+
+def read_manifest(directory: str, read: Callable[[str], bytes]) -> dict[str, str]:
+    """The module directories `terraform init` recorded for the root module in ``directory``: each
+    entry's Key (dotted module names from the root) and Dir (relative to the root module). Offline:
+    nothing is downloaded; without the file, or with one that is not such a manifest, none."""
+    import json
+
+    path = os.path.join(directory, MANIFEST)
+    if not os.path.isfile(path):
+        return {}
+    try:
+        data = json.loads(read(path).decode("utf-8"))
+    except (OSError, KeyError, SkipFile, UnicodeDecodeError, ValueError, RecursionError):
+        return {}
+    entries = data.get("Modules") if isinstance(data, dict) else None
+    manifest: dict[str, str] = {}
+    for entry in entries if isinstance(entries, list) else []:
+        if not isinstance(entry, dict):
+            continue
+        key, where = entry.get("Key"), entry.get("Dir")
+        if isinstance(key, str) and key and isinstance(where, str) and where and "\0" not in where:
+            manifest[key] = os.path.normpath(os.path.join(directory, where))
+    return manifest
 
 
 def plan_terraform(
@@ -319,7 +354,7 @@ def plan_terraform(
             # Terraform would refuse it too.
             chosen.update(p for p, data in contents.items() if not isinstance(data, bytes) or not _is_utf8(data))
             contents = {p: data for p, data in contents.items() if p in chosen}
-        modules.append(TerraformModule(directory, sorted(directory_paths), contents))
+        modules.append(TerraformModule(directory, sorted(directory_paths), contents, read_manifest(directory, read)))
     return modules
 
 
@@ -337,7 +372,7 @@ def called_directories_in(directory: str, text: str) -> set[str]:
 def called_directories(module: TerraformModule) -> set[str]:
     """The directories a module calls through local sources, read from its text (the parse decides
     later what each call passes; this only groups what is applied together)."""
-    called: set[str] = set()
+    called: set[str] = set(module.manifest.values())  # registry and git modules `terraform init` fetched
     for data in module.to_parse.values():
         if isinstance(data, bytes):
             text = data.decode("utf-8", errors="replace")
@@ -419,7 +454,7 @@ def extract_configuration(configuration: Configuration, parsed: dict[str, HclDoc
     scopes = {}
     for module in configuration.modules:
         scopes[module.directory] = build_scope(module.directory, module_documents(module, parsed, facts))
-    extract_root(configuration.root, scopes, facts)
+    extract_root(configuration.root, scopes, facts, configuration.modules[0].manifest)
     return facts
 
 
