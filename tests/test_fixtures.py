@@ -57,7 +57,7 @@ def _annotations(path: Path) -> tuple[Counter, set[tuple[int, str]]]:
 
 
 def _fixture_directories() -> list[Path]:
-    files = [p for p in FIXTURES.rglob("*") if p.is_file() and p.suffix in (".tf", ".tfvars", ".json")]
+    files = [p for p in FIXTURES.rglob("*") if p.is_file() and p.suffix in (".tf", ".tfvars", ".json", ".hcl")]
     # A registry module `terraform init` put in .terraform is read for its caller's context, never linted alone.
     return sorted({p.parent for p in files if ".terraform" not in p.parts})
 

@@ -529,7 +529,8 @@ class ModuleExtractor:
         principals = block.attributes.get("aws_service_access_principals")
         count, resolved = 0, True
         if principals is not None:
-            group = f"{self.scope.directory}:{address}"
+            # One list per configuration: a module applied by two roots or units has two lists.
+            group = f"{self.run.configuration}:{self.scope.directory}:{address}"
             count, resolved, _ = self.principal_values(principals, address, Position.ORGANIZATION_LIST, group, instance)
         feature = block.attributes.get("feature_set")
         feature_value = self.scalar(feature, instance)

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from orgtrust_lint.facts import Facts, Location, ParseError, SkippedFile
 from orgtrust_lint.files import SkipFile, describe_encoding_error, read_file
@@ -26,6 +27,9 @@ from orgtrust_lint.parse.hcl_ast import (
     TupleExpr,
 )
 from orgtrust_lint.parse.located_json import JsonNode, JsonSyntaxError, loads_located
+
+if TYPE_CHECKING:
+    from orgtrust_lint.parse.terragrunt import TerragruntUnit
 
 # OpenTofu reads .tofu and .tofu.json as it reads .tf and .tf.json (variable files stay .tfvars).
 SUFFIXES = (".tf", ".tf.json", ".tofu", ".tofu.json", ".tfvars", ".tfvars.json")
@@ -231,7 +235,7 @@ _PRIMARY_TOKENS = (
 _LOCAL_SOURCE = re.compile(r'\bsource\s*[=:]\s*"(\.\.?/[^"$]*)"')
 # An argument named like a service principal (a registry module's service_access_principals, say):
 # checked even where the module's code is not read.
-_PRINCIPAL_ARGUMENT = re.compile(r'\b(?:\w*principals|\w*service_principal|aws_service_name)"?\s*[=:]')
+PRINCIPAL_ARGUMENT = re.compile(r'\b(?:\w*principals|\w*service_principal|aws_service_name)"?\s*[=:]')
 _CONTEXT_BLOCK = re.compile(r"(?m)^\s*(?:variable|locals)\b|^\s*\"(?:variable|locals)\"\s*:")
 _REFERENCE = re.compile(r"\b(?:var|local)\.")
 
@@ -255,7 +259,7 @@ class Prefilter:
         return not _is_tfvars(path) and (
             any(token in text for token in self.tokens)
             or bool(_LOCAL_SOURCE.search(text))
-            or bool(_PRINCIPAL_ARGUMENT.search(text))
+            or bool(PRINCIPAL_ARGUMENT.search(text))
         )
 
     @staticmethod
@@ -382,20 +386,31 @@ def called_directories(module: TerraformModule) -> set[str]:
 
 @dataclass
 class Configuration:
-    """A root module and the local modules it calls (transitively): what one apply applies together."""
+    """A root module and the local modules it calls (transitively): what one apply applies together.
+    For a Terragrunt unit, the unit (named by its terragrunt.hcl) and the module it applies."""
 
     root: str
-    modules: list[TerraformModule]  # the root first
+    modules: list[TerraformModule]  # the root first (a unit's module, when its code is read)
+    unit: TerragruntUnit | None = None
+
+    def paths(self) -> list[str]:
+        """Every file the configuration is made of."""
+        paths = [p for m in self.modules for p in m.paths]
+        if self.unit is not None:
+            paths.extend(p for p in self.unit.files if p not in paths)
+        return paths
 
 
-def plan_configurations(modules: list[TerraformModule]) -> list[Configuration]:
+def plan_configurations(modules: list[TerraformModule], units: Sequence[TerragruntUnit] = ()) -> list[Configuration]:
     """Group planned modules into configurations. A directory another module in the run calls is a
-    child: it belongs to each configuration that calls it, not to one of its own."""
+    child: it belongs to each configuration that calls it, not to one of its own. So is a directory a
+    Terragrunt unit applies: each unit is a configuration of its own."""
     by_directory = {m.directory: m for m in modules}
     calls = {
         m.directory: sorted(d for d in called_directories(m) if d in by_directory and d != m.directory) for m in modules
     }
     called = {d for targets in calls.values() for d in targets}
+    called.update(u.module for u in units if u.module in by_directory)
     roots = [m.directory for m in modules if m.directory not in called]
     reached: set[str] = set()
     configurations: list[Configuration] = []
@@ -414,6 +429,10 @@ def plan_configurations(modules: list[TerraformModule]) -> list[Configuration]:
         directories = members(root)
         reached.update(directories)
         configurations.append(Configuration(root, [by_directory[d] for d in directories]))
+    for unit in units:
+        directories = members(unit.module) if unit.module in by_directory and unit.module is not None else []
+        reached.update(directories)
+        configurations.append(Configuration(unit.path, [by_directory[d] for d in directories], unit))
     # Modules that only call each other in a cycle: each is taken as a root of its own.
     for module in modules:
         if module.directory not in reached:
@@ -454,7 +473,15 @@ def extract_configuration(configuration: Configuration, parsed: dict[str, HclDoc
     scopes = {}
     for module in configuration.modules:
         scopes[module.directory] = build_scope(module.directory, module_documents(module, parsed, facts))
-    extract_root(configuration.root, scopes, facts, configuration.modules[0].manifest)
+    unit = configuration.unit
+    if unit is not None:
+        from orgtrust_lint.extract.terragrunt import extract_unit
+
+        files = TerraformModule(unit.directory, list(unit.files), dict(unit.files))
+        module_documents(files, parsed, facts)  # its files, parse errors, skipped files and inline ignores
+        extract_unit(unit, scopes, parsed, facts)
+    else:
+        extract_root(configuration.root, scopes, facts, configuration.modules[0].manifest)
     return facts
 
 
