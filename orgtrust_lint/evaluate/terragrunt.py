@@ -308,10 +308,19 @@ class TerragruntEvaluator(Evaluator):
                 value = via(self.config.exposed(expr.location), expr.location)
                 return self.traverse(value, expr.parts[1:], expr)
             if head == "dependency":
-                return self.traverse(self.config.dependencies(), expr.parts[1:], expr)
+                return _at_use(self.traverse(self.config.dependencies(), expr.parts[1:], expr), expr)
             if head in ("var", "path", "module", "data", "feature", "values"):
                 return Unknown(expr.text, expr.location, f"{head}.* is not evaluated in a Terragrunt file")
         return super()._reference(expr, env)
+
+
+def _at_use(value: Value, use: Reference) -> Value:
+    """A dependency's output is unknown where it is used (the inputs line), not at its block."""
+    if isinstance(value, Unknown):
+        return Unknown(use.text, use.location, value.reason, value.refers_to, value.error)
+    if isinstance(value, OneOf):
+        return one_of([_at_use(option, use) for option in value.options])
+    return value
 
 
 # ---- merging inputs -------------------------------------------------------------------------
