@@ -375,7 +375,7 @@ def extract(
     modules = plan_terraform(discovered.terraform, read, prefilter=terraform_prefilter)
     # Terragrunt units are evaluated once here, to learn what they apply and which files they read.
     cache = ParseCache(catalog.version) if use_cache else None
-    planner = UnitPlanner(read, roots=[_common_directory(paths), os.getcwd()], cache=cache)
+    planner = UnitPlanner(read, roots=[_common_directory(paths), os.getcwd()], cache=cache, jobs=jobs)
     units = planner.plan_all([p for p in discovered.terragrunt if is_unit(p)])
     included = [p for p in discovered.terragrunt if not is_unit(p)]  # a file units include, given on its own
     related, related_units = _related_modules(

@@ -336,3 +336,21 @@ def test_a_unit_read_from_stdin(
     monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(text.encode())))
     report = _report(capsys, "--no-cache", "-", "--stdin-filename", "live/org/terragrunt.hcl")
     assert [(f["path"], f["line"], f["rule"]) for f in report["findings"]] == [("live/org/terragrunt.hcl", 6, "OT101")]
+
+
+def test_many_units_are_planned_in_workers_with_the_same_result(
+    layout: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Past parallel.MIN_PARALLEL_ITEMS units, planning runs in worker processes: nothing changes."""
+    files = {"root.hcl": 'locals {\n  principals = ["sso.amazonaws.com", "guarduty.amazonaws.com"]\n}\n'}
+    include = 'include "root" {\n  path   = find_in_parent_folders("root.hcl")\n  expose = true\n}\n\n'
+    for index in range(18):
+        files[f"live/u{index}/terragrunt.hcl"] = _unit(
+            "../../modules//org",
+            f'  principals = concat(include.root.locals.principals, ["x{index}.amazonaws.co"])\n',
+            include,
+        )
+    _write(layout, files)
+    serial = _findings(capsys, "--jobs", "1")
+    assert _findings(capsys, "--jobs", "2") == serial
+    assert ("root.hcl", 2, "OT101") in serial and len(serial) == 19

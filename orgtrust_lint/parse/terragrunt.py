@@ -146,11 +146,16 @@ class UnitPlanner:
     as they were is not evaluated again: a warm run parses nothing."""
 
     def __init__(
-        self, read: Callable[[str], bytes] = read_file, roots: Iterable[str] = (), cache: ParseCache | None = None
+        self,
+        read: Callable[[str], bytes] = read_file,
+        roots: Iterable[str] = (),
+        cache: ParseCache | None = None,
+        jobs: int = 1,
     ) -> None:
         self.read = read
         self.roots = [os.path.abspath(r) for r in roots]
         self.cache = cache
+        self.jobs = jobs if read is read_file else 1  # workers read files themselves
         self._contents: dict[str, Content] = {}
         self._parsed: dict[str, HclDocument | None] = {}
         self._boundaries: dict[str, str] = {}
@@ -186,18 +191,20 @@ class UnitPlanner:
         return self.plan_all([path])[0]
 
     def plan_all(self, paths: Sequence[str]) -> list[TerragruntUnit]:
-        if self.cache is None:
-            return [self._plan(path)[0] for path in paths]
-        keys = {path: self._key(path) for path in paths}
-        stored = self.cache.get_many_bytes(keys.values())
-        units = []
-        for path in paths:
-            unit = self._from_cache(path, stored.get(keys[path]))
-            if unit is None:
-                unit, absent = self._plan(path)
+        keys = {path: self._key(path) for path in paths} if self.cache is not None else {}
+        stored = self.cache.get_many_bytes(keys.values()) if self.cache is not None else {}
+        found = {path: self._from_cache(path, stored.get(keys[path])) for path in keys}
+        misses = [path for path in paths if found.get(path) is None]
+        from orgtrust_lint import parallel
+
+        # Each unit is parsed and evaluated on its own: many units are planned in worker processes.
+        work = parallel.start(_plan_batch, [(path, tuple(self.roots)) for path in misses], self.jobs)
+        planned = work.result() if work.parallel else [self._plan(path) for path in misses]
+        for path, (unit, absent) in zip(misses, planned, strict=True):
+            found[path] = unit
+            if self.cache is not None:
                 self.cache.put_bytes(keys[path], _encode_plan(unit, absent))
-            units.append(unit)
-        return units
+        return [unit for unit in (found[path] for path in paths) if unit is not None]
 
     def _key(self, path: str) -> str:
         assert self.cache is not None
@@ -245,6 +252,12 @@ class UnitPlanner:
             directory = module_directory(os.path.dirname(absolute), values.source.value)
             unit.module = display(directory) if directory is not None else None
         return unit, files.absent
+
+
+def _plan_batch(items: list[tuple[str, tuple[str, ...]]]) -> list[tuple[TerragruntUnit, set[str]]]:
+    """Worker entry point: plan units (read from disk), each with the files it looked for in vain."""
+    planners: dict[tuple[str, ...], UnitPlanner] = {}
+    return [planners.setdefault(roots, UnitPlanner(roots=roots))._plan(path) for path, roots in items]
 
 
 def _fingerprint(content: Content) -> str:
