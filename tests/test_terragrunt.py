@@ -354,3 +354,35 @@ def test_many_units_are_planned_in_workers_with_the_same_result(
     serial = _findings(capsys, "--jobs", "1")
     assert _findings(capsys, "--jobs", "2") == serial
     assert ("root.hcl", 2, "OT101") in serial and len(serial) == 19
+
+
+# ---- --base ----------------------------------------------------------------------------------
+
+
+def _git(repo: Path, *args: str) -> None:
+    import subprocess
+
+    subprocess.run(
+        ["git", "-c", "user.name=t", "-c", "user.email=t@example.invalid", *args],
+        cwd=repo,
+        check=True,
+        capture_output=True,
+    )
+
+
+def test_base_reads_units_as_the_work_tree_does(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The module's default is one principal, the unit passes another: with no change, --base finds
+    nothing removed (the base side also binds the inputs); removing an input principal is OT302."""
+    _git(tmp_path, "init", "-q", "-b", "main")
+    module = ORGANIZATION_MODULE.replace("default = []", 'default = ["sso.amazonaws.com"]')
+    unit = _unit(inputs='  principals = ["config.amazonaws.com", "guardduty.amazonaws.com"]\n')
+    _write(tmp_path, {"modules/org/main.tf": module + AGGREGATOR, "live/org/terragrunt.hcl": unit})
+    _git(tmp_path, "add", "-A")
+    _git(tmp_path, "commit", "-q", "-m", "base")
+    monkeypatch.chdir(tmp_path)
+    assert _findings(capsys, "--base", "HEAD") == set()
+    _write(tmp_path, {"live/org/terragrunt.hcl": unit.replace('"config.amazonaws.com", ', "")})
+    found = _findings(capsys, "--base", "HEAD")
+    assert ("modules/org/main.tf", 8, "OT302") in found  # at the list the apply enforces

@@ -151,18 +151,21 @@ class UnitPlanner:
         roots: Iterable[str] = (),
         cache: ParseCache | None = None,
         jobs: int = 1,
+        available: Callable[[str], bool] | None = None,
     ) -> None:
         self.read = read
         self.roots = [os.path.abspath(r) for r in roots]
         self.cache = cache
         self.jobs = jobs if read is read_file else 1  # workers read files themselves
+        self.available = available  # which files exist, when they are not read from disk (a git revision)
         self._contents: dict[str, Content] = {}
         self._parsed: dict[str, HclDocument | None] = {}
         self._boundaries: dict[str, str] = {}
 
-    @staticmethod
-    def readable(path: str, real_boundary: str) -> bool:
+    def readable(self, path: str, real_boundary: str) -> bool:
         """A regular file inside the unit's boundary, after resolving links."""
+        if self.available is not None:
+            return self.available(path)
         return os.path.isfile(path) and os.path.join(os.path.realpath(path), "").startswith(real_boundary)
 
     def content(self, path: str) -> Content:
@@ -173,6 +176,8 @@ class UnitPlanner:
                 self._contents[path] = Skipped(str(exc), exc.incomplete)
             except OSError as exc:
                 self._contents[path] = ParseFailure(f"cannot read file: {exc.strerror}")
+            except KeyError:  # not in the revision being read
+                self._contents[path] = ParseFailure("cannot read file: not in this revision")
         return self._contents[path]
 
     def parsed(self, path: str) -> HclDocument | None:
