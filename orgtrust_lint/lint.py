@@ -155,10 +155,10 @@ def _related_modules(
     return added, added_units
 
 
-def _unit_relevant(unit: TerragruntUnit, modules: list[TerraformModule]) -> bool:
+def _unit_relevant(unit: TerragruntUnit, module_directories: set[str]) -> bool:
     """A unit's own files can hold a fact: inputs named like principals for a module whose code is not
     read, or an inline ignore. (Its module's files decide the rest, as the prefilter decides for any module.)"""
-    code_read = unit.module is not None and any(m.directory == unit.module for m in modules)
+    code_read = unit.module in module_directories
     texts = [d.decode("utf-8", errors="replace") for d in unit.files.values() if isinstance(d, bytes)]
     return any("orgtrust-lint:" in t or (not code_read and PRINCIPAL_ARGUMENT.search(t)) for t in texts)
 
@@ -409,9 +409,13 @@ def extract(
 
     configurations = plan_configurations(modules, units)
 
+    module_directories = {m.directory for m in modules}
+
     def relevant(configuration: Configuration) -> bool:
         unit = configuration.unit
-        return any(m.to_parse for m in configuration.modules) or (unit is not None and _unit_relevant(unit, modules))
+        return any(m.to_parse for m in configuration.modules) or (
+            unit is not None and _unit_relevant(unit, module_directories)
+        )
 
     # Each configuration (a root module and the local modules it calls) is the unit of work and of the
     # cache: what a called module holds depends on what its caller passes.

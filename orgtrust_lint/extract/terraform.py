@@ -763,7 +763,8 @@ def _named_principals(name: str, value: Value, named: bool = False) -> Iterator[
     of them (``service_access_principals``), or an object's key (``delegated_administrators[*].service_principal``)."""
     named = named or names_principals(name)
     if isinstance(value, Known):
-        if named and isinstance(value.value, str):
+        # A word without a dot ("Service" in an IAM principals block, an account ID) names no service.
+        if named and isinstance(value.value, str) and "." in value.value:
             yield value
     elif isinstance(value, ListValue):
         for item in value.items:
