@@ -386,3 +386,20 @@ def test_base_reads_units_as_the_work_tree_does(
     _write(tmp_path, {"live/org/terragrunt.hcl": unit.replace('"config.amazonaws.com", ', "")})
     found = _findings(capsys, "--base", "HEAD")
     assert ("modules/org/main.tf", 8, "OT302") in found  # at the list the apply enforces
+
+
+def test_files_reading_each_other_end_in_an_unknown_value_not_an_error(
+    layout: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A file that reads itself, and a chain deeper than MAX_READ_DEPTH: OT002 where it is used."""
+    files = {f"c{i}.hcl": f'locals {{\n  p = read_terragrunt_config("c{i + 1}.hcl").locals.p\n}}\n' for i in range(40)}
+    files["self.hcl"] = 'locals {\n  p = read_terragrunt_config("self.hcl").locals.p\n}\n'
+    for name in ("c0", "self"):
+        files[f"live/{name}/terragrunt.hcl"] = _unit(
+            inputs=f'  principals = read_terragrunt_config("../../{name}.hcl").locals.p\n'
+        )
+    _write(layout, files)
+    report = _report(capsys, "--no-cache")
+    assert {f["rule"] for f in report["findings"]} == {"OT002"}
+    assert any("nested more than 16 files deep" in f["message"] for f in report["findings"])
+    assert any("reads itself" in f["message"] for f in report["findings"])

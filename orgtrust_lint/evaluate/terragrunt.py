@@ -52,6 +52,7 @@ from orgtrust_lint.facts import Location
 from orgtrust_lint.parse.hcl_ast import Attribute, Block, Call, HclDocument, Reference
 
 DEFAULT_CONFIG = "terragrunt.hcl"  # what find_in_parent_folders() looks for without a name
+MAX_READ_DEPTH = 16  # files reading files reading files: no real layout nests this deep
 MERGE_STRATEGIES = ("shallow", "deep", "no_merge")
 
 
@@ -443,6 +444,8 @@ def _read_terragrunt_config(config: Config, call: Call, args: list[Value]) -> Va
         return failed(call, f"no file {written} (within the repository)")
     if target in config.stack:
         return unknown(call, f"{written} reads itself through read_terragrunt_config")
+    if len(config.stack) > MAX_READ_DEPTH:  # a fixed limit, the same however deep the caller's stack is
+        return unknown(call, f"read_terragrunt_config nested more than {MAX_READ_DEPTH} files deep")
     key = (target, config.all_branches)
     if key not in config.unit.read:
         config.unit.read[key] = Config(config.unit, target, target, config.all_branches, stack=config.stack)
