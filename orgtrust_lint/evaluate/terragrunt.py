@@ -50,8 +50,8 @@ from orgtrust_lint.evaluate.values import (
 )
 from orgtrust_lint.facts import Location
 from orgtrust_lint.parse.hcl_ast import Attribute, Block, Call, HclDocument, Reference
+from orgtrust_lint.parse.terragrunt import UNIT_FILE  # also what find_in_parent_folders() looks for by default
 
-DEFAULT_CONFIG = "terragrunt.hcl"  # what find_in_parent_folders() looks for without a name
 MAX_READ_DEPTH = 16  # files reading files reading files: no real layout nests this deep
 MERGE_STRATEGIES = ("shallow", "deep", "no_merge")
 
@@ -412,7 +412,7 @@ def _string_arguments(call: Call, args: list[Value]) -> list[str] | Unknown:
 
 @_with_config(0, 2)
 def _find_in_parent_folders(config: Config, call: Call, args: list[Value]) -> Value:
-    name = _text(args[0]) if args else DEFAULT_CONFIG
+    name = _text(args[0]) if args else UNIT_FILE
     if not name:
         return failed(call, "find_in_parent_folders() takes a file name")
     directory = os.path.dirname(config.context)
@@ -436,8 +436,8 @@ def _read_terragrunt_config(config: Config, call: Call, args: list[Value]) -> Va
         return failed(call, "read_terragrunt_config() takes a path")
     target = os.path.normpath(os.path.join(os.path.dirname(config.context), written))
     files = config.unit.files
-    if not files.exists(target) and files.exists(os.path.join(target, DEFAULT_CONFIG)):
-        target = os.path.join(target, DEFAULT_CONFIG)  # a directory: its terragrunt.hcl
+    if not files.exists(target) and files.exists(os.path.join(target, UNIT_FILE)):
+        target = os.path.join(target, UNIT_FILE)  # a directory: its terragrunt.hcl
     if not config.unit.inside(target) or not files.exists(target):
         if len(args) == 2:
             return args[1]  # the default

@@ -299,10 +299,3 @@ def _decode_plan(blob: bytes) -> tuple[list[tuple[str, str | None]], str | None,
             return None
         checked.append((entry[0], entry[1]))
     return checked, module, source
-
-
-def plan_units(
-    paths: Iterable[str], read: Callable[[str], bytes] = read_file, roots: Iterable[str] = ()
-) -> list[TerragruntUnit]:
-    """The units among ``paths`` (their terragrunt.hcl files), planned."""
-    return UnitPlanner(read, roots).plan_all(sorted(p for p in paths if is_unit(p)))
