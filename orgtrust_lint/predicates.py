@@ -127,6 +127,14 @@ def normalise(value: str) -> tuple[str, str] | None:
     return (candidate, "; ".join(problems)) if problems else None
 
 
+def _plainly_a_principal(value: str, candidate: str, catalog: Catalog) -> bool:
+    """A module argument's value is a known principal written the wrong way (case, whitespace, a
+    scheme, a trailing dot). An ARN or a bare name may be what the unread module expects: it may
+    hold IAM principals, or append the domain itself."""
+    bare = "." not in value.strip().rstrip(".")
+    return catalog.is_known(candidate) and not value.strip().lower().startswith("arn:") and not bare
+
+
 @predicate("problem", "suggestion", "did_you_mean")
 def malformed_principal(ref: PrincipalRef, ctx: Context) -> Extras | None:
     result = normalise(ref.value)
@@ -134,6 +142,8 @@ def malformed_principal(ref: PrincipalRef, ctx: Context) -> Extras | None:
         return None
     candidate, problem = result
     catalog = ctx.catalog_at(ref.location)
+    if ref.position is Position.MODULE_ARGUMENT and not _plainly_a_principal(ref.value, candidate, catalog):
+        return None
     if catalog.is_known(candidate):
         return {"problem": problem, "suggestion": candidate, "did_you_mean": f"; use '{candidate}'"}
     suggestions = catalog.suggestions(candidate)

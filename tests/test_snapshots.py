@@ -26,6 +26,7 @@ TARGETS = sorted(
         *(p.relative_to(REPO).as_posix() for p in (REPO / "fixtures" / "terraform").iterdir() if p.is_dir()),
         "fixtures/cloudformation",
         "fixtures/drift",
+        "fixtures/terragrunt",
     ]
 )
 PLANS = sorted(p.relative_to(REPO).as_posix() for p in (REPO / "fixtures" / "plans").glob("*.json"))
