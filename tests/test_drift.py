@@ -6,6 +6,7 @@ import json
 import socket
 import threading
 import time
+import xml.etree.ElementTree as ElementTree
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -786,3 +787,21 @@ def test_fu_minor11_the_principal_through_a_variable(organizations, moto_endpoin
     code, document, _, _ = _drift(capsys, moto_endpoint, str(tmp_path))
     assert (code, _rules(document)) == (1, [("OT405", "guardduty.amazonaws.com")])
     assert document["findings"][0]["message"].startswith("account 222222222222 is declared here")
+
+
+def test_drift_writes_several_reports_in_one_run_and_exit_zero(
+    organizations, moto_endpoint: str, tmp_path: Path, capsys
+) -> None:
+    """drift takes check's report options (issue 20): one run, the same findings in every report."""
+    organizations.create_organization(FeatureSet="ALL")
+    organizations.enable_aws_service_access(ServicePrincipal="sso.amazonaws.com")
+    path = _code(tmp_path, "config.amazonaws.com")
+    junit, gitlab = tmp_path / "drift.xml", tmp_path / "drift.json"
+    code, document, _, _ = _drift(capsys, moto_endpoint, path, "-o", f"junit={junit}", "-o", f"gitlab={gitlab}")
+    assert code == 1
+    expected = _rules(document)
+    assert expected == [("OT401", "sso.amazonaws.com"), ("OT402", "config.amazonaws.com")]
+    assert sorted(i["check_name"] for i in json.loads(gitlab.read_text())) == ["OT401", "OT402"]
+    assert sorted(f.attrib["type"] for f in ElementTree.parse(junit).getroot().iter("failure")) == ["OT401", "OT402"]
+    code, document, _, _ = _drift(capsys, moto_endpoint, path, "--exit-zero")
+    assert code == 0 and _rules(document) == expected
