@@ -109,9 +109,7 @@ def _related_modules(
     added: list[TerraformModule] = []
 
     def add(directories: set[str]) -> list[TerraformModule]:
-        new = sorted(
-            d for d in directories if d not in known and os.path.isdir(d) and any(inside(d, r) for r in roots)
-        )
+        new = sorted(d for d in directories if d not in known and os.path.isdir(d) and any(inside(d, r) for r in roots))
         known.update(new)
         planned = plan_terraform([f for d in new for f in module_files(d, excludes)], prefilter=prefilter)
         added.extend(planned)
