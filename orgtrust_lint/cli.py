@@ -222,7 +222,17 @@ def build_parser() -> argparse.ArgumentParser:
     services = commands.add_parser("services", help="list the trusted-access principal catalog")
     services.add_argument("principal", nargs="?", help="show every catalog fact about one principal")
     services.add_argument("--format", choices=("text", "json"), default="text", help="output format (default: text)")
+    completion = commands.add_parser("completion", help="print a shell completion script (bash, zsh, fish)")
+    completion.add_argument("shell", choices=("bash", "zsh", "fish"), help="the shell to complete in")
     return parser
+
+
+def _completion(shell: str) -> int:
+    from orgtrust_lint.completion import script
+    from orgtrust_lint.engine import load_rules
+
+    sys.stdout.write(script(shell, build_parser(), tuple(r.id for r in load_rules())))
+    return EXIT_OK
 
 
 def _effective_jobs(requested: int | None) -> int:
@@ -543,6 +553,20 @@ def _check(args: argparse.Namespace) -> int:
     return _exit_code(_write_report(args, result, comparison), config, args.exit_zero)
 
 
+def _need_boto3() -> None:
+    """drift reads the organization through boto3, which comes with the 'drift' extra only."""
+    try:
+        import boto3  # noqa: F401
+    except ImportError:
+        from orgtrust_lint import REPOSITORY_URL
+
+        raise UsageError(
+            "drift needs boto3, which this installation lacks: install orgtrust-lint with its drift extra "
+            f"(pip install 'orgtrust-lint[drift] @ git+{REPOSITORY_URL}') or add boto3 to its environment "
+            f"({sys.executable} -m pip install boto3)"
+        ) from None
+
+
 def _drift(args: argparse.Namespace) -> int:
     from orgtrust_lint.catalog import Catalog
     from orgtrust_lint.config import load_config, parse_codes
@@ -553,6 +577,7 @@ def _drift(args: argparse.Namespace) -> int:
     from orgtrust_lint.live.drift import drift_items, nothing_declared
     from orgtrust_lint.parallel import default_jobs
 
+    _need_boto3()
     _choose_cache(args.no_cache)
     args.outputs = _outputs(args)
     # Only the command line chooses drift's rules: a configuration's select is about check's rules.
@@ -781,6 +806,8 @@ def run(argv: list[str]) -> int:
             return _explain(args.code)
         if args.command == "services":
             return _services(args.principal, args.format)
+        if args.command == "completion":
+            return _completion(args.shell)
         parser.print_help()
         return EXIT_ERROR
     except UserError as exc:

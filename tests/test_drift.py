@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import socket
+import sys
 import threading
 import time
 import xml.etree.ElementTree as ElementTree
@@ -805,3 +806,13 @@ def test_drift_writes_several_reports_in_one_run_and_exit_zero(
     assert sorted(f.attrib["type"] for f in ElementTree.parse(junit).getroot().iter("failure")) == ["OT401", "OT402"]
     code, document, _, _ = _drift(capsys, moto_endpoint, path, "--exit-zero")
     assert code == 0 and _rules(document) == expected
+
+
+def test_drift_without_boto3_exits_2_with_the_install_hint(tmp_path: Path, capsys, monkeypatch) -> None:
+    """boto3 comes with the 'drift' extra only (issue 20): without it drift says how to install it."""
+    monkeypatch.setitem(sys.modules, "boto3", None)  # what an install without the extra gives: ImportError
+    code = run(["drift", _code(tmp_path, "config.amazonaws.com")])
+    out, err = capsys.readouterr()
+    assert (code, out) == (2, "")
+    assert err.startswith("orgtrust-lint: error: drift needs boto3") and err.count("\n") == 1
+    assert "pip install 'orgtrust-lint[drift] @ git+https://github.com/orgtrust-lint/orgtrust-lint'" in err

@@ -107,3 +107,14 @@ def test_fix_hook_rewrites_the_typo(project: Path) -> None:
     assert result.returncode == 1  # pre-commit fails a hook that modified files
     assert "files were modified by this hook" in result.stdout
     assert '"config.amazonaws.com"' in (project / "bad.tf").read_text()
+
+
+def test_the_hook_environment_is_the_light_install(project: Path) -> None:
+    """pre-commit installs this repository without extras (issue 20): no boto3, and drift, which needs
+    it, says how to get it instead of failing on an import."""
+    assert _run_hook(project, "orgtrust-lint", "good.tf").returncode == 0  # the environment exists
+    [program] = (project.parent / "pre-commit-home").glob("repo*/py_env-*/bin/orgtrust-lint")
+    without = subprocess.run([program.parent / "python", "-c", "import boto3"], capture_output=True, text=True)
+    assert without.returncode == 1 and "No module named 'boto3'" in without.stderr
+    drift = subprocess.run([program, "drift", "good.tf"], cwd=project, capture_output=True, text=True)
+    assert drift.returncode == 2 and "drift needs boto3" in drift.stderr and drift.stdout == ""
