@@ -260,8 +260,10 @@ def _choose_cache(no_cache: bool) -> None:
 def _say(line: str, stream: TextIO | None = None) -> None:
     """Print one line that quotes outside text (a path, a baseline entry, an endpoint's answer): escaped
     so that it stays one line and can neither drive the terminal nor start a GitHub workflow command."""
+    from orgtrust_lint import terminal
     from orgtrust_lint.report.escape import safe_line
 
+    terminal.clear()  # a progress line would run into this one
     print(safe_line(line), file=stream or sys.stderr)
 
 
@@ -278,11 +280,17 @@ def _use_color(choice: str) -> bool:
 
 
 def _outputs(args: argparse.Namespace) -> list[Output]:
-    """The run's reports (standard output's first); args.format becomes standard output's format."""
+    """The run's reports (standard output's first); args.format becomes standard output's format.
+    Where a person watches the run, its progress shows on stderr (never in a pipe, a CI log or
+    beside a machine format)."""
+    from orgtrust_lint import terminal
     from orgtrust_lint.outputs import choose
 
     outputs = choose(args.format, args.output)
     args.format = outputs[0].format
+    watched = sys.stdout.isatty() and sys.stderr.isatty() and os.environ.get("TERM") != "dumb"
+    if watched and args.format == "text" and not os.environ.get("CI"):
+        terminal.enable(sys.stderr)
     return outputs
 
 
@@ -300,8 +308,10 @@ def _write_report(args: argparse.Namespace, result: CheckResult, comparison: Com
     Returns the result as reported, without the findings the baseline matched."""
     from dataclasses import replace
 
+    from orgtrust_lint import terminal
     from orgtrust_lint.outputs import render
 
+    terminal.disable()  # the run's work is done: no progress line beside the report
     context = _report_context(args)
     plain = replace(context, color=False)  # colour is for a terminal, never for a file
 
@@ -813,6 +823,10 @@ def run(argv: list[str]) -> int:
     except UserError as exc:
         _say(f"orgtrust-lint: error: {exc}")
         return EXIT_ERROR
+    finally:
+        from orgtrust_lint import terminal
+
+        terminal.disable()
 
 
 def main() -> NoReturn:

@@ -816,3 +816,24 @@ def test_drift_without_boto3_exits_2_with_the_install_hint(tmp_path: Path, capsy
     assert (code, out) == (2, "")
     assert err.startswith("orgtrust-lint: error: drift needs boto3") and err.count("\n") == 1
     assert "pip install 'orgtrust-lint[drift] @ git+https://github.com/orgtrust-lint/orgtrust-lint'" in err
+
+
+def test_drift_on_a_terminal_shows_which_call_it_waits_on(
+    organizations, moto_endpoint: str, tmp_path: Path, capsys, monkeypatch
+) -> None:
+    """Issue 20: a drift that hangs on AWS says on which call (the line's delay is 0 here, so every call shows)."""
+    from orgtrust_lint import terminal
+
+    organizations.create_organization(FeatureSet="ALL")
+    monkeypatch.setattr(terminal, "DELAY", 0.0)
+    monkeypatch.setattr(terminal, "INTERVAL", 0.0)
+    monkeypatch.delenv("CI", raising=False)
+    monkeypatch.setenv("TERM", "xterm")
+    monkeypatch.setattr(sys.stdout, "isatty", lambda: True, raising=False)
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True, raising=False)
+    code = run(["drift", _code(tmp_path, "config.amazonaws.com"), "--endpoint-url", moto_endpoint, "--color", "never"])
+    out, err = capsys.readouterr()
+    assert code == 1 and "OT402" in out
+    for call in ("DescribeOrganization", "ListAWSServiceAccessForOrganization", "ListDelegatedAdministrators"):
+        assert f"\r\033[Korgtrust-lint: waiting for organizations:{call}" in err
+    assert err.endswith("\r\033[K"), "erased before the report"
