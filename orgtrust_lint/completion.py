@@ -13,7 +13,6 @@ import argparse
 from dataclasses import dataclass
 
 SHELLS = ("bash", "zsh", "fish")
-PROGRAM = "orgtrust-lint"
 
 _FILE_METAVARS = frozenset({"FILE", "PATH", "PLAN_JSON", "NAME"})
 _CODE_METAVARS = frozenset({"CODES", "CODE"})
@@ -56,7 +55,7 @@ def _value(action: argparse.Action, codes: tuple[str, ...]) -> tuple[tuple[str, 
 
 def _option(action: argparse.Action, codes: tuple[str, ...]) -> _Option:
     words, kind = _value(action, codes)
-    help_text = (action.help or "").replace("%(prog)s", PROGRAM).replace("%%", "%")
+    help_text = (action.help or "").replace("%(prog)s", "orgtrust-lint").replace("%%", "%")
     repeatable = isinstance(action, (argparse._AppendAction, argparse._ExtendAction))
     return _Option(tuple(action.option_strings), help_text, action.nargs != 0, words, kind, repeatable)
 
@@ -90,6 +89,7 @@ def _bash_reply(option: _Option) -> str:
 
 
 def bash(parser: argparse.ArgumentParser, codes: tuple[str, ...]) -> str:
+    program = parser.prog
     commands = _commands(parser, codes)
     names = " ".join(c.name for c in commands)
     cases = []
@@ -106,7 +106,7 @@ def bash(parser: argparse.ArgumentParser, codes: tuple[str, ...]) -> str:
             "            ;;\n"
         )
     return (
-        f'# bash completion for {PROGRAM}: eval "$({PROGRAM} completion bash)" in ~/.bashrc\n'
+        f'# bash completion for {program}: eval "$({program} completion bash)" in ~/.bashrc\n'
         "_orgtrust_lint() {\n"
         '    local cur="${COMP_WORDS[COMP_CWORD]}" prev="${COMP_WORDS[COMP_CWORD-1]}" command="" i\n'
         "    for ((i = 1; i < COMP_CWORD; i++)); do\n"
@@ -118,7 +118,7 @@ def bash(parser: argparse.ArgumentParser, codes: tuple[str, ...]) -> str:
         + "".join(cases)
         + "    esac\n"
         "}\n"
-        f"complete -o filenames -o bashdefault -F _orgtrust_lint {PROGRAM}\n"
+        f"complete -o filenames -o bashdefault -F _orgtrust_lint {program}\n"
     )
 
 
@@ -151,6 +151,7 @@ def _zsh_spec(option: _Option) -> list[str]:
 
 
 def zsh(parser: argparse.ArgumentParser, codes: tuple[str, ...]) -> str:
+    program = parser.prog
     commands = _commands(parser, codes)
     described = "\n".join(f"        '{c.name}:{_zsh_text(c.help)}'" for c in commands)
     cases = []
@@ -162,8 +163,8 @@ def zsh(parser: argparse.ArgumentParser, codes: tuple[str, ...]) -> str:
         joined = " \\\n                ".join(specs)
         cases.append(f"            ({command.name}) _arguments -s \\\n                {joined} ;;\n")
     return (
-        f"#compdef {PROGRAM}\n"
-        f'# zsh completion for {PROGRAM}: {PROGRAM} completion zsh > "${{fpath[1]}}/_{PROGRAM}"\n'
+        f"#compdef {program}\n"
+        f'# zsh completion for {program}: {program} completion zsh > "${{fpath[1]}}/_{program}"\n'
         "_orgtrust_lint() {\n"
         "    local state line\n"
         "    local -a commands\n"
@@ -177,7 +178,7 @@ def zsh(parser: argparse.ArgumentParser, codes: tuple[str, ...]) -> str:
         "    esac\n"
         "}\n"
         'if [[ $zsh_eval_context[-1] == loadautofunc ]]; then _orgtrust_lint "$@"; '
-        f"else compdef _orgtrust_lint {PROGRAM}; fi\n"
+        f"else compdef _orgtrust_lint {program}; fi\n"
     )
 
 
@@ -188,8 +189,8 @@ def _fish_text(text: str) -> str:
     return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
-def _fish_option(condition: str, option: _Option) -> str:
-    parts = [f"complete -c {PROGRAM} -n {_fish_text(condition)}"]
+def _fish_option(program: str, condition: str, option: _Option) -> str:
+    parts = [f"complete -c {program} -n {_fish_text(condition)}"]
     for flag in option.flags:
         parts.append(f"-l {flag[2:]}" if flag.startswith("--") else f"-s {flag[1:]}")
     if option.takes_value:
@@ -202,28 +203,29 @@ def _fish_option(condition: str, option: _Option) -> str:
 
 
 def fish(parser: argparse.ArgumentParser, codes: tuple[str, ...]) -> str:
+    program = parser.prog
     commands = _commands(parser, codes)
     names = " ".join(c.name for c in commands)
     lines = [
-        f"# fish completion for {PROGRAM}: {PROGRAM} completion fish > ~/.config/fish/completions/{PROGRAM}.fish",
-        f"complete -c {PROGRAM} -f",
-        f"complete -c {PROGRAM} -n {_fish_text(f'not __fish_seen_subcommand_from {names}')} -l version"
+        f"# fish completion for {program}: {program} completion fish > ~/.config/fish/completions/{program}.fish",
+        f"complete -c {program} -f",
+        f"complete -c {program} -n {_fish_text(f'not __fish_seen_subcommand_from {names}')} -l version"
         " -d 'show the version'",
     ]
     for command in commands:
         lines.append(
-            f"complete -c {PROGRAM} -n {_fish_text(f'not __fish_seen_subcommand_from {names}')} -a {command.name}"
+            f"complete -c {program} -n {_fish_text(f'not __fish_seen_subcommand_from {names}')} -a {command.name}"
             f" -d {_fish_text(command.help)}"
         )
     for command in commands:
         condition = f"__fish_seen_subcommand_from {command.name}"
-        lines.extend(_fish_option(condition, option) for option in command.options)
+        lines.extend(_fish_option(program, condition, option) for option in command.options)
         positional = command.positional
         if positional is not None and positional.kind:
-            lines.append(f"complete -c {PROGRAM} -n {_fish_text(condition)} -F")
+            lines.append(f"complete -c {program} -n {_fish_text(condition)} -F")
         elif positional is not None and positional.words:
             lines.append(
-                f"complete -c {PROGRAM} -n {_fish_text(condition)} -a {_fish_text(' '.join(positional.words))}"
+                f"complete -c {program} -n {_fish_text(condition)} -a {_fish_text(' '.join(positional.words))}"
             )
     return "\n".join(lines) + "\n"
 

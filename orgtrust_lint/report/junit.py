@@ -17,7 +17,7 @@ from collections.abc import Callable
 from orgtrust_lint.facts import INTERNAL_ERROR_RULE, Finding, SkippedFile
 from orgtrust_lint.report.escape import visible
 
-PASSED_CASE = "orgtrust-lint"  # the test case of a file with nothing to report
+PASSED_CASE = "all rules"  # the test case of a file with nothing to report (or not linted)
 
 # Characters XML 1.0 cannot hold at all (even escaped): what escape.visible leaves of them.
 _NOT_XML = re.compile("[\ufffe\uffff]")
