@@ -8,8 +8,9 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from functools import partial
 
-from orgtrust_lint import parallel
+from orgtrust_lint import parallel, terminal
 from orgtrust_lint.cache import ParseCache
 from orgtrust_lint.catalog import Catalog
 from orgtrust_lint.config import ConfigResolver, Settings, resolver_for
@@ -287,9 +288,14 @@ def extract_configuration_guarded(configuration: Configuration, memo: ParseMemo 
     return facts
 
 
-def _extract_configuration_batch(configurations: list[Configuration]) -> list[Facts]:
-    memo: ParseMemo = {}
+def _extract_configuration_batch(configurations: list[Configuration], memo: ParseMemo | None = None) -> list[Facts]:
+    """``memo`` shares parsed files between the parts of in-process work (a module called by several roots)."""
+    memo = {} if memo is None else memo
     return [extract_configuration_guarded(configuration, memo) for configuration in configurations]
+
+
+def _files_to_parse(configuration: Configuration) -> int:
+    return sum(1 for m in configuration.modules for d in m.to_parse.values() if isinstance(d, bytes))
 
 
 def _configuration_size(configuration: Configuration) -> int:
@@ -450,11 +456,29 @@ def extract(
 
     # Terraform configurations go to the workers first; while they parse, this process decodes the
     # templates (cfn-lint's import alone is about 0.3 s, bench/RESULTS.md: better paid once than in every worker).
-    terraform_work = parallel.start(_extract_configuration_batch, misses, jobs, size=_configuration_size)
+    batch = partial(_extract_configuration_batch, memo={})
+    terraform_work = parallel.start(batch, misses, jobs, size=_configuration_size)
     template_jobs = 1 if terraform_work.parallel else jobs
     template_work = parallel.start(_extract_template_batch, template_misses, template_jobs)
-    new_template_facts = dict(zip((p for p, _ in template_misses), template_work.result(), strict=True))
-    new_facts = dict(zip((c.root for c in misses), terraform_work.result(), strict=True))
+    # On a terminal, a long (cold) run counts the files it has parsed; off, count is None and costs nothing.
+    count = terminal.counter(sum(map(_files_to_parse, misses)) + len(template_misses), "parsed {done} of {total} files")
+
+    def templates_done(items: list[tuple[str, str]]) -> None:
+        if count is not None:
+            count(len(items))
+
+    def configurations_done(items: list[Configuration]) -> None:
+        if count is not None:
+            count(sum(map(_files_to_parse, items)))
+
+    watch = count is not None  # else the work runs as one piece, as it always did
+    new_template_facts = dict(
+        zip((p for p, _ in template_misses), template_work.result(templates_done if watch else None), strict=True)
+    )
+    new_facts = dict(
+        zip((c.root for c in misses), terraform_work.result(configurations_done if watch else None), strict=True)
+    )
+    terminal.clear()
     found.update(new_facts)
     template_facts.update(new_template_facts)
     if cache is not None:

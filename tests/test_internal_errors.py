@@ -114,10 +114,10 @@ def test_a_reporter_that_raises_on_one_finding(project: Path, capsys, monkeypatc
 
     original = sarif._result
 
-    def buggy(finding, index, fingerprint):
+    def buggy(finding, *rest):
         if finding.rule == "OT101" and finding.location.path == "good/main.tf":
             raise ValueError("cannot encode")
-        return original(finding, index, fingerprint)
+        return original(finding, *rest)
 
     monkeypatch.setattr(sarif, "_result", buggy)
     code, out, err = _run(capsys, "check", "--format", "sarif", "--no-cache")
