@@ -124,9 +124,9 @@ def report_root(repo_root: str | None) -> str | None:
 
 def _shipped_rule_ids() -> frozenset[str]:
     """The rules that have a page in docs/rules/ (generated from the shipped rule files)."""
-    from importlib.resources import files
+    from orgtrust_lint.engine import shipped_rule_files
 
-    return frozenset(entry.name.removesuffix(".yaml") for entry in files("orgtrust_lint.rules").iterdir())
+    return frozenset(name.removesuffix(".yaml") for name, _ in shipped_rule_files())
 
 
 def docs_url() -> str:

@@ -28,7 +28,7 @@ from orgtrust_lint.facts import (
     PrincipalRemoval,
     ServiceAccessResource,
 )
-from orgtrust_lint.integrations import declared_principals, set_up_principals
+from orgtrust_lint.integrations import complete_principals, set_up_principals
 from orgtrust_lint.parse.policy import (
     SERVICE_PRINCIPAL_KEY,
     TRUSTED_ACCESS_ACTIONS,
@@ -80,7 +80,7 @@ class Context:
         """What one configuration enables (None when that cannot be said): one apply's trusted
         access is compared with what the same apply relies on, never with another root's."""
         if configuration not in self._declared:
-            self._declared[configuration] = declared_principals(self.facts, configuration)
+            self._declared[configuration] = complete_principals(self.facts, configuration)
         return self._declared[configuration]
 
     @functools.cached_property
