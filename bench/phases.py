@@ -23,7 +23,7 @@ from orgtrust_lint.parse.cloudformation import looks_like_template, syntax_ok, t
 from orgtrust_lint.parse.terraform import (  # noqa: E402
     Prefilter,
     extract_configuration,
-    parse_serially,
+    parse_terraform,
     plan_configurations,
     plan_terraform,
 )
@@ -56,7 +56,8 @@ def main() -> int:
             continue
         templates.append((path, text))
     mark = timed("read and prefilter", mark)
-    parsed = dict(zip((p for p, _ in items), parse_serially(items), strict=True))
+    relevant = {p: m.relevant for m in modules for p in m.to_parse}
+    parsed = {path: parse_terraform(path, data, relevant[path]) for path, data in items}
     mark = timed(f"parse Terraform ({len(items)} of {len(discovered.terraform)} files)", mark)
     if templates:
         import cfnlint.decode  # noqa: F401

@@ -117,6 +117,17 @@ class ParseCache:
 
     def get_many(self, keys: Iterable[str]) -> dict[str, Facts]:
         """The cached values of those ``keys`` that have one."""
+        found: dict[str, Facts] = {}
+        for key, blob in self.get_many_bytes(keys).items():
+            try:
+                found[key] = decode_facts(blob)
+            except CacheFormatError:
+                continue  # an entry we cannot read is a miss; it is rewritten below
+        return found
+
+    def get_many_bytes(self, keys: Iterable[str]) -> dict[str, bytes]:
+        """The stored entries of those ``keys`` that have one, as written (the caller decodes them and
+        takes one it cannot decode for a miss)."""
         wanted = list(keys)
         connection = self._connect(create=False)
         if connection is None or not wanted:
@@ -132,18 +143,13 @@ class ParseCache:
         except sqlite3.DatabaseError:
             self._discard()
             return {}
-        found: dict[str, Facts] = {}
-        for key, blob in rows:
-            if not isinstance(blob, bytes) or len(blob) > _MAX_ENTRY_BYTES:
-                continue
-            try:
-                found[key] = decode_facts(blob)
-            except CacheFormatError:
-                continue  # an entry we cannot read is a miss; it is rewritten below
-        return found
+        return {key: blob for key, blob in rows if isinstance(blob, bytes) and len(blob) <= _MAX_ENTRY_BYTES}
 
     def put_key(self, key: str, value: Facts) -> None:
         self._pending[key] = encode_facts(value)
+
+    def put_bytes(self, key: str, blob: bytes) -> None:
+        self._pending[key] = blob
 
     def flush(self) -> None:
         """Write the entries put since the last flush, in one transaction."""

@@ -22,6 +22,7 @@ from orgtrust_lint.integrations import declared_principals, derive_integrations
 from orgtrust_lint.lint import ParseMemo, extract_configuration_guarded, extract_template
 from orgtrust_lint.parse.cloudformation import is_candidate, looks_like_template
 from orgtrust_lint.parse.terraform import is_terraform_file, plan_configurations, plan_terraform
+from orgtrust_lint.parse.terragrunt import UnitPlanner, is_terragrunt_file, is_unit
 
 
 class ChangeError(UserError):
@@ -149,7 +150,7 @@ def _wanted_files(
             continue
         if context.config.excludes(display):
             continue
-        if is_terraform_file(parts[-1]) or is_candidate(parts[-1]):
+        if is_terraform_file(parts[-1]) or is_candidate(parts[-1]) or is_terragrunt_file(parts[-1]):
             context.files.setdefault(repository, {})[display] = object_id
     for (name, object_id), inner in sorted(submodules.items()):
         _enter_submodule(repository, object_id, prefix + name, ["."] if "." in inner else sorted(inner), context)
@@ -284,12 +285,16 @@ def facts_at_revision(revision: str, paths: list[str], config: ConfigResolver) -
     # The same extraction as the work tree's, with its guards: a failure of ours becomes an internal-error fact.
     facts = Facts(skipped=reading.skipped)
     modules = plan_terraform([p for p in by_display if is_terraform_file(p)], read=by_display.__getitem__)
+    # Terragrunt units as the work tree's: a module a unit applies is evaluated with the unit's inputs on
+    # both sides (taken as a root with its defaults on one side only, it would seem to lose principals).
+    planner = UnitPlanner(by_display.__getitem__, roots=[top], available=by_display.__contains__)
+    units = planner.plan_all([p for p in by_display if is_unit(p)])
     memo: ParseMemo = {}
-    for configuration in plan_configurations(modules):
+    for configuration in plan_configurations(modules, units):
         facts.extend(extract_configuration_guarded(configuration, memo))
     facts.deduplicated()
     for path, data in sorted(by_display.items()):
-        if is_terraform_file(path):
+        if is_terraform_file(path) or is_terragrunt_file(path):
             continue
         try:
             text = data.decode("utf-8-sig")

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from orgtrust_lint.config import ConfigResolver, Settings
     from orgtrust_lint.engine import Rule
     from orgtrust_lint.lint import CheckResult, StdinFile
+    from orgtrust_lint.outputs import Context, Output
 
 EXIT_OK, EXIT_FINDINGS, EXIT_ERROR, EXIT_INCOMPLETE = 0, 1, 2, 3
 
@@ -85,15 +86,49 @@ def _endpoint_url(value: str) -> str:
     return value
 
 
+def _output(value: str) -> Output:
+    from orgtrust_lint.outputs import parse_output
+
+    try:
+        return parse_output(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _add_report_options(command: argparse.ArgumentParser) -> None:
+    """The options of check and drift that choose what is reported where, and how the run ends."""
+    from orgtrust_lint.outputs import FORMATS
+
+    command.add_argument("--format", choices=FORMATS, help="output format on standard output (default: text)")
+    command.add_argument(
+        "--output",
+        "-o",
+        type=_output,
+        action="append",
+        default=[],
+        metavar="FORMAT[=FILE]",
+        help="also write a report in FORMAT to FILE (repeatable: -o sarif=a.sarif -o junit=a.xml)",
+    )
+    command.add_argument(
+        "--repo-root",
+        metavar="DIR",
+        help="name files in sarif, github, gitlab, junit from DIR (default: git top level)",
+    )
+    command.add_argument("--exit-zero", action="store_true", help="exit 0 even with findings (errors still exit 2, 3)")
+    command.add_argument(
+        "--color", choices=("auto", "always", "never"), default="auto", help="colour text on stdout (default: auto)"
+    )
+
+
 _CHECK_EXIT_CODES = """exit codes:
-  0  nothing at or above --fail-on (with --fix --diff: nothing to fix)
+  0  nothing at or above --fail-on (with --fix --diff: nothing to fix), or --exit-zero
   1  findings at or above --fail-on (with --fix --diff: the diff is not empty)
   2  usage or environment error, one line on stderr
   3  the run was incomplete: orgtrust-lint failed on a file (OT003) or could not read one
 """
 
 _DRIFT_EXIT_CODES = """exit codes:
-  0  no drift at or above --fail-on
+  0  no drift at or above --fail-on, or --exit-zero
   1  drift findings at or above --fail-on
   2  usage or environment error (credentials, endpoint, timeout), one line on stderr
   3  the run was incomplete: orgtrust-lint failed on a file (OT003) or could not read one
@@ -116,9 +151,7 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument(
         "paths", nargs="*", metavar="PATH", help="files or directories to lint (default: .); '-' reads stdin"
     )
-    check.add_argument(
-        "--format", choices=("text", "json", "sarif", "github"), default="text", help="output format (default: text)"
-    )
+    _add_report_options(check)
     check.add_argument(
         "--select", type=_codes, action="extend", metavar="CODES", help="only these rules (prefixes work: OT1)"
     )
@@ -170,9 +203,7 @@ def build_parser() -> argparse.ArgumentParser:
     drift.add_argument(
         "--endpoint-url", type=_endpoint_url, help="Organizations endpoint (AWS_ENDPOINT_URL is honoured too)"
     )
-    drift.add_argument(
-        "--format", choices=("text", "json", "sarif", "github"), default="text", help="output format (default: text)"
-    )
+    _add_report_options(drift)
     drift.add_argument("--timeout", type=_timeout, default=60.0, help="give up after this many seconds (default 60)")
     drift.add_argument(
         "--select", type=_codes, action="extend", metavar="CODES", help="only these live rules (default: OT4)"
@@ -191,7 +222,17 @@ def build_parser() -> argparse.ArgumentParser:
     services = commands.add_parser("services", help="list the trusted-access principal catalog")
     services.add_argument("principal", nargs="?", help="show every catalog fact about one principal")
     services.add_argument("--format", choices=("text", "json"), default="text", help="output format (default: text)")
+    completion = commands.add_parser("completion", help="print a shell completion script (bash, zsh, fish)")
+    completion.add_argument("shell", choices=("bash", "zsh", "fish"), help="the shell to complete in")
     return parser
+
+
+def _completion(shell: str) -> int:
+    from orgtrust_lint.completion import script
+    from orgtrust_lint.engine import load_rules
+
+    sys.stdout.write(script(shell, build_parser(), tuple(r.id for r in load_rules())))
+    return EXIT_OK
 
 
 def _effective_jobs(requested: int | None) -> int:
@@ -219,72 +260,102 @@ def _choose_cache(no_cache: bool) -> None:
 def _say(line: str, stream: TextIO | None = None) -> None:
     """Print one line that quotes outside text (a path, a baseline entry, an endpoint's answer): escaped
     so that it stays one line and can neither drive the terminal nor start a GitHub workflow command."""
+    from orgtrust_lint import terminal
     from orgtrust_lint.report.escape import safe_line
 
+    terminal.clear()  # a progress line would run into this one
     print(safe_line(line), file=stream or sys.stderr)
 
 
-def _use_color() -> bool:
-    return sys.stdout.isatty() and "NO_COLOR" not in os.environ and os.environ.get("TERM") != "dumb"
+def _use_color(choice: str) -> bool:
+    """--color always/never, else as Python 3.13 decides: NO_COLOR, then FORCE_COLOR (each when set and
+    not empty), then a terminal that is not TERM=dumb."""
+    if choice != "auto":
+        return choice == "always"
+    if os.environ.get("NO_COLOR"):
+        return False
+    if os.environ.get("FORCE_COLOR"):
+        return True
+    return sys.stdout.isatty() and os.environ.get("TERM") != "dumb"
 
 
-def _render(output_format: str, result: CheckResult, comparison: Comparison | None = None) -> str:
-    from orgtrust_lint.report import Summary
+def _outputs(args: argparse.Namespace) -> list[Output]:
+    """The run's reports (standard output's first); args.format becomes standard output's format.
+    Where a person watches the run, its progress shows on stderr (never in a pipe, a CI log or
+    beside a machine format)."""
+    from orgtrust_lint import terminal
+    from orgtrust_lint.outputs import choose
 
-    # Findings the baseline matched are left out everywhere but in SARIF, which marks them "unchanged".
-    shown = result.findings if comparison is None else [f for f in result.findings if not comparison.is_matched(f)]
-    baselined = len(result.findings) - len(shown)
-    summary = Summary.of(
-        len(result.files), shown, len(result.suppressed), baselined, result.coverage, tuple(result.skipped)
-    )
-    if output_format == "json":
-        from orgtrust_lint.report import json as json_report
-
-        return json_report.render(shown, summary, __version__, comparison.to_json() if comparison else None)
-    if output_format == "sarif":
-        from orgtrust_lint.engine import load_rules
-        from orgtrust_lint.report import sarif
-
-        state = comparison.sarif_state if comparison else None
-        rules = result.rules or load_rules()  # the run's: rules-dir's too
-        return sarif.render(result.findings, result.suppressed, rules, __version__, state, result.skipped)
-    if output_format == "github":
-        from orgtrust_lint.report import github
-
-        return github.render(shown, summary)
-    from orgtrust_lint.report import text
-
-    return text.render(shown, summary, color=_use_color())
+    outputs = choose(args.format, args.output)
+    args.format = outputs[0].format
+    watched = sys.stdout.isatty() and sys.stderr.isatty() and os.environ.get("TERM") != "dumb"
+    if watched and args.format == "text" and not os.environ.get("CI"):
+        terminal.enable(sys.stderr)
+    return outputs
 
 
-def _write_report(output_format: str, result: CheckResult, comparison: Comparison | None = None) -> CheckResult:
-    """Write the report; a finding the reporter fails on becomes an internal-error finding for
-    its file (the others are still reported). Returns the result as reported, without the
-    findings the baseline matched."""
+def _report_context(args: argparse.Namespace) -> Context:
+    from orgtrust_lint.outputs import REPOSITORY_RELATIVE, Context, report_root
+
+    # The repository is looked for only when a report names files from it.
+    wanted = args.repo_root is not None or any(o.format in REPOSITORY_RELATIVE for o in args.outputs)
+    return Context(__version__, _use_color(args.color), report_root(args.repo_root) if wanted else None)
+
+
+def _write_report(args: argparse.Namespace, result: CheckResult, comparison: Comparison | None = None) -> CheckResult:
+    """Write every report (standard output's first, then the files); a finding a reporter fails on
+    becomes an internal-error finding for its file in every report (the others are still reported).
+    Returns the result as reported, without the findings the baseline matched."""
+    from dataclasses import replace
+
+    from orgtrust_lint import terminal
+    from orgtrust_lint.outputs import render
+
+    terminal.disable()  # the run's work is done: no progress line beside the report
+    context = _report_context(args)
+    plain = replace(context, color=False)  # colour is for a terminal, never for a file
+
+    def render_all(result: CheckResult) -> list[tuple[Output, str]]:
+        return [(o, render(o.format, result, comparison, context if o.file is None else plain)) for o in args.outputs]
+
     try:
-        sys.stdout.write(_render(output_format, result, comparison))
-        return _without_baselined(result, comparison)
+        reports = render_all(result)
     except Exception:
-        pass
+        reports = render_all(result := _with_reporting_failures(args.outputs, result, comparison, plain))
+    for output, report in reports:
+        if output.file is None:
+            sys.stdout.write(report)
+            continue
+        try:
+            with open(output.file, "w", encoding="utf-8", errors="surrogateescape") as stream:
+                stream.write(report)
+        except OSError as exc:
+            raise UsageError(f"--output {output}: cannot write {output.file} ({exc.strerror})") from None
+    return _without_baselined(result, comparison)
+
+
+def _with_reporting_failures(
+    outputs: list[Output], result: CheckResult, comparison: Comparison | None, context: Context
+) -> CheckResult:
     from dataclasses import replace
 
     from orgtrust_lint.engine import load_rules
     from orgtrust_lint.facts import INTERNAL_ERROR_RULE, Finding, Severity
+    from orgtrust_lint.outputs import render
 
     internal = next(r for r in load_rules() if r.id == INTERNAL_ERROR_RULE)
     findings: list[Finding] = []
     for finding in result.findings:
         try:
-            _render(output_format, replace(result, findings=[finding], suppressed=[]), comparison)
+            for output in outputs:
+                render(output.format, replace(result, findings=[finding], suppressed=[]), comparison, context)
             findings.append(finding)
         except Exception as exc:
-            stage = f"reporting {finding.rule} in {output_format} format for"
+            stage = f"reporting {finding.rule} in {output.format} format for"
             message = f"{type(exc).__name__}: {exc}".splitlines()[0][:200]
             text = internal.message.format(stage=stage, message=message)
             findings.append(Finding(INTERNAL_ERROR_RULE, internal.name, Severity.ERROR, finding.location, text))
-    reported = replace(result, findings=findings)
-    sys.stdout.write(_render(output_format, reported, comparison))
-    return _without_baselined(reported, comparison)
+    return replace(result, findings=findings)
 
 
 def _without_baselined(result: CheckResult, comparison: Comparison | None) -> CheckResult:
@@ -300,12 +371,14 @@ def _report_skipped(result: CheckResult) -> None:
         _say(f"orgtrust-lint: skipped {skipped.path}: {skipped.reason}")
 
 
-def _exit_code(result: CheckResult, config: Settings | ConfigResolver) -> int:
+def _exit_code(result: CheckResult, config: Settings | ConfigResolver, exit_zero: bool = False) -> int:
     from orgtrust_lint.config import resolver_for
     from orgtrust_lint.facts import INTERNAL_ERROR_RULE
 
     if any(f.rule == INTERNAL_ERROR_RULE for f in result.findings) or any(s.incomplete for s in result.skipped):
-        return EXIT_INCOMPLETE  # some files were not (fully) checked, whatever else was found
+        return EXIT_INCOMPLETE  # some files were not (fully) checked, whatever else was found; --exit-zero too
+    if exit_zero:
+        return EXIT_OK
     # Each finding against the fail-on of its own file's configuration (--fail-on sets every file's).
     fail_on = resolver_for(config).for_file
     failing = any(f.severity.rank >= fail_on(f.location.path).fail_on.rank for f in result.findings)
@@ -343,7 +416,7 @@ def _show_diff(args: argparse.Namespace, result: CheckResult) -> int:
     _say(f"Would fix {plural(fixes, 'problem')}{where}.")
     if any(f.rule == INTERNAL_ERROR_RULE for f in result.findings) or any(s.incomplete for s in result.skipped):
         return EXIT_INCOMPLETE
-    return EXIT_FINDINGS if plan.fixes else EXIT_OK
+    return EXIT_FINDINGS if plan.fixes and not args.exit_zero else EXIT_OK
 
 
 def _fix(args: argparse.Namespace, config: ConfigResolver, result: CheckResult) -> CheckResult:
@@ -443,6 +516,7 @@ def _check(args: argparse.Namespace) -> int:
     from orgtrust_lint.lint import check
 
     _choose_cache(args.no_cache)
+    args.outputs = _outputs(args)
     config = load_config(
         [args.stdin_filename or "."] if "-" in args.paths else args.paths, args.config, rule_ids=rule_ids()
     )
@@ -465,10 +539,12 @@ def _check(args: argparse.Namespace) -> int:
     stdin = _stdin_input(args)
     if args.diff and not args.fix:
         raise UsageError("--diff only goes with --fix")
-    if args.diff and args.format != "text":
-        raise UsageError(f"--diff prints a unified diff; it cannot be written as {args.format}")
+    if args.diff and (args.format != "text" or len(args.outputs) > 1):
+        raise UsageError(f"--diff prints a unified diff; it cannot be written as {args.outputs[-1].format}")
     if args.baseline_prune and not args.baseline:
         raise UsageError("--baseline-prune only goes with --baseline")
+    if args.write_baseline and len(args.outputs) > 1:
+        raise UsageError("--write-baseline writes no report; leave out --output FORMAT=FILE")
     baseline = None
     if args.baseline:  # read before linting: a broken baseline should not cost a whole run
         from orgtrust_lint.baseline import load
@@ -485,7 +561,21 @@ def _check(args: argparse.Namespace) -> int:
     if args.write_baseline:
         return _write_baseline(args, result)
     comparison = _compare_with_baseline(args, config, result, baseline) if baseline is not None else None
-    return _exit_code(_write_report(args.format, result, comparison), config)
+    return _exit_code(_write_report(args, result, comparison), config, args.exit_zero)
+
+
+def _need_boto3() -> None:
+    """drift reads the organization through boto3, which comes with the 'drift' extra only."""
+    try:
+        import boto3  # noqa: F401
+    except ImportError:
+        from orgtrust_lint import REPOSITORY_URL
+
+        raise UsageError(
+            "drift needs boto3, which this installation lacks: install orgtrust-lint with its drift extra "
+            f"(pip install 'orgtrust-lint[drift] @ git+{REPOSITORY_URL}') or add boto3 to its environment "
+            f"({sys.executable} -m pip install boto3)"
+        ) from None
 
 
 def _drift(args: argparse.Namespace) -> int:
@@ -498,7 +588,9 @@ def _drift(args: argparse.Namespace) -> int:
     from orgtrust_lint.live.drift import drift_items, live_organization, nothing_declared
     from orgtrust_lint.parallel import default_jobs
 
+    _need_boto3()
     _choose_cache(args.no_cache)
+    args.outputs = _outputs(args)
     resolver = load_config(args.paths, args.config, rule_ids=rule_ids())
     # drift's rules: the live ones (OT4xx, and those of rules-dir about the live organization).
     live_rules = [rule.id for rule in rules_with(resolver.flat().rules_dirs) if rule.live]
@@ -521,7 +613,7 @@ def _drift(args: argparse.Namespace) -> int:
     if args.format == "text":
         _say(f"Organization {live.organization_id}: {len(live.enabled)} principal(s) enabled", sys.stdout)
     _report_skipped(result)
-    return _exit_code(_write_report(args.format, result), config)
+    return _exit_code(_write_report(args, result), config, args.exit_zero)
 
 
 def _configured_rules() -> list[Rule]:
@@ -748,11 +840,17 @@ def run(argv: list[str]) -> int:
             return _services(args.principal, args.format)
         if args.command == "test-rules":
             return _test_rules(args.paths)
+        if args.command == "completion":
+            return _completion(args.shell)
         parser.print_help()
         return EXIT_ERROR
     except UserError as exc:
         _say(f"orgtrust-lint: error: {exc}")
         return EXIT_ERROR
+    finally:
+        from orgtrust_lint import terminal
+
+        terminal.disable()
 
 
 def main() -> NoReturn:

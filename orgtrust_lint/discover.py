@@ -11,10 +11,12 @@ from orgtrust_lint.errors import UserError
 from orgtrust_lint.facts import SkippedFile
 from orgtrust_lint.parse.cloudformation import is_candidate as is_template_candidate
 from orgtrust_lint.parse.terraform import is_terraform_file
+from orgtrust_lint.parse.terragrunt import is_terragrunt_file, is_unit
 
 # What an explicit path must be, for the message when it is not.
 READ_FORMATS = (
-    "Terraform and OpenTofu .tf, .tofu, .tfvars and their .json forms; CloudFormation .yaml, .yml, .json, .template"
+    "Terraform and OpenTofu .tf, .tofu, .tfvars and their .json forms; Terragrunt .hcl; "
+    "CloudFormation .yaml, .yml, .json, .template"
 )
 
 SKIPPED_DIRECTORIES = frozenset({".terraform", ".git", "node_modules", ".terragrunt-cache", ".venv", "__pycache__"})
@@ -28,6 +30,9 @@ class DiscoveryError(UserError):
 class Discovered:
     terraform: list[str] = field(default_factory=list)
     templates: list[str] = field(default_factory=list)  # YAML/JSON files that may be CloudFormation
+    # Terragrunt units (terragrunt.hcl) found in directories, and .hcl files named on the command line
+    # (a unit, or a file units include).
+    terragrunt: list[str] = field(default_factory=list)
     # Files named on the command line: findings are reported for these (and for what they
     # reach through variables), while their module's other files are read for context.
     explicit: set[str] | None = None
@@ -65,15 +70,17 @@ def _outside(root: str) -> str:
     return f"symbolic link to a file outside {display_path(root)}, not followed"
 
 
-def _walk(root: str, excludes: Exclude, skipped: list[SkippedFile]) -> tuple[list[str], list[str]]:
-    """IaC files under root. Symbolic links are not followed out of it: a linked directory is
-    not entered (that also ends link loops) and a linked file is read only if it stays inside.
+def _walk(root: str, excludes: Exclude, skipped: list[SkippedFile]) -> tuple[list[str], list[str], list[str]]:
+    """IaC files under root: Terraform files, template candidates and Terragrunt units (the files
+    units include are read through them). Symbolic links are not followed out of it: a linked directory
+    is not entered (that also ends link loops) and a linked file is read only if it stays inside.
 
     os.scandir rather than os.walk: its entries know from the directory listing whether they
     are directories or links, where os.walk plus islink would stat every file again.
     """
     found: list[str] = []
     templates: list[str] = []
+    units: list[str] = []
     inside = os.path.join(os.path.realpath(root), "")
     pending = [root]
     while pending:
@@ -103,7 +110,8 @@ def _walk(root: str, excludes: Exclude, skipped: list[SkippedFile]) -> tuple[lis
                 subdirectories.append(path)
                 continue
             terraform = is_terraform_file(name)
-            if not terraform and not is_template_candidate(name):
+            unit = not terraform and is_unit(name)
+            if not terraform and not unit and not is_template_candidate(name):
                 continue
             path = display_path(os.path.join(directory, name))
             if excludes(path):
@@ -111,9 +119,9 @@ def _walk(root: str, excludes: Exclude, skipped: list[SkippedFile]) -> tuple[lis
             if entry.is_symlink() and not os.path.realpath(path).startswith(inside):
                 skipped.append(SkippedFile(path, _outside(root)))
                 continue
-            (found if terraform else templates).append(path)
+            (found if terraform else units if unit else templates).append(path)
         pending.extend(reversed(subdirectories))
-    return found, templates
+    return found, templates, units
 
 
 def _siblings(path: str, excludes: Exclude, skipped: list[SkippedFile]) -> list[str]:
@@ -150,21 +158,23 @@ def discover(paths: list[str], excludes: Exclude = nothing_excluded) -> Discover
     explicit: set[str] = set()
     terraform: set[str] = set()
     templates: set[str] = set()
+    terragrunt: set[str] = set()
     for given in paths or ["."]:
         if not os.path.exists(given):
             raise DiscoveryError(f"{given}: no such file or directory")
         if os.path.isdir(given):
-            found, candidates = _walk(given, excludes, result.skipped)
-            if not found and not candidates:  # a clean pass of "0 files" would hide a wrong path
-                what = "no Terraform, OpenTofu or CloudFormation file, or all are excluded"
+            found, candidates, units = _walk(given, excludes, result.skipped)
+            if not found and not candidates and not units:  # a clean pass of "0 files" would hide a wrong path
+                what = "no Terraform, OpenTofu, Terragrunt or CloudFormation file, or all are excluded"
                 raise DiscoveryError(f"{given}: nothing to lint in this directory ({what})")
             terraform.update(found)
             templates.update(candidates)
+            terragrunt.update(units)
             continue
         if not stat.S_ISREG(os.stat(given).st_mode):  # stat, not open: opening a FIFO waits for a writer
             raise DiscoveryError(f"{given}: not a regular file (a pipe or device); for a pipe, use 'check -'")
         path = display_path(given)
-        if not is_template_candidate(path) and not is_terraform_file(path):
+        if not is_template_candidate(path) and not is_terraform_file(path) and not is_terragrunt_file(path):
             raise DiscoveryError(f"{given}: not a file orgtrust-lint reads ({READ_FORMATS})")
         if excludes(path):
             result.skipped.append(SkippedFile(path, EXCLUDED_REASON))
@@ -173,10 +183,14 @@ def discover(paths: list[str], excludes: Exclude = nothing_excluded) -> Discover
         if is_template_candidate(path):
             templates.add(path)
             continue
+        if is_terragrunt_file(path):  # a unit's module, and the units including a file, are found through it
+            terragrunt.add(path)
+            continue
         terraform.add(path)
         terraform.update(_siblings(path, excludes, result.skipped))
     result.terraform = sorted(terraform)
     result.templates = sorted(templates)
+    result.terragrunt = sorted(terragrunt)
     # With a directory among the paths, everything under it is reported, so no filtering.
     if explicit and all(os.path.isfile(p) for p in paths):
         result.explicit = explicit
@@ -192,6 +206,9 @@ def discover_stdin(name: str, in_module: bool) -> Discovered:
     if is_template_candidate(path):
         result.templates = [path]
         return result
+    if is_terragrunt_file(path):
+        result.terragrunt = [path]
+        return result
     if not is_terraform_file(path):
         raise DiscoveryError(f"--stdin-filename {name}: not a file orgtrust-lint reads ({READ_FORMATS})")
     module = {path}
@@ -206,18 +223,17 @@ def discover_stdin(name: str, in_module: bool) -> Discovered:
 
 
 def repository_root(start: str = ".") -> str:
-    """The top of the git (or Mercurial) repository holding ``start`` or, outside any repository,
-    ``start`` itself (its directory): how far orgtrust-lint looks for the modules a configuration
-    calls and for the callers of a module, never wider than what the user can be said to have named."""
-    first = os.path.realpath(start)
-    first = first if os.path.isdir(first) else os.path.dirname(first)
-    directory = first
+    """The top of the git (or Mercurial) repository holding ``start``, or the working directory when
+    there is none (``start`` itself when the working directory does not hold it): how far orgtrust-lint
+    looks for the modules a configuration calls and for callers."""
+    directory = os.path.realpath(start)
     while True:
         if any(os.path.exists(os.path.join(directory, marker)) for marker in (".git", ".hg")):
             return directory
         parent = os.path.dirname(directory)
         if parent == directory:
-            return first
+            working, real_start = os.path.realpath("."), os.path.realpath(start)
+            return working if inside(real_start, working) else real_start
         directory = parent
 
 
@@ -244,7 +260,8 @@ def module_files(directory: str, excludes: Exclude) -> list[str]:
     return found
 
 
-def terraform_files_under(root: str, excludes: Exclude) -> list[str]:
-    """Every Terraform file below ``root`` (vendored folders and links skipped), to find callers."""
-    found, _ = _walk(root, excludes, [])
-    return found
+def terraform_files_under(root: str, excludes: Exclude) -> tuple[list[str], list[str]]:
+    """Every Terraform file and Terragrunt unit below ``root`` (vendored folders and links skipped),
+    to find callers."""
+    found, _, units = _walk(root, excludes, [])
+    return found, units

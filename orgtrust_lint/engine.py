@@ -150,6 +150,11 @@ def _rule_files(directory: Path | None = None) -> list[tuple[str, bytes]]:
     return [(name, (folder / name).read_bytes()) for _, name in rule_files_in(str(folder))]
 
 
+def shipped_rule_files() -> list[tuple[str, bytes]]:
+    """The rule files this installation ships, wherever it is imported from."""
+    return _rule_files()
+
+
 def rule_schema() -> dict[str, Any]:
     text = (DATA_DIRECTORY / "rule.schema.json").read_text(encoding="utf-8")
     schema: dict[str, Any] = json.loads(text)  # a JSON Schema is an object

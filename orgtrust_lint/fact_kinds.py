@@ -58,7 +58,8 @@ FACT_KINDS: dict[str, FactKind] = {
             {
                 "value": "the principal as written, e.g. guardduty.amazonaws.com",
                 "position": "organization_list, service_access_resource, delegated_administrator, "
-                "service_linked_role or condition_value",
+                "service_linked_role, condition_value or module_argument (an argument named like principals "
+                "of a module whose code is not read)",
                 "location": "the literal itself (a list element, a variable default, a tfvars line); " + _LOCATION,
                 "resource": "the address of the resource that uses it, e.g. aws_organizations_organization.org",
                 "group": "which list it belongs to (two principals of one group are in the same list)",

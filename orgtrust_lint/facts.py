@@ -46,10 +46,17 @@ class Position(str, Enum):
     DELEGATED_ADMINISTRATOR = "delegated_administrator"
     SERVICE_LINKED_ROLE = "service_linked_role"
     CONDITION_VALUE = "condition_value"
+    # An argument of a module whose code is not read (a registry or git module without
+    # .terraform/modules/modules.json), or a Terragrunt input to one, named like a principal
+    # (*principals, service_principal, aws_service_name): what the module does with it is unknown.
+    MODULE_ARGUMENT = "module_argument"
 
     @property
     def is_trusted_access(self) -> bool:
-        return self is not Position.SERVICE_LINKED_ROLE
+        """Strictly checked: any string that is not a known principal is reported. Elsewhere a value
+        may name any service (a service-linked role) or anything at all (a module argument), and
+        only a near miss of a known principal is reported."""
+        return self not in (Position.SERVICE_LINKED_ROLE, Position.MODULE_ARGUMENT)
 
     @property
     def enables_trusted_access(self) -> bool:
@@ -482,7 +489,9 @@ class Facts:
 class Coverage:
     """How much a run saw: a green run says how many values it checked and how many it could not."""
 
-    principals_checked: int  # distinct literals in trusted-access positions and ServicePrincipal conditions
+    # distinct literals in trusted-access positions and ServicePrincipal conditions, and in arguments
+    # named like principals of a module whose code is not read
+    principals_checked: int
     principals_unresolved: int  # values there that cannot be known statically (OT002)
     statements_checked: int  # IAM policy statements read
     statements_unresolved: int  # documents, effects or actions that cannot be known statically
@@ -492,7 +501,8 @@ class Coverage:
         principals = {
             (ref.location, ref.value)
             for ref in facts.principals
-            if ref.position.is_trusted_access and counted(ref.location.path)
+            if (ref.position.is_trusted_access or ref.position is Position.MODULE_ARGUMENT)
+            and counted(ref.location.path)
         }
         unresolved = [u for u in facts.unresolved if counted(u.location.path)]
         statements = {(s.location, s.resource) for s in facts.statements if counted(s.location.path)}

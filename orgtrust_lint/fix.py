@@ -47,7 +47,7 @@ if sys.platform != "win32":  # on Windows files are still compared again before 
 
 FIXABLE = frozenset({"OT101", "OT102", "OT103"})
 _NO_REMOVAL = (".json",)  # JSON has no trailing comma: removing a last element on its own line would break it
-_TERRAFORM = (".tf", ".tfvars", ".tf.json", ".tfvars.json")
+_TERRAFORM = (".tf", ".tfvars", ".tf.json", ".tfvars.json", ".hcl")  # .hcl: Terragrunt, HCL too
 _NOTES_PER_FILE = 10
 LOCK_WAIT_SECONDS = 10.0  # a concurrent --fix holds a file's lock for milliseconds
 

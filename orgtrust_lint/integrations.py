@@ -39,6 +39,21 @@ def declared_principals(facts: Facts, configuration: str | None = None) -> dict[
     return enabled_principals(facts)
 
 
+def complete_principals(facts: Facts, configuration: str | None = None) -> dict[str, Location] | None:
+    """Every principal one configuration can have enabled, or None when the code cannot say.
+
+    Only an organization resource's list is the whole set: its next apply disables whatever
+    else is enabled. Standalone enables (a custom resource per principal, org-formation's
+    EnableAWSServiceAccess) say what is enabled, not what is not: the same organization may
+    have other principals enabled from the console or from code outside this run.
+    """
+    if configuration is not None:
+        facts = _of_configuration(facts, configuration)
+    if not any(o.declares_principals for o in facts.organizations):
+        return None
+    return declared_principals(facts)
+
+
 def _of_configuration(facts: Facts, configuration: str) -> Facts:
     """The trusted access one configuration declares: what one apply enables."""
     return Facts(

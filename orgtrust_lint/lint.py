@@ -8,12 +8,14 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from functools import partial
 
-from orgtrust_lint import parallel
+from orgtrust_lint import parallel, terminal
 from orgtrust_lint.cache import ParseCache
 from orgtrust_lint.catalog import Catalog
 from orgtrust_lint.config import ConfigResolver, Settings, resolver_for
 from orgtrust_lint.discover import (
+    SKIPPED_DIRECTORIES,
     DiscoveryError,
     discover,
     discover_stdin,
@@ -44,17 +46,22 @@ from orgtrust_lint.parse.cloudformation import (
 )
 from orgtrust_lint.parse.hcl_ast import HclDocument
 from orgtrust_lint.parse.terraform import (
+    PRINCIPAL_ARGUMENT,
+    BlockFilter,
     Configuration,
     ParseFailure,
     Prefilter,
+    Skipped,
     TerraformModule,
     called_directories,
     called_directories_in,
     extract_configuration,
+    module_documents,
     parse_terraform,
     plan_configurations,
     plan_terraform,
 )
+from orgtrust_lint.parse.terragrunt import TerragruntUnit, UnitPlanner, is_unit
 from orgtrust_lint.suppress import Governance
 
 
@@ -99,43 +106,104 @@ class StdinFile:
 
 
 def _related_modules(
-    modules: list[TerraformModule], paths: list[str], excludes: Callable[[str], bool], prefilter: Prefilter | None
-) -> list[TerraformModule]:
-    """Modules outside the given paths that belong to the same configurations, within the repository:
-    the callers of a given module (they bind the values it checks, so `check CHILD` reports what a run
-    from the top reports for it) and the local modules any of them call."""
-    given = paths or ["."]
-    roots = sorted({repository_root(p) for p in given})
+    modules: list[TerraformModule],
+    paths: list[str],
+    excludes: Callable[[str], bool],
+    prefilter: Prefilter | None,
+    units: list[TerragruntUnit] | None = None,
+    planner: UnitPlanner | None = None,
+    included: list[str] | None = None,
+    callers: bool = True,
+) -> tuple[list[TerraformModule], list[TerragruntUnit]]:
+    """Modules and Terragrunt units outside the given paths that belong to the same configurations,
+    within the repository: the callers of a given module (they bind the values it checks, so `check
+    CHILD` reports what a run from the top reports for it), the units that apply it or read a given
+    Terragrunt file (``included``), the modules the units apply, and the local modules any of them call."""
+    units = units or []
+    root = repository_root(_common_directory(paths))
+    allowed = {root, *(os.path.realpath(u.boundary) for u in units)}
     known = {m.directory for m in modules}
     added: list[TerraformModule] = []
+    added_units: list[TerragruntUnit] = []
 
     def add(directories: set[str]) -> list[TerraformModule]:
-        new = sorted(d for d in directories if d not in known and os.path.isdir(d) and any(inside(d, r) for r in roots))
+        new = sorted(
+            d for d in directories if d not in known and os.path.isdir(d) and any(inside(d, a) for a in allowed)
+        )
         known.update(new)
         planned = plan_terraform([f for d in new for f in module_files(d, excludes)], prefilter=prefilter)
         added.extend(planned)
         return planned
 
-    covered = [os.path.realpath(p) for p in given]
-    uncovered = [r for r in roots if not any(r == p or inside(r, p) for p in covered)]
-    if uncovered:  # the run starts below a repository's top: callers may be elsewhere in it
-        callers: dict[str, set[str]] = {}
-        for root in uncovered:
-            for target, found in _callers(root, excludes).items():
-                callers.setdefault(target, set()).update(found)
+    given = [os.path.realpath(p) for p in paths or ["."]]
+    if callers and not any(root == p or inside(root, p) for p in given):  # the run does not cover every caller
+        callers_of, unit_paths = _callers(root, excludes)
         frontier = [m.directory for m in modules]
+        reached = set(frontier)
         while frontier:
-            frontier = [m.directory for m in add({c for d in frontier for c in callers.get(d, ())})]
+            frontier = [m.directory for m in add({c for d in frontier for c in callers_of.get(d, ())})]
+            reached.update(frontier)
+        wanted = set(included or ())
+        if unit_paths and (reached or wanted):
+            planner = planner or UnitPlanner(roots=[root])
+            known_units = {u.path for u in units}
+            for unit in planner.plan_all([p for p in unit_paths if p not in known_units]):
+                if unit.module in reached or wanted.intersection(unit.files):
+                    added_units.append(unit)
+                    allowed.add(os.path.realpath(unit.boundary))
+    add({u.module for u in [*units, *added_units] if u.module is not None})
     pending = [*modules, *added]
     while pending:
         pending = add({d for m in pending for d in called_directories(m)})
-    return added
+    return added, added_units
 
 
-def _callers(root: str, excludes: Callable[[str], bool]) -> dict[str, set[str]]:
-    """For each directory, the directories whose Terraform calls it as a local module."""
+def _unit_relevant(unit: TerragruntUnit, module_directories: set[str]) -> bool:
+    """A unit's own files can hold a fact: inputs named like principals for a module whose code is not
+    read, or an inline ignore. (Its module's files decide the rest, as the prefilter decides for any module.)"""
+    code_read = unit.module in module_directories
+    texts = [d.decode("utf-8", errors="replace") for d in unit.files.values() if isinstance(d, bytes)]
+    return any("orgtrust-lint:" in t or (not code_read and PRINCIPAL_ARGUMENT.search(t)) for t in texts)
+
+
+def _terragrunt_file_alone(path: str, read: Callable[[str], bytes]) -> Facts:
+    """A Terragrunt file given on its own that no unit reads: its syntax errors and inline ignores."""
+    facts = Facts()
+    try:
+        data: bytes | ParseFailure | Skipped = read(path)
+    except SkipFile as exc:
+        data = Skipped(str(exc), exc.incomplete)
+    except OSError as exc:
+        data = ParseFailure(f"cannot read file: {exc.strerror}")
+    parsed = {path: parse_terraform(path, data)} if isinstance(data, bytes) else {}
+    module_documents(TerraformModule(os.path.dirname(path) or ".", [path], {path: data}), parsed, facts)
+    return facts
+
+
+def _under(path: str, paths: list[str]) -> bool:
+    """``path`` is one of ``paths`` or inside one of them, not in a vendored folder below it."""
+    for given in paths or ["."]:
+        given = os.path.normpath(display_path(given))
+        if path == given:
+            return True
+        relative = os.path.relpath(path, given)
+        if not relative.startswith("..") and not SKIPPED_DIRECTORIES.intersection(relative.split(os.sep)):
+            return True
+    return False
+
+
+def _common_directory(paths: list[str]) -> str:
+    """The directory holding every given path: where the repository is looked for."""
+    directories = [os.path.abspath(p if os.path.isdir(p) else os.path.dirname(p) or ".") for p in paths or ["."]]
+    return os.path.commonpath(directories)
+
+
+def _callers(root: str, excludes: Callable[[str], bool]) -> tuple[dict[str, set[str]], list[str]]:
+    """For each directory, the directories whose Terraform calls it as a local module; and the
+    Terragrunt units under ``root`` (what they apply is known once they are planned)."""
     callers: dict[str, set[str]] = {}
-    for path in terraform_files_under(display_path(root), excludes):
+    terraform, units = terraform_files_under(display_path(root), excludes)
+    for path in terraform:
         try:
             text = read_file(path).decode("utf-8", errors="replace")
         except (OSError, SkipFile):
@@ -145,7 +213,7 @@ def _callers(root: str, excludes: Callable[[str], bool]) -> dict[str, set[str]]:
         directory = os.path.dirname(path) or "."
         for target in called_directories_in(directory, text):
             callers.setdefault(target, set()).add(directory)
-    return callers
+    return callers, units
 
 
 def _read_text(path: str, read: Callable[[str], bytes] = read_file) -> str:
@@ -175,10 +243,10 @@ def _internal_error(path: str, stage: str, exc: Exception) -> InternalError:
 ParseMemo = dict[tuple[str, str], "HclDocument | ParseFailure"]
 
 
-def _parse_once(path: str, data: bytes, memo: ParseMemo) -> HclDocument | ParseFailure:
+def _parse_once(path: str, data: bytes, memo: ParseMemo, relevant: BlockFilter | None) -> HclDocument | ParseFailure:
     key = (path, content_digest(data))
     if key not in memo:
-        memo[key] = parse_terraform(path, data)
+        memo[key] = parse_terraform(path, data, relevant)
     return memo[key]
 
 
@@ -188,14 +256,16 @@ def extract_configuration_guarded(configuration: Configuration, memo: ParseMemo 
     Also used for the files of a --base revision."""
     parsed: dict[str, HclDocument | ParseFailure] = {}
     failed: list[InternalError] = []
-    for module in configuration.modules:
-        for path, data in module.to_parse.items():
-            if not isinstance(data, bytes):
-                continue
-            try:
-                parsed[path] = _parse_once(path, data, {} if memo is None else memo)
-            except Exception as exc:
-                failed.append(_internal_error(path, "parsing", exc))
+    unit_files = configuration.unit.files if configuration.unit is not None else {}
+    # A Terragrunt file is read whole: its blocks (include, inputs, dependency) are all it holds.
+    relevant = {p: m.relevant for m in configuration.modules for p in m.to_parse}
+    for path, data in [*((p, d) for m in configuration.modules for p, d in m.to_parse.items()), *unit_files.items()]:
+        if not isinstance(data, bytes) or path in parsed:
+            continue
+        try:
+            parsed[path] = _parse_once(path, data, {} if memo is None else memo, relevant.get(path))
+        except Exception as exc:
+            failed.append(_internal_error(path, "parsing", exc))
     broken = {error.path for error in failed}
     usable = replace(
         configuration,
@@ -203,24 +273,36 @@ def extract_configuration_guarded(configuration: Configuration, memo: ParseMemo 
             replace(m, to_parse={p: d for p, d in m.to_parse.items() if p not in broken}) for m in configuration.modules
         ],
     )
+    if configuration.unit is not None and broken:
+        files = {p: d for p, d in configuration.unit.files.items() if p not in broken}
+        usable.unit = replace(configuration.unit, files=files)
     try:
         facts = extract_configuration(usable, parsed)
     except Exception as exc:
-        root = configuration.modules[0]
-        first = next(iter(root.to_parse), root.paths[0])
-        facts = Facts(files=[p for m in configuration.modules for p in m.paths])
+        first = configuration.root  # a unit's terragrunt.hcl
+        if configuration.unit is None:
+            root = configuration.modules[0]
+            first = next(iter(root.to_parse), root.paths[0])
+        facts = Facts(files=configuration.paths())
         failed.append(_internal_error(first, "extracting facts from", exc))
     facts.internal_errors.extend(failed)
     return facts
 
 
-def _extract_configuration_batch(configurations: list[Configuration]) -> list[Facts]:
-    memo: ParseMemo = {}
+def _extract_configuration_batch(configurations: list[Configuration], memo: ParseMemo | None = None) -> list[Facts]:
+    """``memo`` shares parsed files between the parts of in-process work (a module called by several roots)."""
+    memo = {} if memo is None else memo
     return [extract_configuration_guarded(configuration, memo) for configuration in configurations]
 
 
+def _files_to_parse(configuration: Configuration) -> int:
+    return sum(1 for m in configuration.modules for d in m.to_parse.values() if isinstance(d, bytes))
+
+
 def _configuration_size(configuration: Configuration) -> int:
-    return sum(len(d) for m in configuration.modules for d in m.to_parse.values() if isinstance(d, bytes))
+    unit_files = configuration.unit.files.values() if configuration.unit is not None else ()
+    contents = [*(d for m in configuration.modules for d in m.to_parse.values()), *unit_files]
+    return sum(len(d) for d in contents if isinstance(d, bytes))
 
 
 def extract_template(path: str, text: str) -> Facts:
@@ -240,19 +322,37 @@ def _module_content(module: TerraformModule) -> list[bytes]:
     (the cache length-prefixes each part, so names and contents can never run into each other)."""
     parts = [module.directory.encode("utf-8", "surrogateescape"), str(len(module.paths)).encode()]
     parts.extend(name.encode("utf-8", "surrogateescape") for name in module.paths)
+    parts.append(str(len(module.to_parse)).encode())
     for path, data in module.to_parse.items():
         parts.extend(
             (path.encode("utf-8", "surrogateescape"), data if isinstance(data, bytes) else repr(data).encode())
         )
+    for key, directory in sorted(module.manifest.items()):  # which directory each registry module is
+        parts.extend((key.encode("utf-8", "surrogateescape"), directory.encode("utf-8", "surrogateescape")))
     return parts
 
 
 def _configuration_content(configuration: Configuration) -> list[bytes]:
-    """What a configuration's facts depend on: every module it calls, in order."""
+    """What a configuration's facts depend on: every module it calls, in order; for a Terragrunt unit
+    also every Terragrunt file it reads, where its files may be read from, and the module it applies."""
     parts = [str(len(configuration.modules)).encode()]
     for module in configuration.modules:
         module_parts = _module_content(module)
         parts.extend((str(len(module_parts)).encode(), *module_parts))
+    unit = configuration.unit
+    if unit is not None:
+        parts.extend(
+            [
+                b"unit",
+                unit.boundary.encode("utf-8", "surrogateescape"),
+                (unit.module or "").encode("utf-8", "surrogateescape"),
+            ]
+        )
+        parts.append(str(len(unit.files)).encode())
+        for path, data in unit.files.items():
+            parts.extend(
+                (path.encode("utf-8", "surrogateescape"), data if isinstance(data, bytes) else repr(data).encode())
+            )
     return parts
 
 
@@ -283,12 +383,23 @@ def extract(
         terraform_prefilter = Prefilter(s.resource for s in specs if s.format == "terraform")
         template_types = tuple(s.resource for s in specs if s.format == "cloudformation")
     modules = plan_terraform(discovered.terraform, read, prefilter=terraform_prefilter)
-    related = (
-        []
-        if stdin is not None
-        else _related_modules(modules, paths, resolver_for(config).excludes, terraform_prefilter)
+    # Terragrunt units are evaluated once here, to learn what they apply and which files they read.
+    cache = ParseCache(catalog.version) if use_cache else None
+    planner = UnitPlanner(read, roots=[_common_directory(paths), os.getcwd()], cache=cache, jobs=jobs)
+    units = planner.plan_all([p for p in discovered.terragrunt if is_unit(p)])
+    included = [p for p in discovered.terragrunt if not is_unit(p)]  # a file units include, given on its own
+    related, related_units = _related_modules(
+        modules,
+        paths,
+        resolver_for(config).excludes,
+        terraform_prefilter,
+        units,
+        planner,
+        included,
+        callers=stdin is None,
     )
     modules = sorted([*modules, *related], key=lambda m: m.directory)
+    units = [*units, *related_units]
 
     skipped_templates: set[str] = set()
     template_items: list[tuple[str, str]] = []
@@ -306,17 +417,19 @@ def extract(
         else:
             template_items.append((path, text))
 
-    configurations = plan_configurations(modules)
-    cache = ParseCache(catalog.version) if use_cache else None
+    configurations = plan_configurations(modules, units)
+
+    module_directories = {m.directory for m in modules}
 
     def relevant(configuration: Configuration) -> bool:
-        return any(m.to_parse for m in configuration.modules)
+        unit = configuration.unit
+        return any(m.to_parse for m in configuration.modules) or (
+            unit is not None and _unit_relevant(unit, module_directories)
+        )
 
     # Each configuration (a root module and the local modules it calls) is the unit of work and of the
     # cache: what a called module holds depends on what its caller passes.
-    found: dict[str, Facts] = {
-        c.root: Facts(files=[p for m in c.modules for p in m.paths]) for c in configurations if not relevant(c)
-    }
+    found: dict[str, Facts] = {c.root: Facts(files=c.paths()) for c in configurations if not relevant(c)}
     template_facts: dict[str, Facts] = {}
     keys: dict[tuple[str, str], str] = {}
     if cache is not None:
@@ -337,17 +450,36 @@ def extract(
         template_facts.update((p, hits[keys["template", p]]) for p, _ in template_items if keys["template", p] in hits)
     if digests is not None:
         digests.update((p, content_digest(d)) for m in modules for p, d in m.to_parse.items() if isinstance(d, bytes))
+        digests.update((p, content_digest(d)) for u in units for p, d in u.files.items() if isinstance(d, bytes))
         digests.update((p, content_digest(t.encode("utf-8"))) for p, t in template_items)
     misses = [c for c in configurations if c.root not in found]
     template_misses = [(p, t) for p, t in template_items if p not in template_facts]
 
     # Terraform configurations go to the workers first; while they parse, this process decodes the
     # templates (cfn-lint's import alone is about 0.3 s, bench/RESULTS.md: better paid once than in every worker).
-    terraform_work = parallel.start(_extract_configuration_batch, misses, jobs, size=_configuration_size)
+    batch = partial(_extract_configuration_batch, memo={})
+    terraform_work = parallel.start(batch, misses, jobs, size=_configuration_size)
     template_jobs = 1 if terraform_work.parallel else jobs
     template_work = parallel.start(_extract_template_batch, template_misses, template_jobs)
-    new_template_facts = dict(zip((p for p, _ in template_misses), template_work.result(), strict=True))
-    new_facts = dict(zip((c.root for c in misses), terraform_work.result(), strict=True))
+    # On a terminal, a long (cold) run counts the files it has parsed; off, count is None and costs nothing.
+    count = terminal.counter(sum(map(_files_to_parse, misses)) + len(template_misses), "parsed {done} of {total} files")
+
+    def templates_done(items: list[tuple[str, str]]) -> None:
+        if count is not None:
+            count(len(items))
+
+    def configurations_done(items: list[Configuration]) -> None:
+        if count is not None:
+            count(sum(map(_files_to_parse, items)))
+
+    watch = count is not None  # else the work runs as one piece, as it always did
+    new_template_facts = dict(
+        zip((p for p, _ in template_misses), template_work.result(templates_done if watch else None), strict=True)
+    )
+    new_facts = dict(
+        zip((c.root for c in misses), terraform_work.result(configurations_done if watch else None), strict=True)
+    )
+    terminal.clear()
     found.update(new_facts)
     template_facts.update(new_template_facts)
     if cache is not None:
@@ -360,6 +492,10 @@ def extract(
     facts = Facts(skipped=skipped)
     for configuration in configurations:
         facts.extend(found[configuration.root])
+    read_by_units = {p for u in units for p in u.files}
+    for path in included:
+        if path not in read_by_units:  # no unit reads it: its syntax and inline ignores only
+            facts.extend(_terragrunt_file_alone(path, read))
     for path in discovered.templates:
         if path in template_facts:
             facts.extend(template_facts[path])
@@ -367,10 +503,11 @@ def extract(
             facts.files.append(path)
     facts.deduplicated()
     explicit = discovered.explicit
-    if explicit is None and related:
-        # Modules outside the paths given were read because a configuration spans them: their
-        # findings are not reported, as a passed file's siblings' are not.
-        explicit = {*discovered.terraform, *discovered.templates}
+    if explicit is None and (related or related_units or not read_by_units <= set(discovered.terragrunt)):
+        # Modules and Terragrunt files outside the paths given were read because a configuration spans
+        # them: their findings are not reported, as a passed file's siblings' are not.
+        explicit = {*discovered.terraform, *discovered.templates, *discovered.terragrunt}
+        explicit.update(p for p in read_by_units if _under(p, paths))
     if explicit is not None:
         # A YAML or JSON file that is not a template is not ours: it is not counted as linted.
         explicit = {p for p in explicit if p in facts.files}

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Callable, Sequence
+from functools import partial
 from typing import Any, Generic, TypeVar
 
 Item = TypeVar("Item")
@@ -51,6 +52,16 @@ def _batches(sizes: Sequence[int], count: int) -> list[list[int]]:
     return [b for b in batches if b]
 
 
+# In-process work reports progress this often (per twentieth of its items), when asked to.
+PROGRESS_STEPS = 20
+
+
+def _numbered(function: Callable[[list[Any]], list[Any]], batch: tuple[int, list[Any]]) -> tuple[int, list[Any]]:
+    """Run one batch in a worker and say which it was (batches finish in any order)."""
+    number, items = batch
+    return number, function(items)
+
+
 class Pending(Generic[Result]):
     """Work started by ``start``; ``result()`` waits for it and returns results in item order."""
 
@@ -65,26 +76,38 @@ class Pending(Generic[Result]):
         self._items = items
         self._pool: Any = None
         self._batches: list[list[int]] = []
-        self._async: Any = None
+        self._finished: Any = None
         self.parallel = jobs > 1 and len(items) >= MIN_PARALLEL_ITEMS
         if self.parallel:
             self._batches = _batches([size(i) for i in items], jobs * BATCHES_PER_WORKER)
             self._pool = _context().Pool(processes=min(jobs, len(self._batches)))
             work = [[items[i] for i in batch] for batch in self._batches]
-            self._async = self._pool.map_async(function, work, chunksize=1)
+            self._finished = self._pool.imap_unordered(partial(_numbered, function), enumerate(work), chunksize=1)
 
-    def result(self) -> list[Result]:
+    def result(self, done: Callable[[list[Any]], None] | None = None) -> list[Result]:
+        """The results in item order; ``done`` (for a progress line) is called with the items of each
+        part of the work as it finishes."""
         if not self.parallel:
-            return self._function(self._items)
+            if done is None:
+                return self._function(self._items)
+            outputs: list[Result] = []
+            step = max(1, len(self._items) // PROGRESS_STEPS)
+            for start in range(0, len(self._items), step):
+                part = self._items[start : start + step]
+                outputs.extend(self._function(part))
+                done(part)
+            return outputs
+        results: list[Any] = [None] * len(self._items)
         try:
-            outputs = self._async.get()
+            for number, output in self._finished:
+                batch = self._batches[number]
+                for index, value in zip(batch, output, strict=True):
+                    results[index] = value
+                if done is not None:
+                    done([self._items[index] for index in batch])
         finally:
             self._pool.terminate()
             self._pool.join()
-        results: list[Any] = [None] * len(self._items)
-        for batch, output in zip(self._batches, outputs, strict=True):
-            for index, value in zip(batch, output, strict=True):
-                results[index] = value
         return results
 
 

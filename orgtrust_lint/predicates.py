@@ -56,7 +56,7 @@ class Context(Runtime):
         """What one configuration enables (None when that cannot be said): one apply's trusted
         access is compared with what the same apply relies on, never with another root's."""
         if configuration not in self._declared:
-            self._declared[configuration] = integrations.declared_principals(self.facts, configuration)
+            self._declared[configuration] = integrations.complete_principals(self.facts, configuration)
         return self._declared[configuration]
 
     @functools.cached_property

@@ -7,6 +7,7 @@ CloudFormation.
 
 from __future__ import annotations
 
+import json
 import subprocess
 from pathlib import Path
 
@@ -179,28 +180,45 @@ def test_ram_sharing_with_an_organization_arn(tmp_path: Path) -> None:
     assert [(line, "'ram.amazonaws.com'" in message) for _, line, message in found] == [(4, True)]
 
 
-CFN_ENABLE_SSO = """  EnableSso:
-    Type: Custom::EnableAwsServiceAccess
-    Properties:
-      ServiceToken: arn:aws:lambda:us-east-1:111111111111:function:enable
-      ServicePrincipal: sso.amazonaws.com
-"""
+def _cfn_enable(principal: str) -> str:
+    return (
+        "  Enable:\n    Type: Custom::EnableAwsServiceAccess\n    Properties:\n"
+        "      ServiceToken: arn:aws:lambda:us-east-1:111111111111:function:enable\n"
+        f"      ServicePrincipal: {principal}\n"
+    )
 
 
-def test_cloudformation_ram_share_and_agent_registry(tmp_path: Path) -> None:
-    template = (
-        "AWSTemplateFormatVersion: '2010-09-09'\nParameters:\n  OrgId:\n    Type: String\nResources:\n"
-        + CFN_ENABLE_SSO
-        + "  Share:\n    Type: AWS::RAM::ResourceShare\n    Properties:\n      Name: share\n"
+def test_cloudformation_ram_share_and_agent_registry(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Templates have no whole list, so what relies on a principal shows when a change drops the
+    principal's enable (OT302): an organization share and an organization-wide registry do, a
+    local registry does not."""
+    resources = (
+        "  Share:\n    Type: AWS::RAM::ResourceShare\n    Properties:\n      Name: share\n"
         "      Principals:\n"
         "        - !Sub arn:${AWS::Partition}:organizations::${AWS::AccountId}:organization/${OrgId}\n"
         "  Registry:\n    Type: AWS::AgentRegistry::Registry\n    Properties:\n      Name: registry\n"
         "      AutoDetectionEnabled: true\n      AutoDetectionScope: ORGANIZATION\n"
         "  LocalRegistry:\n    Type: AWS::AgentRegistry::Registry\n    Properties:\n      Name: local\n"
     )
-    found = _findings(tmp_path, {"template.yaml": template}, "OT301")
-    relied = sorted((line, message.split("'")[1]) for _, line, message in found)
-    assert relied == [(11, "ram.amazonaws.com"), (17, "agent-registry.amazonaws.com")]
+    head = "AWSTemplateFormatVersion: '2010-09-09'\nParameters:\n  OrgId:\n    Type: String\nResources:\n"
+    relied = {}
+    for principal in ("ram.amazonaws.com", "agent-registry.amazonaws.com"):
+        repo = tmp_path / principal
+        repo.mkdir()
+        _git(repo, "init", "-q")
+        (repo / "template.yaml").write_text(head + _cfn_enable(principal) + resources)
+        _git(repo, "add", "-A")
+        _git(repo, "commit", "-q", "-m", "base")
+        (repo / "template.yaml").write_text(head + resources)
+        monkeypatch.chdir(repo)
+        assert run(["check", "--base", "HEAD", "--ignore", "OT105", "--select", "OT302", "--format", "json"]) == 1
+        found = json.loads(capsys.readouterr().out)["findings"]
+        relied[principal] = [f["message"] for f in found]
+    assert len(relied["ram.amazonaws.com"]) == 1 and "Share" in relied["ram.amazonaws.com"][0]
+    assert "LocalRegistry" not in relied["agent-registry.amazonaws.com"][0]
+    assert "Registry" in relied["agent-registry.amazonaws.com"][0]
 
 
 def test_terraform_observability_admin_organization_rules(tmp_path: Path) -> None:
@@ -343,7 +361,8 @@ def test_delegated_administrator_for_any_principal_relies_on_trusted_access(tmp_
         _org("sso.amazonaws.com") + 'resource "aws_organizations_delegated_administrator" "qs" {\n'
         '  account_id        = "111111111111"\n  service_principal = "ssm-quicksetup.amazonaws.com"\n}\n'
     )
-    # The templates declare trusted access of their own (Terraform's root is another configuration).
+    # The templates enable sso one principal at a time: not a whole list, so the registration
+    # there is not reported (agent-registry may be enabled elsewhere).
     (tmp_path / "admin.yaml").write_text(
         "AWSTemplateFormatVersion: '2010-09-09'\nResources:\n"
         "  EnableSso:\n    Type: Community::Organizations::EnableAWSServiceAccess\n    Properties:\n"
@@ -353,7 +372,7 @@ def test_delegated_administrator_for_any_principal_relies_on_trusted_access(tmp_
     )
     found = _findings(tmp_path, {}, "OT301")
     relied = sorted((Path(path).name, principal) for path, principal in _ot301_places(tmp_path))
-    assert relied == [("admin.yaml", "agent-registry.amazonaws.com"), ("main.tf", "ssm-quicksetup.amazonaws.com")]
+    assert relied == [("main.tf", "ssm-quicksetup.amazonaws.com")]
     assert all(
         "a delegated administrator can only be registered while trusted access is enabled" in m for *_, m in found
     )

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import socket
+import sys
 import threading
 import time
+import xml.etree.ElementTree as ElementTree
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -776,3 +778,52 @@ def test_fu_minor11_the_principal_through_a_variable(organizations, moto_endpoin
     code, document, _, _ = _drift(capsys, moto_endpoint, str(tmp_path))
     assert (code, _rules(document)) == (1, [("OT405", "guardduty.amazonaws.com")])
     assert document["findings"][0]["message"].startswith("account 222222222222 is declared here")
+
+
+def test_drift_writes_several_reports_in_one_run_and_exit_zero(
+    organizations, moto_endpoint: str, tmp_path: Path, capsys
+) -> None:
+    """drift takes check's report options (issue 20): one run, the same findings in every report."""
+    organizations.create_organization(FeatureSet="ALL")
+    organizations.enable_aws_service_access(ServicePrincipal="sso.amazonaws.com")
+    path = _code(tmp_path, "config.amazonaws.com")
+    junit, gitlab = tmp_path / "drift.xml", tmp_path / "drift.json"
+    code, document, _, _ = _drift(capsys, moto_endpoint, path, "-o", f"junit={junit}", "-o", f"gitlab={gitlab}")
+    assert code == 1
+    expected = _rules(document)
+    assert expected == [("OT401", "sso.amazonaws.com"), ("OT402", "config.amazonaws.com")]
+    assert sorted(i["check_name"] for i in json.loads(gitlab.read_text())) == ["OT401", "OT402"]
+    assert sorted(f.attrib["type"] for f in ElementTree.parse(junit).getroot().iter("failure")) == ["OT401", "OT402"]
+    code, document, _, _ = _drift(capsys, moto_endpoint, path, "--exit-zero")
+    assert code == 0 and _rules(document) == expected
+
+
+def test_drift_without_boto3_exits_2_with_the_install_hint(tmp_path: Path, capsys, monkeypatch) -> None:
+    """boto3 comes with the 'drift' extra only (issue 20): without it drift says how to install it."""
+    monkeypatch.setitem(sys.modules, "boto3", None)  # what an install without the extra gives: ImportError
+    code = run(["drift", _code(tmp_path, "config.amazonaws.com")])
+    out, err = capsys.readouterr()
+    assert (code, out) == (2, "")
+    assert err.startswith("orgtrust-lint: error: drift needs boto3") and err.count("\n") == 1
+    assert "pip install 'orgtrust-lint[drift] @ git+https://github.com/orgtrust-lint/orgtrust-lint'" in err
+
+
+def test_drift_on_a_terminal_shows_which_call_it_waits_on(
+    organizations, moto_endpoint: str, tmp_path: Path, capsys, monkeypatch
+) -> None:
+    """Issue 20: a drift that hangs on AWS says on which call (the line's delay is 0 here, so every call shows)."""
+    from orgtrust_lint import terminal
+
+    organizations.create_organization(FeatureSet="ALL")
+    monkeypatch.setattr(terminal, "DELAY", 0.0)
+    monkeypatch.setattr(terminal, "INTERVAL", 0.0)
+    monkeypatch.delenv("CI", raising=False)
+    monkeypatch.setenv("TERM", "xterm")
+    monkeypatch.setattr(sys.stdout, "isatty", lambda: True, raising=False)
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True, raising=False)
+    code = run(["drift", _code(tmp_path, "config.amazonaws.com"), "--endpoint-url", moto_endpoint, "--color", "never"])
+    out, err = capsys.readouterr()
+    assert code == 1 and "OT402" in out
+    for call in ("DescribeOrganization", "ListAWSServiceAccessForOrganization", "ListDelegatedAdministrators"):
+        assert f"\r\033[Korgtrust-lint: waiting for organizations:{call}" in err
+    assert err.endswith("\r\033[K"), "erased before the report"

@@ -94,9 +94,9 @@ def test_fu_minor1_check_and_drift_help_list_the_exit_codes(command: str, capsys
 
 
 def test_fu_minor1_an_unknown_flag_points_to_the_subcommand_help(capsys) -> None:
-    code, out, err = _run(capsys, "check", "--color")
+    code, out, err = _run(capsys, "check", "--colour")
     assert (code, out) == (2, "")
-    assert err == "orgtrust-lint: error: unrecognized arguments: --color (see 'orgtrust-lint check --help')\n"
+    assert err == "orgtrust-lint: error: unrecognized arguments: --colour (see 'orgtrust-lint check --help')\n"
 
 
 # ---- minor 4: explain takes names --------------------------------------------------------------

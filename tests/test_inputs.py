@@ -101,8 +101,11 @@ def _one_line_usage_error(code: int, out: str, err: str, fragment: str) -> None:
 
 
 def test_fu_m5_a_file_of_another_format_is_exit_2(capsys: pytest.CaptureFixture[str], workdir: Path) -> None:
-    (workdir / "main.hcl").write_text(ORG_WITH_TYPO)
-    _one_line_usage_error(*_run(capsys, "main.hcl"), "main.hcl: not a file orgtrust-lint reads (Terraform")
+    (workdir / "main.py").write_text(ORG_WITH_TYPO)
+    _one_line_usage_error(*_run(capsys, "main.py"), "main.py: not a file orgtrust-lint reads (Terraform")
+    # Terraform's lock file is HCL, but nothing of ours: named alone it is not linted either.
+    (workdir / ".terraform.lock.hcl").write_text('provider "registry.terraform.io/hashicorp/aws" {}\n')
+    _one_line_usage_error(*_run(capsys, ".terraform.lock.hcl"), ".terraform.lock.hcl: not a file orgtrust-lint")
 
 
 def test_fu_m5_an_empty_directory_is_exit_2(capsys: pytest.CaptureFixture[str], workdir: Path) -> None:
@@ -260,11 +263,15 @@ def test_fu_m5_the_pre_commit_hooks_pass_exactly_the_files_orgtrust_lint_reads()
 
     from orgtrust_lint.parse.cloudformation import is_candidate
     from orgtrust_lint.parse.terraform import is_terraform_file
+    from orgtrust_lint.parse.terragrunt import is_terragrunt_file
 
     hooks = yaml.safe_load((REPO / ".pre-commit-hooks.yaml").read_text())
     names = ["main.tf", "a.tofu", "a.tf.json", "a.tofu.json", "prod.tfvars", "x.tfvars.json", "t.yaml", "t.yml"]
     names += ["t.json", "t.template", "main.hcl", ".terraform.lock.hcl", "n.ipynb", "g.geojson", "README.md", "tf"]
+    names += ["live/prod/terragrunt.hcl", "root.hcl", "live/.terraform.lock.hcl"]
     for hook in hooks:
         assert "types_or" not in hook and "types" not in hook, hook["id"]
         passed = re.compile(hook["files"])
-        assert {n for n in names if passed.search(n)} == {n for n in names if is_terraform_file(n) or is_candidate(n)}
+        left_out = re.compile(hook.get("exclude", "(?!)"))
+        reads = {n for n in names if is_terraform_file(n) or is_candidate(n) or is_terragrunt_file(n)}
+        assert {n for n in names if passed.search(n) and not left_out.search(n)} == reads

@@ -1,13 +1,16 @@
 """The catalog's `when` conditions (a field written, a list holding a value, a pattern matched), in the rule
 language, in Terraform and CloudFormation.
 
-Each test adds one integration to a copy of the catalog and lints a small configuration whose
-authoritative list leaves the principal out: OT301 says whether the integration was recognised.
+Each test adds one integration to a copy of the catalog. A Terraform configuration whose
+authoritative list leaves the principal out gets OT301 when the integration is recognised.
+CloudFormation has no whole list (one enable per principal says nothing of the others, so OT301
+stays silent there): a change that removes the principal's enable gets OT302 instead.
 """
 
 from __future__ import annotations
 
 import copy
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -22,13 +25,13 @@ ORGANIZATION = """resource "aws_organizations_organization" "org" {
   aws_service_access_principals = ["sso.amazonaws.com"]
 }
 """
-# CloudFormation has no organization resource: an additive enable of another principal makes
-# the declared set known (the custom-resource form LZA and org-formation use).
-ENABLE_OTHER = """  Enable:
+# CloudFormation has no organization resource: the principal is enabled by a custom resource
+# (the form LZA and org-formation use), which the change under test removes.
+ENABLE_PRINCIPAL = f"""  Enable:
     Type: Custom::EnableAwsServiceAccess
     Properties:
       ServiceToken: arn:aws:lambda:us-east-1:111111111111:function:enable
-      ServicePrincipal: sso.amazonaws.com
+      ServicePrincipal: {PRINCIPAL}
 """
 
 
@@ -146,13 +149,45 @@ def test_matches_in_terraform(tmp_path: Path, principal: str, fires: bool) -> No
     assert bool(_ot301(tmp_path, "main.tf", text, catalog)) is fires
 
 
-def _template(resource_type: str, properties: str) -> str:
+def _template(resource_type: str, properties: str, enable: str = "") -> str:
     return (
         "AWSTemplateFormatVersion: '2010-09-09'\nParameters:\n  Account:\n    Type: String\n"
         "  OrgId:\n    Type: String\n"
         "  Types:\n    Type: CommaDelimitedList\n    Default: TAG_POLICY,SECURITYHUB_POLICY\n"
-        f"Resources:\n{ENABLE_OTHER}  Subject:\n    Type: {resource_type}\n    Properties:\n{properties}"
+        f"Resources:\n{enable}  Subject:\n    Type: {resource_type}\n    Properties:\n{properties}"
     )
+
+
+def _git(repo: Path, *args: str) -> None:
+    subprocess.run(
+        ["git", "-c", "user.name=t", "-c", "user.email=t@example.invalid", *args],
+        cwd=repo,
+        check=True,
+        capture_output=True,
+    )
+
+
+def _ot302_on_disable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, resource_type: str, properties: str, catalog: Catalog
+) -> list[str]:
+    """OT302 when a commit drops the principal's enable and keeps the resource."""
+    _git(tmp_path, "init", "-q")
+    (tmp_path / "t.yaml").write_text(_template(resource_type, properties, ENABLE_PRINCIPAL))
+    _git(tmp_path, "add", "-A")
+    _git(tmp_path, "commit", "-q", "-m", "base")
+    (tmp_path / "t.yaml").write_text(_template(resource_type, properties))
+    monkeypatch.chdir(tmp_path)
+    result = check(["t.yaml"], Config(ignore=("OT105",)), catalog=catalog, base="HEAD")
+    return [f.message for f in result.findings if f.rule == "OT302"]
+
+
+def test_cloudformation_enables_alone_are_not_the_whole_list(tmp_path: Path) -> None:
+    """Enabling one principal in a template says nothing of the others (sso may be enabled from
+    the console): the resource relying on an unlisted principal is not an OT301."""
+    catalog = _catalog_with("cloudformation", "AWS::Example::Contact", {"field": "written", "equals": "AccountId"})
+    enable_sso = ENABLE_PRINCIPAL.replace(PRINCIPAL, "sso.amazonaws.com")
+    text = _template("AWS::Example::Contact", "      AccountId: '111111111111'\n", enable_sso)
+    assert _ot301(tmp_path, "t.yaml", text, catalog) == []
 
 
 @pytest.mark.parametrize(
@@ -164,9 +199,12 @@ def _template(resource_type: str, properties: str) -> str:
         ("      Name: x\n", False),
     ],
 )
-def test_exists_in_cloudformation(tmp_path: Path, properties: str, fires: bool) -> None:
+def test_exists_in_cloudformation(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, properties: str, fires: bool
+) -> None:
     catalog = _catalog_with("cloudformation", "AWS::Example::Contact", {"field": "written", "equals": "AccountId"})
-    assert bool(_ot301(tmp_path, "t.yaml", _template("AWS::Example::Contact", properties), catalog)) is fires
+    found = _ot302_on_disable(tmp_path, monkeypatch, "AWS::Example::Contact", properties, catalog)
+    assert bool(found) is fires, found
 
 
 @pytest.mark.parametrize(
@@ -177,13 +215,16 @@ def test_exists_in_cloudformation(tmp_path: Path, properties: str, fires: bool) 
         ("      Types: [SERVICE_CONTROL_POLICY]\n", False),
     ],
 )
-def test_contains_in_cloudformation(tmp_path: Path, properties: str, fires: bool) -> None:
+def test_contains_in_cloudformation(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, properties: str, fires: bool
+) -> None:
     catalog = _catalog_with(
         "cloudformation",
         "AWS::Example::Root",
         {"field": "lists.Types", "equals": "SECURITYHUB_POLICY", "ignore_case": True},
     )
-    assert bool(_ot301(tmp_path, "t.yaml", _template("AWS::Example::Root", properties), catalog)) is fires
+    found = _ot302_on_disable(tmp_path, monkeypatch, "AWS::Example::Root", properties, catalog)
+    assert bool(found) is fires, found
 
 
 @pytest.mark.parametrize(
@@ -198,11 +239,14 @@ def test_contains_in_cloudformation(tmp_path: Path, properties: str, fires: bool
         ("      Principals: ['222222222222']\n", False),
     ],
 )
-def test_matches_in_cloudformation(tmp_path: Path, properties: str, fires: bool) -> None:
+def test_matches_in_cloudformation(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, properties: str, fires: bool
+) -> None:
     catalog = _catalog_with(
         "cloudformation",
         "AWS::RAM::ResourceShare",
         {"field": "values.Principals", "matches": ORG_ARN, "ignore_case": True},
     )
-    text = _template("AWS::RAM::ResourceShare", "      Name: share\n" + properties)
-    assert bool(_ot301(tmp_path, "t.yaml", text, catalog)) is fires
+    properties = "      Name: share\n" + properties
+    found = _ot302_on_disable(tmp_path, monkeypatch, "AWS::RAM::ResourceShare", properties, catalog)
+    assert bool(found) is fires, found

@@ -79,10 +79,10 @@ def test_a_parser_that_raises_on_one_file_spares_its_siblings(
 
     original = lint.parse_terraform
 
-    def buggy(path: str, data: bytes):
+    def buggy(path: str, data: bytes, *rest: object):
         if path == "explode/main.tf":
             raise RecursionError("maximum recursion depth exceeded")
-        return original(path, data)
+        return original(path, data, *rest)
 
     monkeypatch.setattr(lint, "parse_terraform", buggy)
     code, out, _ = _run(capsys, "check", "--format", "json", "--no-cache", "--jobs", "1")
@@ -114,10 +114,10 @@ def test_a_reporter_that_raises_on_one_finding(project: Path, capsys, monkeypatc
 
     original = sarif._result
 
-    def buggy(finding, index, fingerprint):
+    def buggy(finding, *rest):
         if finding.rule == "OT101" and finding.location.path == "good/main.tf":
             raise ValueError("cannot encode")
-        return original(finding, index, fingerprint)
+        return original(finding, *rest)
 
     monkeypatch.setattr(sarif, "_result", buggy)
     code, out, err = _run(capsys, "check", "--format", "sarif", "--no-cache")

@@ -1,5 +1,5 @@
-"""The pre-commit hooks, for real: pre-commit installs this repository's hooks as any user's
-configuration would (`repo:` + `rev:`), then runs them.
+"""The pre-commit hooks, for real: pre-commit installs this repository's hooks from the README's own
+snippet (`repo:` + `rev:` at the release tag), then runs them.
 
 The hook repository is a snapshot of this working tree committed once per test session, and one
 PRE_COMMIT_HOME is shared, so the hook environment is built once. It is built offline: pip takes
@@ -9,12 +9,16 @@ the dependencies from the wheelhouse `make install` fills (PIP_NO_INDEX), never 
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+import yaml
+
+from orgtrust_lint import REPOSITORY_URL, __version__
 
 REPO = Path(__file__).resolve().parent.parent
 PRE_COMMIT = shutil.which("pre-commit", path=os.path.dirname(sys.executable))
@@ -44,18 +48,29 @@ def hooks_repository(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, st
     _git(snapshot, "init", "-q")
     _git(snapshot, "add", "-A")
     _git(snapshot, "commit", "-q", "-m", "snapshot")
+    _git(snapshot, "tag", f"v{__version__}")  # the release tag the README's snippet names
     return snapshot, _git(snapshot, "rev-parse", "HEAD")
+
+
+def _readme_configuration(repository: Path) -> str:
+    """The README's pre-commit snippet, with this repository's address replaced by the snapshot's and
+    the fix hook (the snippet's commented alternative) switched on as well."""
+    readme = (REPO / "README.md").read_text()
+    [snippet] = [b for b in re.findall(r"```yaml\n(.*?)```", readme, re.S) if b.startswith("repos:")]
+    configuration = yaml.safe_load(snippet)
+    [entry] = configuration["repos"]
+    assert (entry["repo"], entry["rev"]) == (REPOSITORY_URL, f"v{__version__}")
+    entry["repo"] = str(repository)
+    entry["hooks"].append({"id": "orgtrust-lint-fix"})
+    return yaml.safe_dump(configuration)
 
 
 @pytest.fixture(scope="module")
 def project(tmp_path_factory: pytest.TempPathFactory, hooks_repository: tuple[Path, str]) -> Path:
     root = tmp_path_factory.mktemp("project")
-    repository, revision = hooks_repository
+    repository, _ = hooks_repository
     _git(root, "init", "-q")
-    (root / ".pre-commit-config.yaml").write_text(
-        f"repos:\n  - repo: {repository}\n    rev: {revision}\n"
-        "    hooks:\n      - id: orgtrust-lint\n      - id: orgtrust-lint-fix\n"
-    )
+    (root / ".pre-commit-config.yaml").write_text(_readme_configuration(repository))
     (root / "good.tf").write_text(
         'resource "aws_organizations_organization" "org" {\n'
         '  aws_service_access_principals = ["sso.amazonaws.com"]\n}\n'
@@ -107,3 +122,14 @@ def test_fix_hook_rewrites_the_typo(project: Path) -> None:
     assert result.returncode == 1  # pre-commit fails a hook that modified files
     assert "files were modified by this hook" in result.stdout
     assert '"config.amazonaws.com"' in (project / "bad.tf").read_text()
+
+
+def test_the_hook_environment_is_the_light_install(project: Path) -> None:
+    """pre-commit installs this repository without extras (issue 20): no boto3, and drift, which needs
+    it, says how to get it instead of failing on an import."""
+    assert _run_hook(project, "orgtrust-lint", "good.tf").returncode == 0  # the environment exists
+    [program] = (project.parent / "pre-commit-home").glob("repo*/py_env-*/bin/orgtrust-lint")
+    without = subprocess.run([program.parent / "python", "-c", "import boto3"], capture_output=True, text=True)
+    assert without.returncode == 1 and "No module named 'boto3'" in without.stderr
+    drift = subprocess.run([program, "drift", "good.tf"], cwd=project, capture_output=True, text=True)
+    assert drift.returncode == 2 and "drift needs boto3" in drift.stderr and drift.stdout == ""

@@ -125,10 +125,10 @@ def test_cr_d14_a_crash_on_a_base_revision_file_is_ot003_not_a_crashed_run(
 
     original = terraform.parse_terraform
 
-    def buggy(path: str, data: bytes) -> object:
+    def buggy(path: str, data: bytes, *rest: object) -> object:
         if b'"config.amazonaws.com"' in data:  # the base revision's org.tf only
             raise RecursionError("maximum recursion depth exceeded")
-        return original(path, data)
+        return original(path, data, *rest)
 
     monkeypatch.setattr(terraform, "parse_terraform", buggy)
     monkeypatch.setattr(lint, "parse_terraform", buggy)

@@ -27,6 +27,7 @@ TARGETS = sorted(
         "fixtures/cloudformation",
         "fixtures/drift",
         "fixtures/policy",
+        "fixtures/terragrunt",
     ]
 )
 PLANS = sorted(p.relative_to(REPO).as_posix() for p in (REPO / "fixtures" / "plans").glob("*.json"))

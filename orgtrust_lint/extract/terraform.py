@@ -175,6 +175,9 @@ class Binding:
     name: str  # the address prefix of what the child declares: "module.org." (nested: "module.a.module.b.")
     may: dict[str, Value]
     must: dict[str, Value]
+    # The root module of an apply whose variables come from outside (a Terragrunt unit's inputs, which
+    # Terragrunt passes as TF_VAR_ variables): the module's own terraform.tfvars and *.auto.tfvars apply too.
+    tfvars: bool = False
 
 
 @dataclass
@@ -184,6 +187,8 @@ class _Run:
     facts: Facts
     scopes: dict[str, ModuleScope]
     configuration: str
+    root: str = ""  # path.root: the root module's directory (the configuration's name unless a unit's)
+    manifest: dict[str, str] = field(default_factory=dict)  # registry and git modules: key -> directory
     seen_refs: set[tuple[str, Location, Position]] = field(default_factory=set)
     seen_unresolved: set[tuple[Location, str]] = field(default_factory=set)
     seen_attachments: set[tuple[str, Location]] = field(default_factory=set)
@@ -217,12 +222,15 @@ class ModuleExtractor:
         self._seen_attachments = run.seen_attachments
         self.document_uses: dict[str, _Use] = {}
         self.calls: dict[str, ModuleCall] = {}
+        self.unread_calls: list[Block] = []  # registry and git modules whose code is not here
         for document in scope.documents:
             for block in document.blocks:
                 if block.type == "module" and len(block.labels) == 1:
                     call = ModuleCall.of(self, block)
                     if call is not None:
                         self.calls[block.labels[0]] = call
+                    elif _is_remote(block):
+                        self.unread_calls.append(block)
         # data "aws_iam_policy" blocks: an attachment may name its policy through one.
         self.policy_data: dict[str, Block] = {
             f"data.{MANAGED_POLICY_DATA}.{block.labels[1]}": block
@@ -231,7 +239,7 @@ class ModuleExtractor:
             if block.type == "data" and block.labels[:1] == (MANAGED_POLICY_DATA,) and len(block.labels) == 2
         }
         # tfvars files apply to the root module only: a called module's variables come from its call.
-        self.primary = self._world(None, dict(scope.tfvars) if binding is None else {})
+        self.primary = self._world(None, dict(scope.tfvars) if binding is None or binding.tfvars else {})
         self._alternatives: dict[str, World] = {}
 
     def _world(self, variant: str | None, assigned: dict[str, tuple[Attribute, str]]) -> World:
@@ -244,7 +252,7 @@ class ModuleExtractor:
                 self.scope.locals,
                 assigned,
                 arguments,
-                root=self.run.configuration,
+                root=self.run.root or self.run.configuration,
             )
             values.modules = {name: call.value for name, call in self.calls.items()}
             evaluators.append(Evaluator(values, all_branches=all_branches))
@@ -396,9 +404,24 @@ class ModuleExtractor:
         for call in self.calls.values():
             for child in call.children():
                 child.extract()
+        for block in self.unread_calls:
+            self.unread_module_arguments(block)
         self._propagate_uses(documents)
         for block in documents:
             self.policy_document(block)
+
+    def unread_module_arguments(self, block: Block) -> None:
+        """A registry or git module whose code is not here (no .terraform/modules/modules.json): the
+        arguments whose names say they hold service principals are checked as a service-linked role's
+        name is (only a near miss of a known principal is reported), where the caller writes them."""
+        address = f"{self.prefix}module.{block.labels[0]}"
+        for instance in self.instances(block):
+            arguments = {
+                name: self.primary.may.evaluate(attribute.value, instance.env)
+                for name, attribute in block.attributes.items()
+                if name not in _META_ARGUMENTS
+            }
+            record_module_arguments(self.facts, self._seen_refs, arguments, address, self.run.configuration)
 
     def use_document(self, address: str, grants: bool) -> None:
         """Record how a policy document is used; one in a called module is recorded there."""
@@ -507,7 +530,8 @@ class ModuleExtractor:
         principals = block.attributes.get("aws_service_access_principals")
         count, resolved = 0, True
         if principals is not None:
-            group = f"{self.scope.directory}:{address}"
+            # One list per configuration: a module applied by two roots or units has two lists.
+            group = f"{self.run.configuration}:{self.scope.directory}:{address}"
             count, resolved, _ = self.principal_values(principals, address, Position.ORGANIZATION_LIST, group, instance)
         feature = block.attributes.get("feature_set")
         feature_value = self.scalar(feature, instance)
@@ -729,6 +753,77 @@ class ModuleExtractor:
         return unique, unknown
 
 
+def names_principals(name: str) -> bool:
+    """An argument (or object key) whose name says it holds service principals."""
+    name = name.lower()
+    return name.endswith(("principals", "service_principal")) or name == "aws_service_name"
+
+
+def _named_principals(name: str, value: Value, named: bool = False) -> Iterator[Known]:
+    """The strings of ``value`` held under a principal-naming argument or key, at any depth: a list
+    of them (``service_access_principals``), or an object's key (``delegated_administrators[*].service_principal``)."""
+    named = named or names_principals(name)
+    if isinstance(value, Known):
+        # A word without a dot ("Service" in an IAM principals block, an account ID) names no service.
+        if named and isinstance(value.value, str) and "." in value.value:
+            yield value
+    elif isinstance(value, ListValue):
+        for item in value.items:
+            yield from _named_principals(name, item, named)
+    elif isinstance(value, ObjectValue):
+        for key, item in value.items:
+            yield from _named_principals(name if named else key, item, named)
+    elif isinstance(value, Maybe):
+        yield from _named_principals(name, value.value, named)
+    elif isinstance(value, OneOf):
+        for option in value.options:
+            yield from _named_principals(name, option, named)
+
+
+def record_module_arguments(
+    facts: Facts,
+    seen: set[tuple[str, Location, Position]],
+    arguments: dict[str, Value],
+    address: str,
+    configuration: str,
+) -> None:
+    """Principals written in the arguments of a module whose code is not read (Position.MODULE_ARGUMENT).
+    An unknown value there is not reported: nothing says the module uses it as a principal."""
+    for name, value in arguments.items():
+        for item in _named_principals(name, value):
+            assert isinstance(item.value, str)
+            key = (item.value, item.location, Position.MODULE_ARGUMENT)
+            if key in seen:
+                continue
+            seen.add(key)
+            facts.principals.append(
+                PrincipalRef(
+                    value=item.value,
+                    position=Position.MODULE_ARGUMENT,
+                    location=item.location,
+                    resource=address,
+                    group=f"{address}.{name}",
+                    via=tuple(v for v in item.via if v != item.location),
+                    origin=item.origin,
+                    certain=False,  # what the module does with it is not known: it enables nothing here
+                    configuration=configuration,
+                )
+            )
+
+
+def _source(block: Block) -> str | None:
+    source = block.attributes.get("source")
+    if source is None or not isinstance(source.value, Literal) or not isinstance(source.value.value, str):
+        return None
+    return source.value.value
+
+
+def _is_remote(block: Block) -> bool:
+    """A module block whose source is not a local path: the Terraform Registry, git, a URL."""
+    source = _source(block)
+    return source is not None and not source.startswith(("./", "../"))
+
+
 def _is_document(address: str | None) -> bool:
     """A policy document's address, here or in a called module (module.org.data.aws_iam_policy_document.x)."""
     return (
@@ -789,14 +884,20 @@ class ModuleCall:
 
     @classmethod
     def of(cls, caller: ModuleExtractor, block: Block) -> ModuleCall | None:
-        source = block.attributes.get("source")
-        if source is None or not isinstance(source.value, Literal) or not isinstance(source.value.value, str):
+        source = _source(block)
+        if source is None:
             return None
-        if not source.value.value.startswith(("./", "../")):
-            return None  # a registry or git module: not in the linted tree
-        from orgtrust_lint.parse.terraform import local_source_directory
+        if _is_remote(block):
+            # A registry or git module: read where `terraform init` put it, when the root's
+            # .terraform/modules/modules.json says (its keys are the module names from the root).
+            key = ".".join([*caller.prefix.split(".")[1::2], block.labels[0]])
+            directory = caller.run.manifest.get(key)
+            if directory is None:
+                return None
+        else:
+            from orgtrust_lint.parse.terraform import local_source_directory
 
-        directory = local_source_directory(caller.scope.directory, source.value.value)
+            directory = local_source_directory(caller.scope.directory, source)
         scope = caller.run.scopes.get(directory)
         if scope is None or directory in caller.stack:
             return None  # not read in this run (nothing in it to check), or a module that calls itself
@@ -849,9 +950,12 @@ class ModuleCall:
         return objects[0][1] if objects else Unknown(self.name, self.block.location, "the module has no instance")
 
 
-def extract_root(root: str, scopes: dict[str, ModuleScope], facts: Facts) -> None:
-    """Facts of the configuration whose root module is ``root``; ``scopes`` holds every module it may call."""
-    ModuleExtractor(scopes[root], _Run(facts, scopes, root)).extract()
+def extract_root(
+    root: str, scopes: dict[str, ModuleScope], facts: Facts, manifest: dict[str, str] | None = None
+) -> None:
+    """Facts of the configuration whose root module is ``root``; ``scopes`` holds every module it may call,
+    ``manifest`` where `terraform init` put the registry and git modules (by module key)."""
+    ModuleExtractor(scopes[root], _Run(facts, scopes, root, manifest=manifest or {})).extract()
 
 
 __all__ = ["ModuleScope", "build_scope", "extract_root", "fully_known"]

@@ -27,6 +27,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
+from orgtrust_lint import terminal
 from orgtrust_lint.errors import UserError
 
 
@@ -311,6 +312,7 @@ class _Progress:
         parts = event_name.split(".")
         if len(parts) == 3:
             self.sent = f"{parts[1]}:{parts[2]}"
+            terminal.status(f"waiting for {self.sent}")  # on a terminal, once a call takes a while
 
     @property
     def credentials_call(self) -> str | None:

@@ -40,23 +40,31 @@ _SKIPPED = ("new_line_or_comment",)
 
 
 class _Builder:
-    def __init__(self, path: str, text: str) -> None:
+    def __init__(self, path: str, text: str, lines: list[int] | None = None) -> None:
         self.path = path
         self.text = text
+        # When the text holds only pieces of the file: the file's line of each line of the text.
+        self.lines = lines
+
+    def line(self, number: int) -> int:
+        if self.lines is None:
+            return number
+        return self.lines[min(number, len(self.lines)) - 1]
 
     def loc(self, node: Tree[Token] | Token) -> Location:
+        line = self.line
         if isinstance(node, Token):
             return Location(
                 self.path,
-                node.line or 1,
+                line(node.line or 1),
                 node.column or 1,
-                node.end_line or node.line or 1,
+                line(node.end_line or node.line or 1),
                 node.end_column or node.column or 1,
             )
         meta = node.meta
         if getattr(meta, "empty", True):
-            return Location.point(self.path, 1)
-        return Location(self.path, meta.line, meta.column, meta.end_line, meta.end_column)
+            return Location.point(self.path, line(1))
+        return Location(self.path, line(meta.line), meta.column, line(meta.end_line), meta.end_column)
 
     def source(self, node: Tree[Token] | Token) -> str:
         if isinstance(node, Token):
@@ -310,6 +318,36 @@ def parse_hcl(path: str, text: str) -> HclDocument:
     except RecursionError:
         raise HclSyntaxError("nesting too deep to parse", 1, 1) from None
     builder = _Builder(path, text + "\n")
+    body = next(c for c in tree.children if isinstance(c, Tree) and c.data == "body")
+    attributes, blocks = builder.body(body)
+    return HclDocument(path, blocks, attributes)
+
+
+def parse_hcl_pieces(path: str, text: str, pieces: list[tuple[int, int]]) -> HclDocument:
+    """Parse only the pieces ``text[start:end]`` (whole top-level blocks) into one document located
+    in the file: they are parsed together, one after the other, and every line of the parsed text
+    maps back to its line in the file (the parser never sees the rest, not even as blank lines)."""
+    import hcl2
+    from lark.exceptions import LarkError
+
+    parts: list[str] = []
+    lines: list[int] = []
+    for start, end in pieces:
+        line_start = text.rfind("\n", 0, start) + 1
+        first_line = text.count("\n", 0, start) + 1
+        piece = " " * (start - line_start) + text[start:end]  # the first line keeps its columns
+        parts.append(piece)
+        lines.extend(range(first_line, first_line + piece.count("\n") + 1))
+    compact = "\n".join(parts) + "\n"
+    lines.append(lines[-1] + 1 if lines else 1)
+    try:
+        tree = hcl2.parses_to_tree(compact)
+    except LarkError as exc:
+        error = _parser_error(exc)
+        raise HclSyntaxError(str(error), lines[min(error.line, len(lines)) - 1], error.column) from None
+    except RecursionError:
+        raise HclSyntaxError("nesting too deep to parse", 1, 1) from None
+    builder = _Builder(path, compact + "\n", lines)
     body = next(c for c in tree.children if isinstance(c, Tree) and c.data == "body")
     attributes, blocks = builder.body(body)
     return HclDocument(path, blocks, attributes)

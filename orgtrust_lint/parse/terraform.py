@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from orgtrust_lint.facts import Facts, Location, ParseError, SkippedFile
 from orgtrust_lint.files import SkipFile, describe_encoding_error, read_file
@@ -26,6 +27,9 @@ from orgtrust_lint.parse.hcl_ast import (
     TupleExpr,
 )
 from orgtrust_lint.parse.located_json import JsonNode, JsonSyntaxError, loads_located
+
+if TYPE_CHECKING:
+    from orgtrust_lint.parse.terragrunt import TerragruntUnit
 
 # OpenTofu reads .tofu and .tofu.json as it reads .tf and .tf.json (variable files stay .tfvars).
 SUFFIXES = (".tf", ".tf.json", ".tofu", ".tofu.json", ".tfvars", ".tfvars.json")
@@ -163,11 +167,27 @@ class ParseFailure:
     column: int = 1
 
 
-def parse_terraform(path: str, data: bytes) -> HclDocument | ParseFailure:
+def parse_terraform(path: str, data: bytes, relevant: BlockFilter | None = None) -> HclDocument | ParseFailure:
+    """Parse one file; with ``relevant``, the top-level blocks of an HCL file that no check reads are
+    blanked first (see parse/hcl_blocks.py), which keeps every line and column."""
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         return ParseFailure(*describe_encoding_error(data, exc))
+    if relevant is not None and not path.endswith(".json"):
+        from orgtrust_lint.parse.hcl_blocks import relevant_pieces
+
+        body = text.removeprefix("\ufeff")
+        pieces = relevant_pieces(body, relevant.keeps)
+        if pieces is not None:
+            from orgtrust_lint.parse.hcl_parser import parse_hcl_pieces
+
+            try:
+                return parse_hcl_pieces(path, body, pieces)
+            except HclSyntaxError:
+                pass  # the parser's own message and position come from the whole file, below
+            except RecursionError:
+                return ParseFailure("nesting too deep to parse")
     try:
         return parse_file(path, text)
     except (HclSyntaxError, JsonSyntaxError) as exc:
@@ -229,8 +249,34 @@ _PRIMARY_TOKENS = (
 )
 # A module (or Terragrunt) source that is a local path: ./x, ../x, with an optional //subdirectory.
 _LOCAL_SOURCE = re.compile(r'\bsource\s*[=:]\s*"(\.\.?/[^"$]*)"')
+# An argument named like a service principal (a registry module's service_access_principals, say):
+# checked even where the module's code is not read.
+PRINCIPAL_ARGUMENT = re.compile(r'\b(?:\w*principals|\w*service_principal|aws_service_name)"?\s*[=:]')
 _CONTEXT_BLOCK = re.compile(r"(?m)^\s*(?:variable|locals)\b|^\s*\"(?:variable|locals)\"\s*:")
 _REFERENCE = re.compile(r"\b(?:var|local)\.")
+
+
+@dataclass(frozen=True)
+class BlockFilter:
+    """Which top-level blocks of a Terraform file can hold or feed a fact: the resources and data
+    sources a check reads (Organizations, IAM and IAM Identity Center types, the catalog's
+    integration types) and every module, variable, locals and output block that may carry values
+    to them. Providers, terraform settings and every other resource are not read."""
+
+    resource_types: frozenset[str]
+
+    def keeps(self, kind: str, labels: tuple[str, ...]) -> bool:
+        if kind in ("module", "variable", "locals", "output"):
+            return True
+        if kind not in ("resource", "data") or not labels:
+            return False
+        resource_type = labels[0]
+        return resource_type.startswith(_READ_TYPE_PREFIXES) or resource_type in self.resource_types
+
+
+# Resource and data types every check family reads: organizations, IAM policies, attachments and
+# roles, IAM Identity Center permission sets (managed policy attachments).
+_READ_TYPE_PREFIXES = ("aws_organizations_", "aws_iam_", "aws_ssoadmin_")
 
 
 class Prefilter:
@@ -246,11 +292,14 @@ class Prefilter:
     def __init__(self, integration_types: Iterable[str] = ()) -> None:
         types = sorted(set(integration_types))
         self.tokens = _PRIMARY_TOKENS + tuple(f'"{t}"' for t in types)
+        self.blocks = BlockFilter(frozenset(types))
 
     def is_primary(self, path: str, text: str) -> bool:
         # A call of a local module passes values into another directory: that is where they are checked.
         return not _is_tfvars(path) and (
-            any(token in text for token in self.tokens) or bool(_LOCAL_SOURCE.search(text))
+            any(token in text for token in self.tokens)
+            or bool(_LOCAL_SOURCE.search(text))
+            or bool(PRINCIPAL_ARGUMENT.search(text))
         )
 
     @staticmethod
@@ -288,6 +337,37 @@ class TerraformModule:
     directory: str
     paths: list[str]
     to_parse: dict[str, bytes | ParseFailure | Skipped]
+    relevant: BlockFilter | None = None  # with a prefilter: the blocks worth parsing
+    # Where `terraform init` put the registry and git modules this directory calls, by module key
+    # ("org", "org.nested"): from .terraform/modules/modules.json, when it is there.
+    manifest: dict[str, str] = field(default_factory=dict)
+
+
+MANIFEST = os.path.join(".terraform", "modules", "modules.json")
+
+
+def read_manifest(directory: str, read: Callable[[str], bytes]) -> dict[str, str]:
+    """The module directories `terraform init` recorded for the root module in ``directory``: each
+    entry's Key (dotted module names from the root) and Dir (relative to the root module). Offline:
+    nothing is downloaded; without the file, or with one that is not such a manifest, none."""
+    import json
+
+    path = os.path.join(directory, MANIFEST)
+    if not os.path.isfile(path):
+        return {}
+    try:
+        data = json.loads(read(path).decode("utf-8"))
+    except (OSError, KeyError, SkipFile, UnicodeDecodeError, ValueError, RecursionError):
+        return {}
+    entries = data.get("Modules") if isinstance(data, dict) else None
+    manifest: dict[str, str] = {}
+    for entry in entries if isinstance(entries, list) else []:
+        if not isinstance(entry, dict):
+            continue
+        key, where = entry.get("Key"), entry.get("Dir")
+        if isinstance(key, str) and key and isinstance(where, str) and where and "\0" not in where:
+            manifest[key] = os.path.normpath(os.path.join(directory, where))
+    return manifest
 
 
 def plan_terraform(
@@ -319,7 +399,10 @@ def plan_terraform(
             # Terraform would refuse it too.
             chosen.update(p for p, data in contents.items() if not isinstance(data, bytes) or not _is_utf8(data))
             contents = {p: data for p, data in contents.items() if p in chosen}
-        modules.append(TerraformModule(directory, sorted(directory_paths), contents))
+        blocks = prefilter.blocks if prefilter is not None else None
+        modules.append(
+            TerraformModule(directory, sorted(directory_paths), contents, blocks, read_manifest(directory, read))
+        )
     return modules
 
 
@@ -337,7 +420,7 @@ def called_directories_in(directory: str, text: str) -> set[str]:
 def called_directories(module: TerraformModule) -> set[str]:
     """The directories a module calls through local sources, read from its text (the parse decides
     later what each call passes; this only groups what is applied together)."""
-    called: set[str] = set()
+    called: set[str] = set(module.manifest.values())  # registry and git modules `terraform init` fetched
     for data in module.to_parse.values():
         if isinstance(data, bytes):
             text = data.decode("utf-8", errors="replace")
@@ -347,20 +430,31 @@ def called_directories(module: TerraformModule) -> set[str]:
 
 @dataclass
 class Configuration:
-    """A root module and the local modules it calls (transitively): what one apply applies together."""
+    """A root module and the local modules it calls (transitively): what one apply applies together.
+    For a Terragrunt unit, the unit (named by its terragrunt.hcl) and the module it applies."""
 
     root: str
-    modules: list[TerraformModule]  # the root first
+    modules: list[TerraformModule]  # the root first (a unit's module, when its code is read)
+    unit: TerragruntUnit | None = None
+
+    def paths(self) -> list[str]:
+        """Every file the configuration is made of."""
+        paths = [p for m in self.modules for p in m.paths]
+        if self.unit is not None:
+            paths.extend(p for p in self.unit.files if p not in paths)
+        return paths
 
 
-def plan_configurations(modules: list[TerraformModule]) -> list[Configuration]:
+def plan_configurations(modules: list[TerraformModule], units: Sequence[TerragruntUnit] = ()) -> list[Configuration]:
     """Group planned modules into configurations. A directory another module in the run calls is a
-    child: it belongs to each configuration that calls it, not to one of its own."""
+    child: it belongs to each configuration that calls it, not to one of its own. So is a directory a
+    Terragrunt unit applies: each unit is a configuration of its own."""
     by_directory = {m.directory: m for m in modules}
     calls = {
         m.directory: sorted(d for d in called_directories(m) if d in by_directory and d != m.directory) for m in modules
     }
     called = {d for targets in calls.values() for d in targets}
+    called.update(u.module for u in units if u.module in by_directory)
     roots = [m.directory for m in modules if m.directory not in called]
     reached: set[str] = set()
     configurations: list[Configuration] = []
@@ -379,6 +473,10 @@ def plan_configurations(modules: list[TerraformModule]) -> list[Configuration]:
         directories = members(root)
         reached.update(directories)
         configurations.append(Configuration(root, [by_directory[d] for d in directories]))
+    for unit in units:
+        directories = members(unit.module) if unit.module in by_directory and unit.module is not None else []
+        reached.update(directories)
+        configurations.append(Configuration(unit.path, [by_directory[d] for d in directories], unit))
     # Modules that only call each other in a cycle: each is taken as a root of its own.
     for module in modules:
         if module.directory not in reached:
@@ -419,7 +517,15 @@ def extract_configuration(configuration: Configuration, parsed: dict[str, HclDoc
     scopes = {}
     for module in configuration.modules:
         scopes[module.directory] = build_scope(module.directory, module_documents(module, parsed, facts))
-    extract_root(configuration.root, scopes, facts)
+    unit = configuration.unit
+    if unit is not None:
+        from orgtrust_lint.extract.terragrunt import extract_unit
+
+        files = TerraformModule(unit.directory, list(unit.files), dict(unit.files))
+        module_documents(files, parsed, facts)  # its files, parse errors, skipped files and inline ignores
+        extract_unit(unit, scopes, parsed, facts)
+    else:
+        extract_root(configuration.root, scopes, facts, configuration.modules[0].manifest)
     return facts
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from orgtrust_lint.facts import Finding
 from orgtrust_lint.report import Summary, plural
 from orgtrust_lint.report.escape import visible
@@ -20,14 +22,15 @@ def _escape_property(text: str) -> str:
     return _escape_data(text).replace(":", "%3A").replace(",", "%2C")
 
 
-def render(findings: list[Finding], summary: Summary) -> str:
+def render(findings: list[Finding], summary: Summary, path_of: Callable[[str], str] = str) -> str:
+    """``path_of`` names a file as the runner resolves it: relative to the repository root."""
     lines = []
     for finding in findings:
         where = finding.location
         properties = ",".join(
             f"{key}={_escape_property(str(value))}"
             for key, value in (
-                ("file", where.path),
+                ("file", path_of(where.path)),
                 ("line", where.line),
                 ("col", where.column),
                 ("endLine", where.end_line),
@@ -39,9 +42,8 @@ def render(findings: list[Finding], summary: Summary) -> str:
     for skipped in summary.skipped:
         # A file that was not linted is an annotation too: a green check must not hide it.
         command = "warning" if skipped.incomplete else "notice"
-        properties = (
-            f"file={_escape_property(skipped.path)},title={_escape_property('orgtrust-lint skipped this file')}"
-        )
+        title = _escape_property("orgtrust-lint skipped this file")
+        properties = f"file={_escape_property(path_of(skipped.path))},title={title}"
         lines.append(f"::{command} {properties}::{_escape_data('skipped: ' + skipped.reason)}")
     # Worded as the text format's summary line: what is not shown is counted too.
     not_shown = [f"{summary.suppressed} suppressed"] if summary.suppressed else []

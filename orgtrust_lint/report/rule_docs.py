@@ -11,18 +11,26 @@ def _paragraph(text: str) -> str:
 
 
 def rule_page(rule: Any) -> str:
-    language = "hcl" if "terraform" in rule.tags and not rule.bad_example.lstrip().startswith(("#", "-", "+")) else ""
-    references = "\n".join(f"- [{title}]({url})" for title, url in rule.references)
     return (
         f"# {rule.id} {rule.name}\n\n"
         f"Default severity: **{rule.severity.value}**. {_enabled(rule)} Tags: {', '.join(rule.tags)}.\n\n"
+        f"{help_markdown(rule)}\n"
+        f"Generated from `rules/{rule.id}.yaml`; run `make docs` after editing it.\n"
+    )
+
+
+def help_markdown(rule: Any) -> str:
+    """The rule's help for code scanning (SARIF ``help.markdown``): its page without the title and
+    the generated-from line, which the alert view has no use for."""
+    language = "hcl" if "terraform" in rule.tags and not rule.bad_example.lstrip().startswith(("#", "-", "+")) else ""
+    references = "\n".join(f"- [{title}]({url})" for title, url in rule.references)
+    return (
         f"{_paragraph(rule.summary)}\n\n"
         f"## What it does\n\n{_paragraph(rule.what)}\n\n"
         f"## Why is this bad?\n\n{_paragraph(rule.why)}\n\n"
         f"## Example\n\n```{language}\n{rule.bad_example.rstrip()}\n```\n\n"
         f"## Use instead\n\n```{language}\n{rule.good_example.rstrip()}\n```\n\n"
-        f"## References\n\n{references}\n\n"
-        f"Generated from `rules/{rule.id}.yaml`; run `make docs` after editing it.\n"
+        f"## References\n\n{references}\n"
     )
 
 
