@@ -13,6 +13,7 @@ import argparse
 import json
 import random
 import shutil
+import subprocess
 import sys
 from collections import Counter
 from pathlib import Path
@@ -322,6 +323,9 @@ def make(root: Path) -> Counter:
             (module / name).write_text(text)
     templates = root / "cloudformation"
     templates.mkdir(parents=True)
+    # A repository of its own, as a linted repository is: otherwise orgtrust-lint's own checkout
+    # is the repository, and a run looks through its fixtures and other corpus for callers.
+    subprocess.run(["git", "init", "-q", str(root)], check=True)
     for i in range(TEMPLATES):
         unscoped = i % 30 == 0
         misplaced_condition = i % 30 == 15  # a ServicePrincipal condition on an action that never carries it

@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import random
 import shutil
+import subprocess
 import sys
 from collections import Counter
 from pathlib import Path
@@ -166,6 +167,9 @@ def make(root: Path) -> Counter:
     if root.exists():
         shutil.rmtree(root)
     (root / "org").mkdir(parents=True)
+    # A repository of its own, as a linted repository is: otherwise orgtrust-lint's own checkout
+    # is the repository, and a run looks through its fixtures and other corpus for callers.
+    subprocess.run(["git", "init", "-q", str(root)], check=True)
     (root / "org" / "main.tf").write_text(ORG)
     for i in range(SERVICES):
         module = root / "services" / f"service-{i:03d}"
