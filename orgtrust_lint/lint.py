@@ -205,13 +205,15 @@ def _callers(root: str, excludes: Callable[[str], bool]) -> tuple[dict[str, set[
     terraform, units = terraform_files_under(display_path(root), excludes)
     for path in terraform:
         try:
-            text = read_file(path).decode("utf-8", errors="replace")
+            data = read_file(path)
         except (OSError, SkipFile):
             continue
-        if "source" not in text:
+        # A local source is a quoted relative path: most files have none, and a substring test
+        # costs far less than decoding them and searching for "source" (every "resource" has it).
+        if b'"./' not in data and b'"../' not in data:
             continue
         directory = os.path.dirname(path) or "."
-        for target in called_directories_in(directory, text):
+        for target in called_directories_in(directory, data.decode("utf-8", errors="replace")):
             callers.setdefault(target, set()).add(directory)
     return callers, units
 
