@@ -208,12 +208,8 @@ def _callers(root: str, excludes: Callable[[str], bool]) -> tuple[dict[str, set[
             data = read_file(path)
         except (OSError, SkipFile):
             continue
-        # A local source is a quoted relative path: most files have none, and a substring test
-        # costs far less than decoding them and searching for "source" (every "resource" has it).
-        if b'"./' not in data and b'"../' not in data:
-            continue
         directory = os.path.dirname(path) or "."
-        for target in called_directories_in(directory, data.decode("utf-8", errors="replace")):
+        for target in called_directories_in(directory, data):
             callers.setdefault(target, set()).add(directory)
     return callers, units
 
@@ -458,7 +454,7 @@ def extract(
     template_misses = [(p, t) for p, t in template_items if p not in template_facts]
 
     # Terraform configurations go to the workers first; while they parse, this process decodes the
-    # templates (cfn-lint's import alone is about 0.3 s, bench/RESULTS.md: better paid once than in every worker).
+    # templates (cfn-lint's import alone is about 0.4 s, bench/RESULTS.md: better paid once than in every worker).
     batch = partial(_extract_configuration_batch, memo={})
     terraform_work = parallel.start(batch, misses, jobs, size=_configuration_size)
     template_jobs = 1 if terraform_work.parallel else jobs

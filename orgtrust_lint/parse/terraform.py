@@ -412,8 +412,13 @@ def local_source_directory(caller: str, source: str) -> str:
     return os.path.normpath(os.path.join(caller, path))
 
 
-def called_directories_in(directory: str, text: str) -> set[str]:
-    """The directories a file's text calls through local module sources."""
+def called_directories_in(directory: str, data: bytes) -> set[str]:
+    """The directories a file calls through local module sources."""
+    # A local source is a quoted relative path: most files hold none, and a substring test costs
+    # far less than decoding the file and searching it (every "resource" holds "source").
+    if b'"./' not in data and b'"../' not in data:
+        return set()
+    text = data.decode("utf-8", errors="replace")
     return {local_source_directory(directory, m.group(1)) for m in _LOCAL_SOURCE.finditer(text)}
 
 
@@ -423,8 +428,7 @@ def called_directories(module: TerraformModule) -> set[str]:
     called: set[str] = set(module.manifest.values())  # registry and git modules `terraform init` fetched
     for data in module.to_parse.values():
         if isinstance(data, bytes):
-            text = data.decode("utf-8", errors="replace")
-            called.update(local_source_directory(module.directory, m.group(1)) for m in _LOCAL_SOURCE.finditer(text))
+            called.update(called_directories_in(module.directory, data))
     return called
 
 
