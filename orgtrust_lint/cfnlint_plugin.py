@@ -44,11 +44,21 @@ def cfn_lint_id(rule: Rule, severity: Severity | None = None) -> str:
 def _configured() -> tuple[list[Rule], tuple[str, ...]]:
     """The shipped rules and those of the rules-dir of the configuration for the working directory
     (cfn-lint runs from the repository), and those directories."""
+    import sys
+
     from orgtrust_lint.config import load_config
     from orgtrust_lint.engine import rule_ids, rules_with
+    from orgtrust_lint.errors import UserError
+    from orgtrust_lint.report.escape import safe_line
 
-    directories = load_config(["."], rule_ids=rule_ids()).flat().rules_dirs
-    return rules_with(directories), directories
+    try:
+        directories = load_config(["."], rule_ids=rule_ids()).flat().rules_dirs
+        return rules_with(directories), directories
+    except UserError as exc:
+        # cfn-lint would print a traceback for an exception raised while it imports the plugin:
+        # one line and exit code 2, as orgtrust-lint itself says it.
+        print(safe_line(f"orgtrust-lint: error: {exc}"), file=sys.stderr)
+        raise SystemExit(2) from None
 
 
 _RULES, _RULES_DIRS = _configured()

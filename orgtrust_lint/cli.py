@@ -644,9 +644,10 @@ def _rules(output_format: str) -> int:
         print(json.dumps({"version": 1, "rules": items}, indent=2))
         return EXIT_OK
     width = max(len(r.name) for r in rules)
+    id_width = max(len(r.id) for r in rules)  # a team's ids may be longer than OT's five characters
     for rule in rules:
         default = "on " if rule.default_enabled else "off"
-        print(f"{rule.id}  {rule.name:<{width}}  {rule.severity.value:<7}  {default}  {rule.summary}")
+        print(f"{rule.id:<{id_width}}  {rule.name:<{width}}  {rule.severity.value:<7}  {default}  {rule.summary}")
     off = [r.id for r in rules if not r.default_enabled]
     if off:
         print(

@@ -192,6 +192,7 @@ def load_user_rules(directories: Sequence[str]) -> list[Rule]:
     rules (shipped ones included) may share an id or a name. DataFileError names the file otherwise."""
     rules: list[Rule] = []
     for directory in dict.fromkeys(os.path.realpath(d) for d in directories):
+        _refuse_misnamed_rules(directory)
         files = tuple(_rule_files(Path(directory)))
         found = _user_rules.get((directory, files))
         if found is None:
@@ -207,6 +208,71 @@ def load_user_rules(directories: Sequence[str]) -> list[Rule]:
                 raise DataFileError(f"rule file {rule.file}: '{what}': {key} is already the {what} of {owner}")
             seen[key] = rule
     return rules
+
+
+_LOOKS_LIKE_A_RULE = re.compile(rb"(?m)^id:[ \t]*['\"]?([A-Za-z0-9_-]+)")
+_HAS_MATCH = re.compile(rb"(?m)^match:")
+
+
+def _refuse_misnamed_rules(directory: str) -> None:
+    """A YAML file of a rules-dir that holds a rule but is not named after its id would be silently
+    left out (other files there are fixtures): an error naming the file and the name it needs."""
+    try:
+        names = sorted(e.name for e in os.scandir(directory) if e.is_file() and e.name.endswith((".yaml", ".yml")))
+    except OSError:
+        return
+    named = {name for _, name in rule_files_in(directory)}
+    for name in names:
+        if name in named:
+            continue
+        try:
+            with open(os.path.join(directory, name), "rb") as stream:
+                head = stream.read(65536)
+        except OSError:
+            continue
+        found = _LOOKS_LIKE_A_RULE.search(head)
+        if found and _HAS_MATCH.search(head):
+            shown = os.path.relpath(os.path.join(directory, name))
+            wanted = found.group(1).decode("ascii").upper()
+            raise DataFileError(
+                f"rule file {shown}: holds rule {wanted} but is not named after it ({wanted}.yaml), so it would"
+                " not be read"
+            )
+
+
+def resource_types_read(rules: Sequence[Rule]) -> frozenset[str] | None:
+    """The resource types the rules' conditions over the general ``resource`` fact can look at, so that
+    extraction reads those resources too (it reads only what the shipped checks need); None when a
+    condition may look at any type, and every resource must be read."""
+    types: set[str] = set()
+
+    def visit(node: Any) -> bool:
+        if isinstance(node, list):
+            return all(visit(item) for item in node)
+        if not isinstance(node, dict):
+            return True
+        if node.get("fact") == "resource":
+            named = _types_named(node.get("where"))
+            if named is None:
+                return False
+            types.update(named)
+        return all(visit(value) for key, value in node.items() if key != "fact")
+
+    return frozenset(types) if all(visit(rule.match) for rule in rules) else None
+
+
+def _types_named(where: Any) -> set[str] | None:
+    """The types a ``where`` restricts a resource to (a test of ``type`` by equals or in, alone or in
+    an ``all``); None when it does not restrict them."""
+    leaves = where.get("all", []) if isinstance(where, dict) and "all" in where else [where]
+    for leaf in leaves:
+        if not isinstance(leaf, dict) or leaf.get("field") != "type" or leaf.get("ignore_case"):
+            continue
+        if isinstance(leaf.get("equals"), str):
+            return {leaf["equals"]}
+        if isinstance(leaf.get("in"), list) and all(isinstance(t, str) for t in leaf["in"]):
+            return set(leaf["in"])
+    return None
 
 
 def rules_with(directories: Sequence[str]) -> list[Rule]:

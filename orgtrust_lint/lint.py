@@ -25,7 +25,7 @@ from orgtrust_lint.discover import (
     repository_root,
     terraform_files_under,
 )
-from orgtrust_lint.engine import Rule, rule_selected, rules_with, run
+from orgtrust_lint.engine import Rule, resource_types_read, rule_selected, rules_with, run
 from orgtrust_lint.facts import (
     INTERNAL_ERROR_RULE,
     Coverage,
@@ -327,6 +327,10 @@ def _module_content(module: TerraformModule) -> list[bytes]:
         )
     for key, directory in sorted(module.manifest.items()):  # which directory each registry module is
         parts.extend((key.encode("utf-8", "surrogateescape"), directory.encode("utf-8", "surrogateescape")))
+    # Which blocks were parsed: a run whose rules read more resource types must not get the facts of one
+    # that read fewer.
+    kept = b"*" if module.relevant is None else "\n".join(sorted(module.relevant.resource_types)).encode()
+    parts.append(kept)
     return parts
 
 
@@ -363,11 +367,13 @@ def extract(
     jobs: int = 1,
     digests: dict[str, str] | None = None,
     stdin: StdinFile | None = None,
+    resource_types: frozenset[str] | None = frozenset(),
 ) -> tuple[Facts, set[str] | None]:
     """Facts of every file under ``paths`` the configuration does not exclude (or of ``stdin``).
     Files are read and prefiltered here; what must be parsed comes from the cache or is parsed in up
     to ``jobs`` processes. ``digests``, when given, receives the content digest of every file parsed
-    (or served from the cache)."""
+    (or served from the cache). ``resource_types``: the types rules of one's own read beyond the
+    shipped checks' (None: every type, so nothing is prefiltered)."""
     read: Callable[[str], bytes]  # a file's bytes by its path (stdin's own for the name it stands for)
     if stdin is None:
         discovered, read = discover(paths, resolver_for(config).excludes), read_file
@@ -376,10 +382,11 @@ def extract(
     catalog = catalog or Catalog.load()
     terraform_prefilter: Prefilter | None = None
     template_types: tuple[str, ...] = ()
-    if prefilter:
+    if prefilter and resource_types is not None:
         specs = catalog.all_integration_specs  # inferred too: OT105 looks for the service's own setup
-        terraform_prefilter = Prefilter(s.resource for s in specs if s.format == "terraform")
-        template_types = tuple(s.resource for s in specs if s.format == "cloudformation")
+        read_types = {*(s.resource for s in specs if s.format == "terraform"), *resource_types}
+        terraform_prefilter = Prefilter(read_types)
+        template_types = (*(s.resource for s in specs if s.format == "cloudformation"), *sorted(resource_types))
     modules = plan_terraform(discovered.terraform, read, prefilter=terraform_prefilter)
     # Terragrunt units are evaluated once here, to learn what they apply and which files they read.
     cache = ParseCache(catalog.version) if use_cache else None
@@ -410,7 +417,7 @@ def extract(
             continue
         if not looks_like_template(text):
             continue
-        if prefilter and not template_is_relevant(text, template_types) and syntax_ok(text):
+        if terraform_prefilter is not None and not template_is_relevant(text, template_types) and syntax_ok(text):
             skipped_templates.add(path)
         else:
             template_items.append((path, text))
@@ -531,14 +538,21 @@ def check(
     own. ``keep_digests``: record in the result what each parsed file held (for --fix)."""
     resolver = resolver_for(config)
     catalog = catalog or Catalog.load()
-    if rules is None:  # a broken rule file of one's own is an error before anything is linted
-        rules_with(resolver.rules_dirs(()))
+    # A broken rule file of one's own is an error before anything is linted.
+    known_rules = rules if rules is not None else rules_with(resolver.rules_dirs(()))
     digests: dict[str, str] = {}
     if plan is not None and not paths and stdin is None:
         facts, explicit = Facts(), None
     else:
         kept = digests if keep_digests else None
-        facts, explicit = extract(paths, resolver, catalog, prefilter, use_cache, jobs, kept, stdin)
+        read_types = resource_types_read(known_rules)
+        facts, explicit = extract(paths, resolver, catalog, prefilter, use_cache, jobs, kept, stdin, read_types)
+        if rules is None:
+            # Configurations below the run's may bring rules that read other resource types: read again.
+            wanted = resource_types_read(rules_with(resolver.rules_dirs(facts.files)))
+            if prefilter and read_types is not None and (wanted is None or not wanted <= read_types):
+                digests.clear()
+                facts, explicit = extract(paths, resolver, catalog, prefilter, use_cache, jobs, kept, stdin, wanted)
     if plan is not None or base is not None:
         from orgtrust_lint.change import removals
     if plan is not None:

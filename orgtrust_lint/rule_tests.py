@@ -150,7 +150,9 @@ def run_rule_tests(paths: list[str]) -> Outcome:
         # configuration names it (a rules-dir).
         below = [d for d in user if _inside(os.path.realpath(directory), d)]
         own_dirs = resolver.for_directory(str(directory)).rules_dirs
-        adjusted: ConfigResolver = resolver.override(rules_dirs=tuple(dict.fromkeys([*own_dirs, *below])))
+        # Fixtures are linted even where the configuration excludes them (a project's `check .` should
+        # not report its rules' test fixtures: `exclude: [policy/**]`).
+        adjusted: ConfigResolver = resolver.override(rules_dirs=tuple(dict.fromkeys([*own_dirs, *below])), exclude=())
         result = check([str(directory)], adjusted, rules=rules)
         files = [p for p in fixtures if p.parent == directory]
         outcome.failures.extend(_compare(result.findings, files, written, compared))

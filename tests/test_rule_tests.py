@@ -129,3 +129,11 @@ def test_the_shipped_rules_are_tested_from_their_files(tmp_path: Path, capsys, i
     code, lines, _ = _run(capsys, str(copy), "fixtures/terraform/consolidated-billing")
     assert code == 1
     assert lines[0].startswith("fixtures/terraform/consolidated-billing/main.tf:") and "OT104 expected" in lines[0]
+
+
+def test_fixtures_the_configuration_excludes_are_still_tested(rules: Path, capsys) -> None:
+    """`check .` is kept off the fixtures by an exclude; test-rules lints them all the same."""
+    (rules.parent / ".orgtrust-lint.yaml").write_text('rules-dir: policy\nexclude: ["policy/**"]\n')
+    code, lines, err = _run(capsys, "policy")
+    assert (code, err, lines) == (0, "", ["test-rules: 1 rule(s), 1 fixture file(s), 2 annotation(s): all passed"])
+    assert run(["check", ".", "--no-cache"]) == 0, "check does not lint the excluded fixtures"

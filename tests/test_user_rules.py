@@ -136,6 +136,9 @@ def test_the_baseline_records_and_matches_it(project: Path, capsys) -> None:
 def test_rules_and_explain_document_it(project: Path, capsys) -> None:
     code, out, _ = _run(capsys, "rules")
     assert code == 0 and "ACME101  principal-outside-allowlist" in out
+    # The columns line up whatever the length of the ids.
+    lines = [line for line in out.splitlines() if line.startswith(("OT101 ", "ACME101 "))]
+    assert len(lines) == 2 and len({line.index(" error ") for line in lines}) == 1, lines
     code, out, _ = _run(capsys, "rules", "--format", "json")
     assert "ACME101" in [rule["id"] for rule in json.loads(out)["rules"]]
     code, out, _ = _run(capsys, "explain", "principal-outside-allowlist")
@@ -261,4 +264,103 @@ def test_the_cfn_lint_plugin_runs_rules_of_ones_own(project: Path) -> None:
     assert "Traceback" not in done.stderr, done.stderr
     assert done.stdout.splitlines() == [
         "stack.yaml:3:3:3:8:W9ACME201:Alice is an IAM user: give people access through IAM Identity Center [ACME201]"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("configuration", "said"),
+    [
+        ("rules-dir: nowhere\n", "rules-dir"),
+        ("unknown-key: 1\n", "unknown-key"),
+    ],
+)
+def test_the_cfn_lint_plugin_says_a_broken_configuration_in_one_line(
+    project: Path, configuration: str, said: str
+) -> None:
+    (project / ".orgtrust-lint.yaml").write_text(configuration)
+    (project / "stack.yaml").write_text("AWSTemplateFormatVersion: '2010-09-09'\nResources: {}\n")
+    cfn_lint = str(Path(sys.executable).parent / "cfn-lint")
+    done = subprocess.run(
+        [cfn_lint, "--append-rules", "orgtrust_lint.cfnlint_plugin", "--", "stack.yaml"],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 2
+    lines = done.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("orgtrust-lint: error: ") and said in lines[0], done.stderr
+
+
+@pytest.mark.parametrize("name", ["allowlist.yaml", "acme101.yml"])
+def test_a_rule_file_not_named_after_its_id_is_an_error_not_left_out(project: Path, capsys, name: str) -> None:
+    """Other files of a rules-dir are fixtures; one that holds a rule under another name would be
+    silently skipped, and its rule would never run."""
+    (project / "policy" / "ACME101.yaml").rename(project / "policy" / name)
+    (project / "policy" / "template.yaml").write_text("Resources:\n  Bucket:\n    Type: AWS::S3::Bucket\n")
+    code, _, err = _run(capsys, "check")
+    assert code == 2
+    assert err == (
+        f"orgtrust-lint: error: rule file policy/{name}: holds rule ACME101 but is not named after it"
+        " (ACME101.yaml), so it would not be read\n"
+    )
+
+
+RESOURCE_RULE = ALLOWLIST_RULE.replace("id: ACME101", "id: ACME120").replace(
+    "name: principal-outside-allowlist", "name: listed-resource"
+).split("match:")[0] + ('match:\n  fact: resource\n  where: WHERE\nmessage: "{address} is a {type}"\n')
+RESOURCES = """resource "aws_organizations_organization" "org" {
+  feature_set = "ALL"
+}
+resource "aws_s3_bucket" "logs" {
+  bucket = "logs"
+}
+resource "aws_kms_key" "logs" {}
+"""
+BUCKET_TEMPLATE = "Resources:\n  Logs:\n    Type: AWS::S3::Bucket\n"
+
+
+@pytest.mark.parametrize(
+    "where",
+    [
+        '{field: type, in: [aws_s3_bucket, aws_kms_key, "AWS::S3::Bucket"]}',  # types the prefilter learns
+        "{field: address, matches: logs, ignore_case: true}",  # any type: nothing is prefiltered
+    ],
+)
+@pytest.mark.parametrize("cache", [False, True])
+def test_a_rule_over_resources_sees_those_the_shipped_checks_do_not_read(
+    project: Path, capsys, where: str, cache: bool
+) -> None:
+    """The shipped checks read only some resource types, and extraction skips the others: a rule of
+    one's own over the resource fact must see every resource it may report, with or without a
+    cache filled by a run that read fewer."""
+    (project / "policy" / "ACME120.yaml").write_text(RESOURCE_RULE.replace("WHERE", where))
+    (project / "main.tf").write_text(RESOURCES)
+    (project / "template.yaml").write_text(BUCKET_TEMPLATE)
+    if cache:  # a run without the rule first fills the cache with what the shipped checks read
+        (project / ".orgtrust-lint.yaml").write_text("")
+        run(["check", "--select", "OT"])
+        (project / ".orgtrust-lint.yaml").write_text("rules-dir: policy\n")
+    capsys.readouterr()
+    argv = ["check", "--select", "ACME120", "--format", "json"] + ([] if cache else ["--no-cache"])
+    assert run(argv) == 1
+    found = sorted((f["path"], f["message"]) for f in json.loads(capsys.readouterr().out)["findings"])
+    assert found == [
+        ("main.tf", "aws_kms_key.logs is a aws_kms_key"),
+        ("main.tf", "aws_s3_bucket.logs is a aws_s3_bucket"),
+        ("template.yaml", "Logs is a AWS::S3::Bucket"),
+    ]
+
+
+def test_a_rule_over_resources_from_a_configuration_below_the_run(project: Path, capsys) -> None:
+    """A subdirectory's configuration brings the rule: its resources are read too."""
+    team = project / "team"
+    (team / "policy").mkdir(parents=True)
+    (team / "policy" / "ACME120.yaml").write_text(RESOURCE_RULE.replace("WHERE", "{field: type, equals: aws_kms_key}"))
+    (team / ".orgtrust-lint.yaml").write_text("rules-dir: policy\n")
+    (team / "main.tf").write_text(RESOURCES)
+    code, out, _ = _run(capsys, "check", "--format", "json")
+    assert code == 1
+    assert [(f["path"], f["rule"]) for f in json.loads(out)["findings"] if f["rule"] == "ACME120"] == [
+        ("team/main.tf", "ACME120")
     ]
