@@ -49,8 +49,11 @@ def complete_principals(facts: Facts, configuration: str | None = None) -> dict[
     """
     if configuration is not None:
         facts = _of_configuration(facts, configuration)
-    if not any(o.declares_principals for o in facts.organizations):
+    lists = [o for o in facts.organizations if o.declares_principals]
+    if not lists:
         return None
+    if any(not o.certain for o in lists):
+        return None  # an organization whose count is 0 or unknown may declare no list at all
     return declared_principals(facts)
 
 

@@ -250,3 +250,18 @@ def test_matches_in_cloudformation(
     properties = "      Name: share\n" + properties
     found = _ot302_on_disable(tmp_path, monkeypatch, "AWS::RAM::ResourceShare", properties, catalog)
     assert bool(found) is fires, found
+
+
+@pytest.mark.parametrize(("count", "fires"), [("", True), ("count = 1", True), ("count = var.create ? 1 : 0", False)])
+def test_an_organization_that_may_not_exist_is_no_whole_list(tmp_path: Path, count: str, fires: bool) -> None:
+    """OT301 compares with what must be enabled: an organization whose count is unknown may declare
+    no list at all, so a principal missing from its list is not known to be disabled."""
+    text = (
+        'variable "create" {\n  type = bool\n}\n'
+        f'resource "aws_organizations_organization" "org" {{\n  {count}\n'
+        '  aws_service_access_principals = ["sso.amazonaws.com"]\n}\n'
+        'resource "aws_organizations_delegated_administrator" "securityhub" {\n'
+        '  account_id        = "111111111111"\n  service_principal = "securityhub.amazonaws.com"\n}\n'
+    )
+    found = _ot301(tmp_path, "main.tf", text, Catalog.load())
+    assert bool(found) is fires, found
