@@ -108,6 +108,8 @@ FACT_KINDS: dict[str, FactKind] = {
                 "certain": "false when the resource may not exist (its count is 0 or unknown)",
                 "list_location": "where the authoritative list is: principals_location, or the resource when "
                 "the list is left out",
+                "alternatives": "for each alternative .tfvars file that changes the list: variant (the file's "
+                "name) and principals (what the list certainly holds when it is applied)",
             },
             views=("list_location",),
         ),

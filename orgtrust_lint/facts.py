@@ -107,6 +107,14 @@ class UnresolvedValue:
 
 
 @dataclass(frozen=True)
+class AlternativeList:
+    """What an organization's list certainly holds when an alternative .tfvars file is applied."""
+
+    variant: str  # the file's name, e.g. prod.tfvars
+    principals: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class Organization:
     """An organization resource and what it declares about trusted access."""
 
@@ -124,6 +132,8 @@ class Organization:
     authoritative: bool = True
     principals_written: bool = True  # False: the attribute is left out, an empty list to the provider
     certain: bool = True  # the resource exists in every case (its count is not 0 or unknown)
+    # For each alternative .tfvars file that changes the list: what the list certainly holds then.
+    alternatives: tuple[AlternativeList, ...] = ()
 
     @property
     def kind(self) -> str:

@@ -204,6 +204,34 @@ def test_a_list_that_is_not_authoritative_or_not_known_is_not_judged(
     assert _policy_findings(capsys) == []
 
 
+@pytest.mark.parametrize(
+    ("default", "prod", "expected"),
+    [
+        # The plain apply keeps Security Hub, -var-file=prod.tfvars disables it.
+        ('["sso.amazonaws.com", "securityhub.amazonaws.com"]', '["sso.amazonaws.com"]', " when prod.tfvars is applied"),
+        ('["sso.amazonaws.com"]', '["sso.amazonaws.com", "securityhub.amazonaws.com"]', ""),  # the plain apply
+        ('["securityhub.amazonaws.com"]', '["securityhub.amazonaws.com", "sso.amazonaws.com"]', None),
+    ],
+)
+def test_required_principals_in_every_tfvars_alternative(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys, default: str, prod: str, expected: str | None
+) -> None:
+    """A missing check uses what must be in the list: under the plain apply and under each
+    alternative .tfvars file that changes it (terraform apply -var-file=prod.tfvars)."""
+    _project(tmp_path, monkeypatch, "required-principals: [securityhub.amazonaws.com]\n", "sso.amazonaws.com")
+    text = (tmp_path / "main.tf").read_text()
+    listed = '["sso.amazonaws.com"]'
+    (tmp_path / "main.tf").write_text(f'variable "p" {{\n  default = {default}\n}}\n' + text.replace(listed, "var.p"))
+    (tmp_path / "prod.tfvars").write_text(f"p = {prod}\n")
+    run(["check", "--format", "json", "--no-cache"])
+    out, _ = capsys.readouterr()
+    messages = [f["message"] for f in json.loads(out)["findings"] if f["rule"] == "OT503"]
+    if expected is None:
+        assert messages == []
+    else:
+        assert len(messages) == 1 and f"leaves out 'securityhub.amazonaws.com'{expected}, which" in messages[0]
+
+
 def test_delegated_administrators_in_code(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys) -> None:
     _project(
         tmp_path,

@@ -35,6 +35,7 @@ from orgtrust_lint.evaluate.values import (
     with_origin,
 )
 from orgtrust_lint.facts import (
+    AlternativeList,
     ConditionClause,
     Facts,
     Location,
@@ -331,10 +332,17 @@ class ModuleExtractor:
         )
 
     def principal_values(
-        self, attribute: Attribute, address: str, position: Position, group: str, instance: Instance
+        self,
+        attribute: Attribute,
+        address: str,
+        position: Position,
+        group: str,
+        instance: Instance,
+        alternatives: dict[str, set[str] | None] | None = None,
     ) -> tuple[int, bool, set[str] | None]:
         """Record every principal an attribute may hold; return (how many in a plain apply, whether
-        all are known, the principals it certainly holds or None when that is not known)."""
+        all are known, the principals it certainly holds or None when that is not known). Into
+        ``alternatives``: what it certainly holds under each alternative .tfvars file that changes it."""
         count, resolved, certain = 0, True, None
         for world in self.worlds_for(attribute.value, instance.env):
             value = world.may.evaluate(attribute.value, instance.env)
@@ -342,6 +350,9 @@ class ModuleExtractor:
             if world.variant is None:
                 must = must_strings(self.primary.must.evaluate(attribute.value, instance.env))
                 certain = must if instance.certain else set()
+            elif alternatives is not None:
+                held = must_strings(world.must.evaluate(attribute.value, instance.env))
+                alternatives[world.variant] = held if instance.certain or held is None else set()
             for leaf in leaves(value):
                 item = leaf.value
                 if isinstance(item, Unknown):
@@ -529,10 +540,13 @@ class ModuleExtractor:
     def organization(self, block: Block, address: str, instance: Instance) -> None:
         principals = block.attributes.get("aws_service_access_principals")
         count, resolved = 0, True
+        alternatives: dict[str, set[str] | None] = {}
         if principals is not None:
             # One list per configuration: a module applied by two roots or units has two lists.
             group = f"{self.run.configuration}:{self.scope.directory}:{address}"
-            count, resolved, _ = self.principal_values(principals, address, Position.ORGANIZATION_LIST, group, instance)
+            count, resolved, _ = self.principal_values(
+                principals, address, Position.ORGANIZATION_LIST, group, instance, alternatives
+            )
         feature = block.attributes.get("feature_set")
         feature_value = self.scalar(feature, instance)
         if isinstance(feature_value, Unknown):
@@ -555,6 +569,11 @@ class ModuleExtractor:
                 authoritative=not _ignores_changes(block, "aws_service_access_principals"),
                 principals_written=principals is not None,
                 certain=instance.certain,
+                alternatives=tuple(
+                    AlternativeList(variant, tuple(sorted(held)))
+                    for variant, held in sorted(alternatives.items())
+                    if held is not None  # an unknown list is unresolved: principals_resolved says so
+                ),
             )
         )
 
