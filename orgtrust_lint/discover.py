@@ -70,7 +70,9 @@ def _outside(root: str) -> str:
     return f"symbolic link to a file outside {display_path(root)}, not followed"
 
 
-def _walk(root: str, excludes: Exclude, skipped: list[SkippedFile]) -> tuple[list[str], list[str], list[str]]:
+def _walk(
+    root: str, excludes: Exclude, skipped: list[SkippedFile], nested_repositories: bool = True
+) -> tuple[list[str], list[str], list[str]]:
     """IaC files under root: Terraform files, template candidates and Terragrunt units (the files
     units include are read through them). Symbolic links are not followed out of it: a linked directory
     is not entered (that also ends link loops) and a linked file is read only if it stays inside.
@@ -106,6 +108,12 @@ def _walk(root: str, excludes: Exclude, skipped: list[SkippedFile]) -> tuple[lis
                     continue
                 if entry.is_symlink():
                     skipped.append(SkippedFile(path, "symbolic link to a directory, not followed"))
+                    continue
+                # A Python virtual environment holds installed packages, never the project's code
+                # (and may be hundreds of megabytes to walk).
+                if os.path.exists(os.path.join(path, "pyvenv.cfg")):
+                    continue
+                if not nested_repositories and any(os.path.exists(os.path.join(path, m)) for m in (".git", ".hg")):
                     continue
                 subdirectories.append(path)
                 continue
@@ -263,5 +271,7 @@ def module_files(directory: str, excludes: Exclude) -> list[str]:
 def terraform_files_under(root: str, excludes: Exclude) -> tuple[list[str], list[str]]:
     """Every Terraform file and Terragrunt unit below ``root`` (vendored folders and links skipped),
     to find callers."""
-    found, _, units = _walk(root, excludes, [])
+    # A repository inside this one (a clone, a submodule) applies its own configurations: its files
+    # call its own modules, and walking it would only cost time.
+    found, _, units = _walk(root, excludes, [], nested_repositories=False)
     return found, units

@@ -107,3 +107,30 @@ def test_the_search_for_callers_stays_inside_what_was_named(
     monkeypatch.chdir(working)
     assert run(["check", "--no-cache", str(project)]) == 0
     assert capsys.readouterr().err == ""
+
+
+def test_callers_in_a_repository_inside_this_one_are_not_this_ones(
+    repository: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A clone or submodule below the top applies its own configurations: its callers do not bind
+    this repository's module (and walking it, a corpus of thousands of files, costs every run)."""
+    assert ("modules/trail/main.tf", 7, "OT301") in _findings(capsys, "modules/trail")
+    shutil.move(str(repository / "org"), str(repository / "vendor-clone"))
+    (repository / "vendor-clone" / ".git").mkdir()
+    assert _findings(capsys, "modules/trail") == set()
+
+
+def test_a_python_virtual_environment_is_not_walked(tmp_path: Path, monkeypatch, capsys) -> None:
+    """A venv holds installed packages, never the project's code: a .tf file inside one (a package's
+    test data) is neither linted nor a caller."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / ".git").mkdir()
+    venv = tmp_path / "venv"
+    (venv / "lib").mkdir(parents=True)
+    (venv / "pyvenv.cfg").write_text("home = /usr/bin\n")
+    (venv / "lib" / "main.tf").write_text(
+        'resource "aws_organizations_organization" "o" {\n  aws_service_access_principals = ["sso.amazonaws.co"]\n}\n'
+    )
+    (tmp_path / "main.tf").write_text('resource "aws_organizations_organization" "o" {\n  feature_set = "ALL"\n}\n')
+    assert run(["check", "--no-cache", "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out)["summary"]["files"] == 1
