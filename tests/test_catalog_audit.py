@@ -65,11 +65,24 @@ def test_added_principals_are_no_ot101_in_any_position(tmp_path: Path) -> None:
     assert _findings(tmp_path, files) == []
 
 
-def test_notifications_dispute_is_settled(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("name", "text"),
+    [
+        ("main.tf", _org("notifications.amazon.com")),
+        (
+            "template.yaml",
+            "AWSTemplateFormatVersion: '2010-09-09'\nResources:\n  Enable:\n"
+            "    Type: Custom::EnableAwsServiceAccess\n    Properties:\n"
+            "      ServiceToken: arn:aws:lambda:us-east-1:111111111111:function:enable\n"
+            "      ServicePrincipal: notifications.amazon.com\n",
+        ),
+    ],
+)
+def test_notifications_dispute_is_settled(tmp_path: Path, name: str, text: str) -> None:
     catalog = Catalog.load()
     assert catalog.entry("notifications.amazonaws.com")["status"] == "confirmed"  # type: ignore[index]
     assert catalog.entry("notifications.amazon.com") is None
-    found = _findings(tmp_path, {"main.tf": _org("notifications.amazon.com")}, "OT101")
+    found = _findings(tmp_path, {name: text}, "OT101")
     assert len(found) == 1
     assert "did you mean 'notifications.amazonaws.com'?" in found[0][2]
     assert "documentation typo" in found[0][2]
