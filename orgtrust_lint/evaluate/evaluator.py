@@ -331,7 +331,15 @@ class Evaluator:
         if head == "module" and len(parts) >= 2:
             call = self.module.modules.get(parts[1])
             if call is not None:
-                return self.traverse(via(call(self.all_branches), expr.location), parts[2:], expr)
+                outputs = via(call(self.all_branches), expr.location)
+                if len(parts) >= 3 and all(
+                    isinstance(o, ObjectValue) and o.get(parts[2]) is None for o in options(outputs)
+                ):
+                    # The prefilter reads a module's outputs only with the files that matter to a check:
+                    # an output not read is not known here (never an error that hides what is known).
+                    reason = f"output {parts[2]!r} of module.{parts[1]} is not read"
+                    return Unknown(expr.text, expr.location, reason, ".".join(parts[:3]))
+                return self.traverse(outputs, parts[2:], expr)
             return Unknown(expr.text, expr.location, "a module output is not followed", ".".join(parts[:2]))
         address = ".".join(parts[:2])
         return Unknown(expr.text, expr.location, "it refers to a value known only at apply time", address)
