@@ -17,10 +17,15 @@ from orgtrust_lint.lint import check
 
 REPO = Path(__file__).resolve().parent.parent
 # fixtures/plans holds plan JSON, read only through --plan (tests/test_plan.py); fixtures/policy/rules
-# holds rule files, read only through rules-dir (tests/test_user_rules.py).
+# holds rule files, read only through rules-dir (tests/test_user_rules.py); evaluation-policies/policies
+# holds policy documents, read only through file() and templatefile().
 FIXTURE_DIRECTORIES = sorted(
     {p.parent for p in (REPO / "fixtures").rglob("*") if p.is_file() and p.suffix in (".tf", ".yaml", ".json")}
-    - {REPO / "fixtures" / "plans", REPO / "fixtures" / "policy" / "rules"}
+    - {
+        REPO / "fixtures" / "plans",
+        REPO / "fixtures" / "policy" / "rules",
+        REPO / "fixtures" / "terraform" / "evaluation-policies" / "policies",
+    }
 )
 
 
