@@ -664,9 +664,6 @@ class Env:
     subject_kind: str | None = None
     bound: dict[str, Shape] = dataclasses.field(default_factory=dict)
 
-    def with_names(self, names: Mapping[str, Shape]) -> Env:
-        return dataclasses.replace(self, names={**self.names, **names})
-
     def on(self, subject: Shape, kind: str | None, name: str | None) -> Env:
         names = {**self.names, name: subject} if name else dict(self.names)
         return dataclasses.replace(self, subject=subject, subject_kind=kind, names=names)

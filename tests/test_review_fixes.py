@@ -287,3 +287,30 @@ def test_fu_minor24_options_of_check_lists_every_option() -> None:
     readme = (REPO / "README.md").read_text()
     listed = readme[readme.index("Options of `check`") :].split("\n\n")[0]
     assert {option for option in options - {"--help"} if f"`{option}" not in listed} == set()
+
+
+def test_cr_d9_every_method_of_a_class_is_called() -> None:
+    """D9: ParseCache kept get, missing and put that nothing called. A public method that overrides
+    nothing and that no code of the package, its tests, scripts or bench calls is dead."""
+    import importlib
+
+    modules = _module_names()
+    elsewhere = [p.read_text() for directory in ("tests", "scripts", "bench") for p in (REPO / directory).rglob("*.py")]
+    everything = "\n".join([*modules.values(), *elsewhere])
+    dead = []
+    for module, text in modules.items():
+        if module.endswith("__main__"):
+            continue  # importing it runs the program
+        loaded = importlib.import_module(module)
+        for node in ast.parse(text).body:
+            cls = getattr(loaded, node.name, None) if isinstance(node, ast.ClassDef) else None
+            if not isinstance(cls, type):
+                continue
+            for item in node.body:
+                if not isinstance(item, ast.FunctionDef) or item.name.startswith("_") or item.decorator_list:
+                    continue
+                if any(item.name in vars(base) for base in cls.__mro__[1:]):
+                    continue  # an override: its callers are the base class's
+                if not re.search(rf"\.{re.escape(item.name)}\b", everything):
+                    dead.append((module, node.name, item.name))
+    assert dead == []
