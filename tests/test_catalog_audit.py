@@ -391,6 +391,31 @@ def test_delegated_administrator_for_any_principal_relies_on_trusted_access(tmp_
     )
 
 
+def test_a_template_registration_relies_on_the_enable_a_change_drops(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """In a template the reliance of a delegated administrator (any principal, an added one too)
+    shows when a change removes the principal's enable and keeps the registration (OT302)."""
+    _git(tmp_path, "init", "-q")
+    enable = (
+        "  EnableRegistry:\n    Type: Community::Organizations::EnableAWSServiceAccess\n    Properties:\n"
+        "      ServicePrincipal: agent-registry.amazonaws.com\n"
+    )
+    head = "AWSTemplateFormatVersion: '2010-09-09'\nResources:\n"
+    registry = (
+        "  Registry:\n    Type: Community::Organizations::DelegatedAdmin\n    Properties:\n"
+        "      AccountId: '111111111111'\n      ServicePrincipal: agent-registry.amazonaws.com\n"
+    )
+    (tmp_path / "admin.yaml").write_text(head + enable + registry)
+    _git(tmp_path, "add", "-A")
+    _git(tmp_path, "commit", "-q", "-m", "base")
+    (tmp_path / "admin.yaml").write_text(head + registry)
+    monkeypatch.chdir(tmp_path)
+    assert run(["check", "--base", "HEAD", "--select", "OT302", "--format", "json", "--no-cache"]) == 1
+    found = json.loads(capsys.readouterr().out)["findings"]
+    assert [(f["principal"], "Registry" in f["message"]) for f in found] == [("agent-registry.amazonaws.com", True)]
+
+
 def _ot301_places(tmp_path: Path) -> list[tuple[str, str]]:
     result = check([str(tmp_path)], Config(ignore=("OT105",)))
     return [(f.location.path, f.principal or "") for f in result.findings if f.rule == "OT301"]
