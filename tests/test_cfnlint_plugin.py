@@ -214,3 +214,16 @@ Resources:
             Action: organizations:*
             Resource: "*"
 """
+
+
+def test_fu_minor22_the_cfnlintrc_form_in_the_readme_needs_no_double_dash(tmp_path: Path) -> None:
+    """The README's `.cfnlintrc` (append_rules) loads the plugin for `cfn-lint template.yaml`, the form
+    that avoids `--append-rules` swallowing the template's name."""
+    (tmp_path / ".git").mkdir()
+    (tmp_path / ".cfnlintrc").write_text("append_rules:\n  - orgtrust_lint.cfnlint_plugin\n")
+    (tmp_path / "template.yaml").write_text((REPO / "fixtures/cloudformation/iam-policies.yaml").read_text())
+    result = subprocess.run(
+        [CFN_LINT, "--format", "parseable", "template.yaml"], cwd=tmp_path, capture_output=True, text=True, timeout=180
+    )
+    assert "Traceback" not in result.stderr, result.stderr
+    assert any(re.search(r":E9201:.*\[OT201\]$", line) for line in result.stdout.splitlines()), result.stdout
