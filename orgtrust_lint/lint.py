@@ -461,7 +461,7 @@ def extract(
     template_misses = [(p, t) for p, t in template_items if p not in template_facts]
 
     # Terraform configurations go to the workers first; while they parse, this process decodes the
-    # templates (cfn-lint's import alone is about 0.4 s, bench/RESULTS.md: better paid once than in every worker).
+    # templates (cfn-lint's import alone is about 0.6 s, bench/RESULTS.md: better paid once than in every worker).
     batch = partial(_extract_configuration_batch, memo={})
     terraform_work = parallel.start(batch, misses, jobs, size=_configuration_size)
     template_jobs = 1 if terraform_work.parallel else jobs
