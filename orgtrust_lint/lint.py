@@ -549,10 +549,13 @@ def check(
         facts, explicit = extract(paths, resolver, catalog, prefilter, use_cache, jobs, kept, stdin, read_types)
         if rules is None:
             # Configurations below the run's may bring rules that read other resource types: read again.
-            wanted = resource_types_read(rules_with(resolver.rules_dirs(facts.files)))
+            found = rules_with(resolver.rules_dirs(facts.files))
+            wanted = resource_types_read(found)
             if prefilter and read_types is not None and (wanted is None or not wanted <= read_types):
                 digests.clear()
                 facts, explicit = extract(paths, resolver, catalog, prefilter, use_cache, jobs, kept, stdin, wanted)
+            if plan is None:  # no file joins the run later: check_facts need not look for them again
+                rules = found
     if plan is not None or base is not None:
         from orgtrust_lint.change import removals
     if plan is not None:

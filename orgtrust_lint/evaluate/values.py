@@ -108,18 +108,21 @@ def options(value: Value) -> tuple[Value, ...]:
     return value.options if isinstance(value, OneOf) else (value,)
 
 
-def _map_known(value: Value, change: Callable[[Known], Known]) -> Value:
-    if isinstance(value, Known):
-        return change(value)
+def _map_leaves(value: Value, change: Callable[[Value], Value]) -> Value:
+    """``value`` with ``change`` applied to every leaf (a Known or an Unknown), its shape kept."""
     if isinstance(value, ListValue):
-        return replace(value, items=tuple(_map_known(item, change) for item in value.items))
+        return replace(value, items=tuple(_map_leaves(item, change) for item in value.items))
     if isinstance(value, ObjectValue):
-        return replace(value, items=tuple((k, _map_known(v, change)) for k, v in value.items))
+        return replace(value, items=tuple((k, _map_leaves(v, change)) for k, v in value.items))
     if isinstance(value, OneOf):
-        return OneOf(tuple(_map_known(option, change) for option in value.options))
+        return OneOf(tuple(_map_leaves(option, change) for option in value.options))
     if isinstance(value, Maybe):
-        return Maybe(_map_known(value.value, change))
-    return value
+        return Maybe(_map_leaves(value.value, change))
+    return change(value)
+
+
+def _map_known(value: Value, change: Callable[[Known], Known]) -> Value:
+    return _map_leaves(value, lambda leaf: change(leaf) if isinstance(leaf, Known) else leaf)
 
 
 def via(value: Value, location: Location) -> Value:
@@ -180,17 +183,13 @@ def must_strings(value: Value) -> set[str] | None:
 def seen_from_caller(value: Value, prefix: str) -> Value:
     """A module output as its caller sees it: what it refers to is named from the caller
     (data.aws_iam_policy_document.x inside module.org is module.org.data.aws_iam_policy_document.x)."""
-    if isinstance(value, Unknown):
-        return replace(value, refers_to=f"{prefix}{value.refers_to}") if value.refers_to else value
-    if isinstance(value, ListValue):
-        return replace(value, items=tuple(seen_from_caller(item, prefix) for item in value.items))
-    if isinstance(value, ObjectValue):
-        return replace(value, items=tuple((k, seen_from_caller(v, prefix)) for k, v in value.items))
-    if isinstance(value, OneOf):
-        return OneOf(tuple(seen_from_caller(option, prefix) for option in value.options))
-    if isinstance(value, Maybe):
-        return Maybe(seen_from_caller(value.value, prefix))
-    return value
+
+    def renamed(leaf: Value) -> Value:
+        if isinstance(leaf, Unknown) and leaf.refers_to:
+            return replace(leaf, refers_to=f"{prefix}{leaf.refers_to}")
+        return leaf
+
+    return _map_leaves(value, renamed)
 
 
 def fully_known(value: Value) -> bool:

@@ -94,15 +94,9 @@ def _skip_expression(text: str, at: int, closer: str) -> int:
         if char == '"':
             index = _skip_string(text, index)
             continue
-        if char == "#" or text.startswith("//", index):
-            end = text.find("\n", index)
-            index = length if end < 0 else end
-            continue
-        if text.startswith("/*", index):
-            end = text.find("*/", index + 2)
-            if end < 0:
-                raise _CannotScan("a comment that does not end")
-            index = end + 2
+        after = _after_comment(text, index)
+        if after is not None:
+            index = after
             continue
         if char == "<" and text.startswith("<<", index):
             heredoc = _HEREDOC.match(text, index)
@@ -124,6 +118,19 @@ def _skip_expression(text: str, at: int, closer: str) -> int:
     raise _CannotScan("a block that does not end")
 
 
+def _after_comment(text: str, index: int) -> int | None:
+    """Where a comment starting at ``index`` ends (#, // to the line's end, /* */); None when none starts there."""
+    if text.startswith(("#", "//"), index):
+        end = text.find("\n", index)
+        return len(text) if end < 0 else end
+    if text.startswith("/*", index):
+        end = text.find("*/", index + 2)
+        if end < 0:
+            raise _CannotScan("a comment that does not end")
+        return end + 2
+    return None
+
+
 def _blocks(text: str) -> list[tuple[int, int, str, tuple[str, ...]]]:
     """(start, end, type, labels) of every top-level block; _CannotScan when the text is anything
     but blocks, attributes and comments at the top level."""
@@ -135,15 +142,9 @@ def _blocks(text: str) -> list[tuple[int, int, str, tuple[str, ...]]]:
         if char in " \t\r\n\ufeff":
             index += 1
             continue
-        if char == "#" or text.startswith("//", index):
-            end = text.find("\n", index)
-            index = length if end < 0 else end
-            continue
-        if text.startswith("/*", index):
-            end = text.find("*/", index + 2)
-            if end < 0:
-                raise _CannotScan("a comment that does not end")
-            index = end + 2
+        after = _after_comment(text, index)
+        if after is not None:
+            index = after
             continue
         header = _HEADER.match(text, index)
         if header is not None:
