@@ -24,7 +24,7 @@ from typing import Any
 from orgtrust_lint import facts as facts_module
 from orgtrust_lint.facts import Facts
 
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3  # 3: Facts.files_read
 
 
 class CacheFormatError(ValueError):

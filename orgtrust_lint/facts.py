@@ -450,6 +450,9 @@ class Facts:
     skipped: list[SkippedFile] = field(default_factory=list)  # not linted, and why
     suppression_problems: list[SuppressionProblem] = field(default_factory=list)
     suppressions: list[Suppression] = field(default_factory=list)
+    # Files evaluation read beside the code (file(), templatefile()), by real path, with the state it
+    # found each in (evaluate/reads.py): a cached copy of these facts holds only while they hold.
+    files_read: dict[str, str] = field(default_factory=dict)
 
     def extend(self, other: Facts) -> None:
         self.files.extend(other.files)
@@ -469,6 +472,7 @@ class Facts:
         self.skipped.extend(other.skipped)
         self.suppression_problems.extend(other.suppression_problems)
         self.suppressions.extend(other.suppressions)
+        self.files_read.update(other.files_read)
 
     def belonging_to(self, configuration: str) -> Facts:
         """These facts as part of one configuration (a plan is applied as one unit; the templates

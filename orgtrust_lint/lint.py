@@ -26,6 +26,7 @@ from orgtrust_lint.discover import (
     terraform_files_under,
 )
 from orgtrust_lint.engine import Rule, resource_types_read, rule_selected, rules_with, run
+from orgtrust_lint.evaluate import reads
 from orgtrust_lint.facts import (
     INTERNAL_ERROR_RULE,
     Coverage,
@@ -275,7 +276,9 @@ def extract_configuration_guarded(configuration: Configuration, memo: ParseMemo 
         files = {p: d for p, d in configuration.unit.files.items() if p not in broken}
         usable.unit = replace(configuration.unit, files=files)
     try:
-        facts = extract_configuration(usable, parsed)
+        with reads.recorded() as files_read:
+            facts = extract_configuration(usable, parsed)
+        facts.files_read.update(files_read)
     except Exception as exc:
         first = configuration.root  # a unit's terragrunt.hcl
         if configuration.unit is None:
@@ -450,7 +453,9 @@ def extract(
         found.update(
             (c.root, hits[keys["configuration", c.root]])
             for c in configurations
-            if relevant(c) and keys["configuration", c.root] in hits
+            if relevant(c)
+            and keys["configuration", c.root] in hits
+            and reads.unchanged(hits[keys["configuration", c.root]].files_read)
         )
         template_facts.update((p, hits[keys["template", p]]) for p, _ in template_items if keys["template", p] in hits)
     if digests is not None:

@@ -165,3 +165,35 @@ def test_a_file_and_directory_name_that_is_not_utf8_is_cached(
         outputs.append(out)
     assert outputs[0] == outputs[1]
     assert outputs[0].startswith("legacy-\\xfe/main-\\xff.tf:2:36: OT101 [error] 'config.amazonaw.com'")
+
+
+@pytest.mark.parametrize(
+    "change",
+    ["grant", "remove"],
+    ids=["the template now grants EnableAWSServiceAccess", "the template is gone"],
+)
+def test_a_file_evaluation_read_is_part_of_the_cached_facts(cache_dir: Path, tmp_path: Path, change: str) -> None:
+    """A policy kept in a template beside the code (templatefile): the .tf files are unchanged, the
+    template is not, and the warm run must judge the template as it is now."""
+    module = tmp_path / "module"
+    module.mkdir()
+    (module / "main.tf").write_text(
+        'resource "aws_iam_role_policy" "p" {\n'
+        '  role   = "admin"\n'
+        '  policy = templatefile("${path.module}/policy.json.tpl", {})\n'
+        "}\n"
+    )
+    template = module / "policy.json.tpl"
+    read_only = (
+        '{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}]}'
+    )
+    template.write_text(read_only)
+    assert _findings([str(module)]) == []
+
+    if change == "grant":
+        template.write_text(read_only.replace("s3:GetObject", "organizations:EnableAWSServiceAccess"))
+    else:
+        template.unlink()
+    warm = _findings([str(module)])
+    assert warm == _findings([str(module)], use_cache=False)
+    assert [rule for rule, *_ in warm] == (["OT201"] if change == "grant" else ["OT002"])

@@ -52,7 +52,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from orgtrust_lint.evaluate import gotext
+from orgtrust_lint.evaluate import gotext, reads
 from orgtrust_lint.evaluate.gotext import GoError, NotEvaluated, PyValue
 from orgtrust_lint.evaluate.values import (
     MAX_OPTIONS,
@@ -1464,15 +1464,20 @@ def _read_text(evaluator: Evaluator, call: Call, value: Value) -> tuple[str, str
         return located
     written, real = located
     if not os.path.lexists(real):
+        reads.note(real, reads.ABSENT)
         return failed(call, f"no file exists at {written}")
     if os.path.isdir(real):
+        reads.note(real, reads.DIRECTORY)
         return failed(call, f"{written} is a directory, not a file")
     try:
         data = read_file(real)
     except SkipFile as exc:
+        reads.note(real, reads.UNREADABLE)
         return unknown(call, f"{written} is not read: {exc}")
     except OSError as exc:
+        reads.note(real, reads.UNREADABLE)
         return unknown(call, f"{written} cannot be read: {exc.strerror or exc}")
+    reads.note(real, reads.content_state(data))
     try:
         return written, data.decode("utf-8")
     except UnicodeDecodeError:
@@ -1495,6 +1500,7 @@ def _fileexists(evaluator: Evaluator, call: Call, args: list[Value]) -> Value:
     if isinstance(located, Unknown):
         return located
     written, real = located
+    reads.note(real, reads.state_now(real))  # what it holds too: a cache entry compares states
     try:
         status = os.stat(real)
     except FileNotFoundError:
