@@ -1,3 +1,3 @@
-from orgtrust_lint.cli import main
+from orgtrust_lint.launch import main
 
 main()

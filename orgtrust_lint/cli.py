@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from orgtrust_lint.engine import Rule
     from orgtrust_lint.lint import CheckResult, StdinFile
     from orgtrust_lint.outputs import Context, Output
+    from orgtrust_lint.replay import Recording
 
 EXIT_OK, EXIT_FINDINGS, EXIT_ERROR, EXIT_INCOMPLETE = 0, 1, 2, 3
 
@@ -854,7 +855,11 @@ def run(argv: list[str]) -> int:
         terminal.disable()
 
 
-def main() -> NoReturn:
+def main(recording: Recording | None = None) -> NoReturn:
+    """The command; ``recording`` (from launch.py) keeps what this run read and wrote for the next
+    identical run to replay."""
+    if recording is not None:
+        recording.start()
     try:
         code = run(sys.argv[1:])
         sys.stdout.flush()
@@ -863,9 +868,13 @@ def main() -> NoReturn:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         code = EXIT_OK
+        if recording is not None:
+            recording.complete = False
     except KeyboardInterrupt:
         code = 130
     except Exception as exc:
         _say(f"orgtrust-lint: internal error: {type(exc).__name__}: {exc} (please report this)")
         code = EXIT_ERROR
+    if recording is not None:
+        recording.finish(code)
     sys.exit(code)

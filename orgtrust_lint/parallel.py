@@ -56,10 +56,17 @@ def _batches(sizes: Sequence[int], count: int) -> list[list[int]]:
 PROGRESS_STEPS = 20
 
 
-def _numbered(function: Callable[[list[Any]], list[Any]], batch: tuple[int, list[Any]]) -> tuple[int, list[Any]]:
-    """Run one batch in a worker and say which it was (batches finish in any order)."""
+def _numbered(
+    function: Callable[[list[Any]], list[Any]], batch: tuple[int, list[Any]]
+) -> tuple[int, list[Any], dict[str, str]]:
+    """Run one batch in a worker and say which it was (batches finish in any order), with the
+    files it read when the run is being recorded (replay.py: a forked worker inherits the hook)."""
+    from orgtrust_lint import replay
+
     number, items = batch
-    return number, function(items)
+    output = function(items)
+    recording = replay.active()
+    return number, output, recording.taken() if recording is not None else {}
 
 
 class Pending(Generic[Result]):
@@ -79,6 +86,11 @@ class Pending(Generic[Result]):
         self._finished: Any = None
         self.parallel = jobs > 1 and len(items) >= MIN_PARALLEL_ITEMS
         if self.parallel:
+            from orgtrust_lint import replay
+
+            recording = replay.active()
+            if recording is not None and not sys.platform.startswith("linux"):
+                recording.complete = False  # spawned workers do not inherit the hook: reads unseen
             self._batches = _batches([size(i) for i in items], jobs * BATCHES_PER_WORKER)
             self._pool = _context().Pool(processes=min(jobs, len(self._batches)))
             work = [[items[i] for i in batch] for batch in self._batches]
@@ -99,7 +111,12 @@ class Pending(Generic[Result]):
             return outputs
         results: list[Any] = [None] * len(self._items)
         try:
-            for number, output in self._finished:
+            from orgtrust_lint import replay
+
+            recording = replay.active()
+            for number, output, reads in self._finished:
+                if recording is not None:
+                    recording.merge(reads)
                 batch = self._batches[number]
                 for index, value in zip(batch, output, strict=True):
                     results[index] = value

@@ -19,18 +19,22 @@ the cache is treated as hostile input:
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
-import hmac
 import os
-import re
 import stat
 import sys
-from pathlib import Path
+
+TYPE_CHECKING = False  # not typing at run time: see below
+if TYPE_CHECKING:
+    from pathlib import Path
+    from typing import Any
+
+# Only os, stat and sys at import: a run answered from its record (replay.py) opens the cache
+# before anything else is imported, and pathlib, re or hashlib would each cost more than the answer.
 
 _KEY_NAME = "key"
 _KEY_BYTES = 32
-_NAMESPACE = re.compile(r"[0-9a-f]{24}")
+_NAMESPACE_LENGTH = 24
+_HEX_DIGITS = frozenset("0123456789abcdef")
 
 _disabled = False
 _store: CacheStore | None = None
@@ -38,14 +42,39 @@ _resolved_for: str | None = None
 _noted: set[str] = set()
 
 
-def location() -> Path:
+def location() -> str:
     """Where the cache lives: ORGTRUST_LINT_CACHE_DIR, else $XDG_CACHE_HOME/orgtrust-lint,
     else ~/.cache/orgtrust-lint."""
     override = os.environ.get("ORGTRUST_LINT_CACHE_DIR")
     if override:
-        return Path(override)
+        return override
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "orgtrust-lint"
+    return os.path.join(base, "orgtrust-lint")
+
+
+def hmac_sha256(key: bytes, message: bytes) -> str:
+    """HMAC-SHA256 (RFC 2104) in hex, from the interpreter's built-in SHA-256: the hashlib module
+    loads OpenSSL, which alone costs a few milliseconds at start-up."""
+    sha256 = builtin_sha256()
+    block = 64
+    if len(key) > block:
+        key = sha256(key).digest()
+    key = key.ljust(block, b"\0")
+    inner = sha256(bytes(k ^ 0x36 for k in key) + message).digest()
+    return str(sha256(bytes(k ^ 0x5C for k in key) + inner).hexdigest())
+
+
+def builtin_sha256() -> Any:
+    """The SHA-256 constructor of CPython's own module (``_sha2`` from 3.12, ``_sha256`` before),
+    else hashlib's (another interpreter)."""
+    for name in ("_sha2", "_sha256"):
+        try:
+            return __import__(name).sha256
+        except ImportError:
+            continue
+    from hashlib import sha256
+
+    return sha256
 
 
 def disable() -> None:
@@ -60,17 +89,17 @@ def enable() -> None:
     _disabled, _resolved_for = False, None
 
 
-def _note(directory: Path, why: str) -> None:
+def _note(directory: str, why: str) -> None:
     """One line on stderr per directory and run: the cache is an optimisation, never fatal."""
-    if str(directory) in _noted:
+    if directory in _noted:
         return
-    _noted.add(str(directory))
+    _noted.add(directory)
     from orgtrust_lint.report.escape import safe_line
 
     print(safe_line(f"orgtrust-lint: not using the cache directory '{directory}': {why}"), file=sys.stderr)
 
 
-def _owned_private_directory(path: Path, fix_mode: bool) -> str | None:
+def _owned_private_directory(path: str, fix_mode: bool) -> str | None:
     """Why ``path`` cannot hold trusted entries, or None when it can."""
     try:
         info = os.lstat(path)
@@ -87,15 +116,17 @@ def _owned_private_directory(path: Path, fix_mode: bool) -> str | None:
     if info.st_mode & 0o077 and fix_mode:
         # Ours and writable only by us, but readable by others (made by an older version or a
         # umask of 022): cached facts describe private code, so close it.
-        with contextlib.suppress(OSError):
+        try:  # noqa: SIM105 (contextlib would cost a replayed run its import)
             os.chmod(path, 0o700)
+        except OSError:
+            pass
     return None
 
 
-def _parent_problem(path: Path) -> str | None:
+def _parent_problem(path: str) -> str | None:
     """Anyone who can rename entries in a world-writable parent could swap the directory under us."""
     try:
-        info = os.stat(path.parent)
+        info = os.stat(os.path.dirname(os.path.abspath(path)))
     except OSError:
         return None  # the directory itself was inspected; nothing more to learn
     if info.st_mode & 0o002 and not info.st_mode & stat.S_ISVTX:
@@ -103,15 +134,17 @@ def _parent_problem(path: Path) -> str | None:
     return None
 
 
-def _make_directory(path: Path) -> None:
-    with contextlib.suppress(FileExistsError):
-        path.parent.mkdir(parents=True, exist_ok=True)
+def _make_directory(path: str) -> None:
+    try:
+        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
         os.mkdir(path, 0o700)
+    except FileExistsError:
+        pass
 
 
-def _read_key(directory: Path) -> tuple[bytes, os.stat_result] | None:
+def _read_key(directory: str) -> tuple[bytes, os.stat_result] | None:
     """The key and the stat of its file, creating it when there is none; None when unusable."""
-    path = directory / _KEY_NAME
+    path = os.path.join(directory, _KEY_NAME)
     for _ in range(2):
         try:
             descriptor = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
@@ -136,12 +169,14 @@ def _read_key(directory: Path) -> tuple[bytes, os.stat_result] | None:
         if info.st_size == 0 and stat.S_ISREG(info.st_mode):
             return None  # another run is creating it this instant: no cache for this run
         # Not a key this user made (wrong owner, mode or size): replace it with one of ours.
-        with contextlib.suppress(OSError):
+        try:  # noqa: SIM105 (contextlib would cost a replayed run its import)
             os.unlink(path)
+        except OSError:
+            pass
     return None
 
 
-def _create_key(path: Path) -> None:
+def _create_key(path: str) -> None:
     try:
         descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
     except OSError:
@@ -155,16 +190,18 @@ def _create_key(path: Path) -> None:
 class CacheStore:
     """The namespace directory this installation may read entries from and write them to."""
 
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: str) -> None:
         self.directory = directory
 
     def path(self, *parts: str) -> Path:
-        return self.directory.joinpath(*parts)
+        from pathlib import Path
+
+        return Path(self.directory).joinpath(*parts)
 
     def read(self, relative: str, max_bytes: int) -> bytes | None:
         """An entry's bytes, or None: missing, not a regular file of ours, or over ``max_bytes``."""
         try:
-            descriptor = os.open(self.directory / relative, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+            descriptor = os.open(os.path.join(self.directory, relative), os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
         except OSError:
             return None
         try:
@@ -186,7 +223,7 @@ class CacheStore:
 
     def exists(self, relative: str) -> bool:
         try:
-            info = os.lstat(self.directory / relative)
+            info = os.lstat(os.path.join(self.directory, relative))
         except OSError:
             return False
         return stat.S_ISREG(info.st_mode) and info.st_uid == os.geteuid()
@@ -195,18 +232,20 @@ class CacheStore:
         """Best effort and atomic: an entry appears whole (mode 0600) or not at all."""
         import tempfile
 
-        target = self.directory / relative
+        target = os.path.join(self.directory, relative)
         temporary = None
         try:
-            target.parent.mkdir(mode=0o700, exist_ok=True)
-            descriptor, temporary = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")  # mkstemp makes it 0600
+            os.makedirs(os.path.dirname(target), mode=0o700, exist_ok=True)
+            descriptor, temporary = tempfile.mkstemp(dir=os.path.dirname(target), prefix=".tmp-")  # made 0600
             with os.fdopen(descriptor, "wb") as handle:
                 handle.write(content)
             os.replace(temporary, target)
         except OSError:
             if temporary is not None:
-                with contextlib.suppress(OSError):
+                try:  # noqa: SIM105 (contextlib would cost a replayed run its import)
                     os.unlink(temporary)
+                except OSError:
+                    pass
 
 
 def _open_store() -> CacheStore | None:
@@ -221,9 +260,9 @@ def _open_store() -> CacheStore | None:
         return None
     key, info = found
     binding = f"{info.st_dev}:{info.st_ino}:{info.st_ctime_ns}".encode()
-    namespace = hmac.new(key, binding, hashlib.sha256).hexdigest()[:24]
-    directory = root / namespace
-    if not directory.exists():
+    namespace = hmac_sha256(key, binding)[:_NAMESPACE_LENGTH]
+    directory = os.path.join(root, namespace)
+    if not os.path.exists(directory):
         _make_directory(directory)
         _drop_other_namespaces(root, namespace)
     if _owned_private_directory(directory, fix_mode=False):
@@ -231,14 +270,21 @@ def _open_store() -> CacheStore | None:
     return CacheStore(directory)
 
 
-def _drop_other_namespaces(root: Path, keep: str) -> None:
+def _is_namespace(name: str) -> bool:
+    return len(name) == _NAMESPACE_LENGTH and set(name) <= _HEX_DIGITS
+
+
+def _drop_other_namespaces(root: str, keep: str) -> None:
     """Entries of a key that is gone (a copied or restored directory) can never be read again."""
     import shutil
 
-    with contextlib.suppress(OSError), os.scandir(root) as entries:
-        for entry in entries:
-            if entry.name != keep and _NAMESPACE.fullmatch(entry.name) and entry.is_dir(follow_symlinks=False):
-                shutil.rmtree(entry.path, ignore_errors=True)
+    try:
+        with os.scandir(root) as entries:
+            for entry in entries:
+                if entry.name != keep and _is_namespace(entry.name) and entry.is_dir(follow_symlinks=False):
+                    shutil.rmtree(entry.path, ignore_errors=True)
+    except OSError:
+        pass
 
 
 def store() -> CacheStore | None:
@@ -246,7 +292,7 @@ def store() -> CacheStore | None:
     global _store, _resolved_for
     if _disabled:
         return None
-    wanted = str(location())
+    wanted = location()
     if _resolved_for != wanted:
         _store, _resolved_for = _open_store(), wanted
     return _store

@@ -1,0 +1,237 @@
+"""A check whose inputs are unchanged since it last ran is answered from its record (replay.py):
+the same output and exit code, without importing the linter; any change to what the run read
+makes it run again."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from orgtrust_lint import replay
+
+COMMAND = str(Path(sys.executable).parent / "orgtrust-lint")
+REPO = Path(__file__).resolve().parent.parent
+
+ORGANIZATION = """resource "aws_organizations_organization" "org" {
+  aws_service_access_principals = [
+    "config.amazonaws.com",
+    "sso.amazonaws.com",
+  ]
+}
+"""
+TYPO = ORGANIZATION.replace('"sso.amazonaws.com"', '"sso.amazonaws.con"')  # same size
+
+
+def _project(tmp_path: Path) -> Path:
+    """A repository (its top marked by .git, as every real one is) with one module."""
+    project = tmp_path / "project"
+    (project / ".git").mkdir(parents=True)
+    (project / "org").mkdir()
+    (project / "org" / "main.tf").write_text(ORGANIZATION)
+    time.sleep(0.1)  # a run records nothing read within a clock tick of its start
+    return project
+
+
+def _check(project: Path, *args: str, imports: bool = False) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPROFILEIMPORTTIME": "1"} if imports else None
+    return subprocess.run([COMMAND, "check", *args], cwd=project, capture_output=True, text=True, env=env)
+
+
+def _answered_from_record(project: Path, *args: str) -> tuple[bool, subprocess.CompletedProcess[str]]:
+    """Run once more, and say whether the linter itself was imported (it is not when replayed)."""
+    result = _check(project, *args, imports=True)
+    ran = "orgtrust_lint.cli" in result.stderr
+    output = [line for line in result.stderr.splitlines() if not line.startswith("import time:")]
+    return not ran, subprocess.CompletedProcess(result.args, result.returncode, result.stdout, "\n".join(output))
+
+
+@pytest.mark.parametrize("output_format", ["text", "json", "sarif"])
+def test_an_unchanged_run_is_answered_from_its_record_with_the_same_output(tmp_path: Path, output_format: str) -> None:
+    project = _project(tmp_path)
+    (project / "org" / "main.tf").write_text(TYPO)
+    time.sleep(0.1)
+    first = _check(project, "--format", output_format, ".")
+    assert first.returncode == 1 and "sso.amazonaws.con" in first.stdout
+
+    replayed, again = _answered_from_record(project, "--format", output_format, ".")
+    assert replayed
+    assert (again.returncode, again.stdout, again.stderr.strip()) == (
+        first.returncode,
+        first.stdout,
+        first.stderr.strip(),
+    )
+
+
+def _edit(project: Path) -> None:
+    (project / "org" / "main.tf").write_text(TYPO)
+
+
+def _add_a_file(project: Path) -> None:
+    (project / "org" / "more.tf").write_text(
+        'resource "aws_organizations_delegated_administrator" "d" {\n'
+        '  account_id        = "111111111111"\n'
+        '  service_principal = "guarduty.amazonaws.com"\n'
+        "}\n"
+    )
+
+
+def _configure_above(project: Path) -> None:
+    (project / ".orgtrust-lint.yaml").write_text("ignore: [OT101]\n")
+
+
+def _remove_the_file(project: Path) -> None:
+    (project / "org" / "main.tf").unlink()
+    (project / "org" / "main.tf.json").write_text(
+        '{"resource": {"aws_organizations_organization": {"org": '
+        '{"aws_service_access_principals": ["sso.amazonaws.con"]}}}}'
+    )
+
+
+@pytest.mark.parametrize(
+    "change",
+    [_edit, _add_a_file, _configure_above, _remove_the_file],
+    ids=["content edited, same size", "file added", "configuration added above", "file replaced"],
+)
+def test_any_change_to_what_the_run_read_runs_it_again(tmp_path: Path, change) -> None:
+    project = _project(tmp_path)
+    if change is _configure_above:
+        _edit(project)  # something for the configuration to silence
+        time.sleep(0.1)
+    before = _check(project, "org")
+    assert _answered_from_record(project, "org")[0]  # recorded
+
+    change(project)
+    replayed, after = _answered_from_record(project, "org")
+    assert not replayed
+    truth = _check(project, "org", "--no-cache")  # never recorded nor answered: the ground truth
+    assert (after.returncode, after.stdout) == (truth.returncode, truth.stdout)
+    assert after.stdout != before.stdout
+
+
+def test_files_read_while_evaluating_in_worker_processes_are_inputs(tmp_path: Path) -> None:
+    """Enough modules for the work to go to worker processes; each module's policy comes from a
+    template file only evaluation reads. Changing one template must be seen."""
+    project = tmp_path / "project"
+    (project / ".git").mkdir(parents=True)
+    for number in range(24):
+        module = project / f"m{number:02d}"
+        module.mkdir()
+        (module / "policy.json.tpl").write_text(
+            '{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}]}'
+        )
+        (module / "main.tf").write_text(
+            'resource "aws_iam_role_policy" "p" {\n'
+            '  role   = "admin"\n'
+            '  policy = templatefile("${path.module}/policy.json.tpl", {})\n'
+            "}\n"
+        )
+    time.sleep(0.1)
+    first = _check(project, "--jobs", "2", ".")
+    assert first.returncode == 0, first.stdout + first.stderr
+    assert _answered_from_record(project, "--jobs", "2", ".")[0]
+
+    (project / "m17" / "policy.json.tpl").write_text(
+        '{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", '
+        '"Action": "organizations:EnableAWSServiceAccess", "Resource": "*"}]}'
+    )
+    replayed, after = _answered_from_record(project, "--jobs", "2", ".")
+    assert not replayed and after.returncode == 1
+    assert "m17/" in after.stdout and "OT201" in after.stdout
+
+
+def test_an_incomplete_run_is_never_recorded(tmp_path: Path) -> None:
+    project = _project(tmp_path)
+    (project / "org" / "huge.tf").write_bytes(b"#" * (21 * 1024 * 1024))  # skipped for its size: exit 3
+    time.sleep(0.1)
+    first = _check(project, ".")
+    assert first.returncode == 3
+    replayed, again = _answered_from_record(project, ".")
+    assert not replayed and again.returncode == 3 and "skipped" in again.stderr
+
+
+def test_a_report_file_is_written_by_every_run(tmp_path: Path) -> None:
+    project = _project(tmp_path)
+    report = project / "report.sarif"
+    assert _check(project, "org", "--output", f"sarif={report}").returncode == 0
+    report.unlink()
+    replayed, again = _answered_from_record(project, "org", "--output", f"sarif={report}")
+    assert not replayed and again.returncode == 0 and report.exists()
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["check", "--fix", "."],
+        ["check", "--fix", "--diff", "."],
+        ["check", "--output", "sarif=x.sarif", "."],
+        ["check", "-o", "sarif=x.sarif", "."],
+        ["check", "-"],
+        ["check", "--stdin-filename", "a.tf", "-"],
+        ["check", "--", "-"],
+        ["check", "--no-cache", "."],
+        ["check", "--base", "main", "."],
+        ["check", "--plan", "plan.json"],
+        ["check", "--write-baseline", "b.json"],
+        ["check", "--baseline", "b.json", "--baseline-prune"],
+        ["check", "--show-config", "."],
+        ["check", "--form", "json", "."],  # an abbreviation: argparse would take it, a record does not
+        ["check", "--format"],  # a value missing: argparse's error, not a record's
+        ["drift", "."],
+        ["rules"],
+        [],
+    ],
+)
+def test_only_plain_checks_are_recorded(argv: list[str]) -> None:
+    assert not replay.eligible(argv)
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["check"],
+        ["check", ".", "--format", "json", "--select", "OT1", "--ignore=OT105", "-j", "2"],
+        ["check", "--exit-zero", "--require-reason", "--no-prefilter", "--fail-on", "warning", "a.tf", "b.tf"],
+        ["check", "--config", "c.yaml", "--baseline", "b.json", "--repo-root", ".", "--color", "never", "."],
+        ["check", "--", "-odd-name.tf"],
+    ],
+)
+def test_plain_checks_are_recorded(argv: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sys.stdout, "isatty", lambda: False)
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: False)
+    assert replay.eligible(argv)
+
+
+def test_a_recent_input_is_also_compared_by_content(tmp_path: Path) -> None:
+    """Two writes within one clock tick can leave a file's status as it was: an input changed less
+    than two seconds before its run is recorded with its digest, and a record whose digest no longer
+    matches is not replayed even when every status does."""
+    source = tmp_path / "main.tf"
+    source.write_text(ORGANIZATION)
+    info = source.stat()
+    status = (info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_ino, info.st_dev)
+    good = replay._content_digest(str(source), "f")
+    stale = replay._content_digest(str(shutil.copy(source, tmp_path / "other.tf")), "f").replace("a", "b", 1)
+
+    def record(digest: str) -> bytes:
+        return replay._encode(replay._Record(1, "out\n", "", [("f", str(source), status, digest)]))
+
+    assert replay._replayable(record(good)) == (1, "out\n", "")
+    assert replay._replayable(record("-")) == (1, "out\n", "")  # an old input: status alone
+    assert good != stale and replay._replayable(record(stale)) is None
+
+
+def test_a_damaged_record_is_not_replayed(tmp_path: Path) -> None:
+    source = tmp_path / "main.tf"
+    source.write_text(ORGANIZATION)
+    info = source.stat()
+    status = (info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_ino, info.st_dev)
+    whole = replay._encode(replay._Record(0, "All checks passed!\n", "", [("f", str(source), status, "-")]))
+    assert replay._replayable(whole) == (0, "All checks passed!\n", "")
+    for damaged in (whole[:-1], whole[:-20], whole.replace(b"0 19", b"0 99", 1), b"x" + whole, whole + b"f -\0"):
+        assert replay._replayable(damaged) is None
