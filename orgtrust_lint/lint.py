@@ -467,7 +467,8 @@ def extract(
 
     # Terraform configurations go to the workers first; while they parse, this process decodes the
     # templates (cfn-lint's import alone is about 0.6 s, bench/RESULTS.md: better paid once than in every worker).
-    batch = partial(_extract_configuration_batch, memo={})
+    # Workers start with the Terragrunt files planning parsed (a unit's file is read whole both times).
+    batch = partial(_extract_configuration_batch, memo=dict(planner.parsed_documents()))
     terraform_work = parallel.start(batch, misses, jobs, size=_configuration_size)
     template_jobs = 1 if terraform_work.parallel else jobs
     template_work = parallel.start(_extract_template_batch, template_misses, template_jobs)

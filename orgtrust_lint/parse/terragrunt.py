@@ -187,6 +187,14 @@ class UnitPlanner:
             self._parsed[path] = result if isinstance(result, HclDocument) else None
         return self._parsed[path]
 
+    def parsed_documents(self) -> dict[tuple[str, str], HclDocument]:
+        """Every Terragrunt file planning parsed, by path and content digest (a ParseMemo's key)."""
+        return {
+            (path, content_digest(data)): document
+            for path, document in self._parsed.items()
+            if document is not None and isinstance(data := self._contents.get(path), bytes)
+        }
+
     def boundary(self, directory: str) -> str:
         if directory not in self._boundaries:
             self._boundaries[directory] = repository_of(directory, self.roots)
@@ -202,9 +210,17 @@ class UnitPlanner:
         misses = [path for path in paths if found.get(path) is None]
         from orgtrust_lint import parallel
 
-        # Each unit is parsed and evaluated on its own: many units are planned in worker processes.
+        # Each unit is parsed and evaluated on its own: many units are planned in worker processes,
+        # which hand back the syntax trees too (extraction would otherwise parse every unit again).
         work = parallel.start(_plan_batch, [(path, tuple(self.roots)) for path in misses], self.jobs)
-        planned = work.result() if work.parallel else [self._plan(path) for path in misses]
+        if work.parallel:
+            planned = []
+            for unit, absent, documents in work.result():
+                self._parsed.update(documents)
+                self._contents.update((p, c) for p, c in unit.files.items() if p in documents)
+                planned.append((unit, absent))
+        else:
+            planned = [self._plan(path) for path in misses]
         for path, (unit, absent) in zip(misses, planned, strict=True):
             found[path] = unit
             if self.cache is not None:
@@ -259,10 +275,19 @@ class UnitPlanner:
         return unit, files.absent
 
 
-def _plan_batch(items: list[tuple[str, tuple[str, ...]]]) -> list[tuple[TerragruntUnit, set[str]]]:
-    """Worker entry point: plan units (read from disk), each with the files it looked for in vain."""
+def _plan_batch(
+    items: list[tuple[str, tuple[str, ...]]],
+) -> list[tuple[TerragruntUnit, set[str], dict[str, HclDocument]]]:
+    """Worker entry point: plan units (read from disk), each with the files it looked for in vain and
+    the syntax trees of the files it read."""
     planners: dict[tuple[str, ...], UnitPlanner] = {}
-    return [planners.setdefault(roots, UnitPlanner(roots=roots))._plan(path) for path, roots in items]
+    planned = []
+    for path, roots in items:
+        planner = planners.setdefault(roots, UnitPlanner(roots=roots))
+        unit, absent = planner._plan(path)
+        documents = {p: d for p in unit.files if (d := planner._parsed.get(p)) is not None}
+        planned.append((unit, absent, documents))
+    return planned
 
 
 def _fingerprint(content: Content) -> str:
