@@ -84,7 +84,7 @@ class Pending(Generic[Result]):
         self._pool: Any = None
         self._batches: list[list[int]] = []
         self._finished: Any = None
-        self.parallel = jobs > 1 and len(items) >= MIN_PARALLEL_ITEMS
+        self.parallel = uses_workers(len(items), jobs)
         if self.parallel:
             from orgtrust_lint import replay
 
@@ -126,6 +126,11 @@ class Pending(Generic[Result]):
             self._pool.terminate()
             self._pool.join()
         return results
+
+
+def uses_workers(count: int, jobs: int) -> bool:
+    """Whether ``count`` items with up to ``jobs`` processes go to workers (see ``start``)."""
+    return min(jobs, default_jobs()) > 1 and count >= MIN_PARALLEL_ITEMS
 
 
 def start(

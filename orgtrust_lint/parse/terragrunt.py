@@ -212,6 +212,10 @@ class UnitPlanner:
 
         # Each unit is parsed and evaluated on its own: many units are planned in worker processes,
         # which hand back the syntax trees too (extraction would otherwise parse every unit again).
+        if parallel.uses_workers(len(misses), self.jobs):
+            from orgtrust_lint.parse.hcl_parser import load_parser
+
+            load_parser()  # once here, inherited by every worker (and by extraction's after them)
         work = parallel.start(_plan_batch, [(path, tuple(self.roots)) for path in misses], self.jobs)
         if work.parallel:
             planned = []
