@@ -64,10 +64,12 @@ format: install
 	$(BIN)/ruff check --fix $(SOURCES)
 
 # Benchmarks are run by hand, never by CI: peers are installed in their own venvs under bench/.
+# BENCH_BEFORE: the revision timed beside this one (1abb5f5: before the evaluator and the module graph).
+BENCH_BEFORE ?= 1abb5f5
 bench: install
 	test -x bench/venvs/checkov/bin/checkov || (python3 -m venv bench/venvs/checkov && bench/venvs/checkov/bin/pip install --quiet checkov)
 	test -x bench/venvs/cfn-lint/bin/cfn-lint || (python3 -m venv bench/venvs/cfn-lint && bench/venvs/cfn-lint/bin/pip install --quiet cfn-lint)
-	$(BIN)/python bench/run.py
+	$(BIN)/python bench/run.py --before $(BENCH_BEFORE)
 
 docs: install
 	$(BIN)/python scripts/generate_rule_docs.py

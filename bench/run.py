@@ -63,6 +63,11 @@ def _importtime_rows(stderr: str) -> list[tuple[str, str, str]]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument(
+        "--before",
+        metavar="GIT_REV",
+        help="also time this revision of orgtrust-lint, interleaved with this one, cold and warm, against checkov",
+    )
     args = parser.parse_args()
     subprocess.run([sys.executable, str(BENCH / "make_corpus.py"), "--check"], check=True)
     subprocess.run([sys.executable, str(BENCH / "make_real_corpus.py"), "--check"], check=True)
@@ -226,7 +231,8 @@ def main() -> int:
         )
     peak = max(peak_by_name[cold_name], peak_by_name[warm_name], peak_by_name[real_cold])
     ratios.append(f"- peak memory on the largest corpus: {peak} MB (target under 150 MB: {verdict(peak < 150)})")
-    real_checkov = by_name.get("checkov -d, real-shaped corpus (terraform)")
+    real_checkov_name = "checkov -d, real-shaped corpus (terraform)"
+    real_checkov = by_name.get(real_checkov_name)
     if real_checkov:
         ratio = real_checkov / by_name[real_cold]
         ratios.append(
@@ -263,10 +269,66 @@ def main() -> int:
         *(f"| {name} | {micros} |" for micros, name in imports),
         "",
     ]
-    (BENCH / "RESULTS.md").write_text("\n".join([*lines, "Ratios:", "", *ratios, *breakdown, *import_lines]))
+    comparison = _before_and_after(args.before, args.runs, by_name.get(checkov_name), by_name.get(real_checkov_name))
+    (BENCH / "RESULTS.md").write_text(
+        "\n".join([*lines, "Ratios:", "", *ratios, *comparison, *breakdown, *import_lines])
+    )
     print((BENCH / "RESULTS.md").read_text())
     shutil.rmtree(cache, ignore_errors=True)
     return 0
+
+
+# `python -m orgtrust_lint` run from this checkout would import the checkout's source whatever
+# PYTHONPATH says (the working directory comes first on sys.path); -P says not to, from Python 3.11.
+_FROM_PYTHONPATH = "import runpy, sys; del sys.path[0]; runpy.run_module('orgtrust_lint', run_name='__main__')"
+
+
+def _before_and_after(revision: str | None, runs: int, checkov: float | None, real_checkov: float | None) -> list[str]:
+    """Cold and warm runs of ``revision`` (from a temporary git worktree) and of the installed
+    version, interleaved run by run so that both see the same machine, with each one's ratio to
+    the checkov time measured above. Both run as ``python -m orgtrust_lint`` would, never from
+    this checkout's source (see _FROM_PYTHONPATH)."""
+    if revision is None:
+        return []
+    tree = Path(tempfile.mkdtemp(prefix="orgtrust-bench-before-"))
+    subprocess.run(["git", "-C", str(REPO), "worktree", "add", "--detach", "--force", str(tree), revision], check=True)
+    try:
+        subprocess.run([sys.executable, "-m", "compileall", "-q", str(tree / "orgtrust_lint")], check=True)
+        versions = {revision: {"PYTHONPATH": str(tree)}, "this version": {}}
+        rows = []
+        corpora = ((CORPUS, "full corpus", checkov), (REAL_CORPUS, "real-shaped corpus", real_checkov))
+        for corpus, label, peer in corpora:
+            times: dict[tuple[str, str], list[float]] = {(v, k): [] for v in versions for k in ("cold", "warm")}
+            caches = {v: Path(tempfile.mkdtemp(prefix="orgtrust-bench-ab-")) for v in versions}
+            for _ in range(runs):
+                for version, extra in versions.items():
+                    env = {**os.environ, **extra, "ORGTRUST_LINT_CACHE_DIR": str(caches[version]), "NO_COLOR": "1"}
+                    command = [sys.executable, "-c", _FROM_PYTHONPATH, "check", str(corpus)]
+                    for database in caches[version].glob("*/parse.sqlite3"):
+                        database.unlink()
+                    for records in caches[version].glob("*/replay"):
+                        shutil.rmtree(records)
+                    times[version, "cold"].append(_measure(command, 1, env)[0])
+                    _measure(command, 1, env)  # the run after a cold one writes what a warm one reads
+                    times[version, "warm"].append(_measure(command, 1, env)[0])
+            for cache in caches.values():
+                shutil.rmtree(cache, ignore_errors=True)
+            for kind in ("cold", "warm"):
+                for version in versions:
+                    seconds = statistics.median(times[version, kind])
+                    versus = f"{peer / seconds:.1f}x" if peer else "-"
+                    rows.append(f"| {label}, {kind} | {version} | {seconds:.3f} | {versus} |")
+    finally:
+        subprocess.run(["git", "-C", str(REPO), "worktree", "remove", "--force", str(tree)], check=False)
+    return [
+        "",
+        f"Before and after (`--before {revision}`: medians of {runs} interleaved runs, each version as "
+        "`python -m orgtrust_lint`; checkov's time from the table above):",
+        "",
+        "| run | version | wall (s) | faster than checkov |",
+        "|---|---|---|---|",
+        *rows,
+    ]
 
 
 if __name__ == "__main__":
