@@ -454,9 +454,14 @@ def run(argv: list[str], main: Callable[[Recording | None], NoReturn]) -> NoRetu
     """Answer ``argv`` from its record, or run ``main(recording)`` (which exits) recording it."""
     if not eligible(argv):
         main(None)
-    code = answer(argv)
+    try:
+        code = answer(argv)
+        if code is not None:
+            sys.stdout.flush()
+    except BrokenPipeError:  # as in cli.main: output piped into `head` and closed early
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(0)
     if code is not None:
-        sys.stdout.flush()
         sys.exit(code)
     main(Recording(argv))
     raise AssertionError("main returns by exiting")  # pragma: no cover

@@ -235,3 +235,26 @@ def test_a_damaged_record_is_not_replayed(tmp_path: Path) -> None:
     assert replay._replayable(whole) == (0, "All checks passed!\n", "")
     for damaged in (whole[:-1], whole[:-20], whole.replace(b"0 19", b"0 99", 1), b"x" + whole, whole + b"f -\0"):
         assert replay._replayable(damaged) is None
+
+
+def test_a_replayed_report_piped_into_a_reader_that_stops_early_ends_quietly(tmp_path: Path) -> None:
+    project = _project(tmp_path)
+    many = "".join(f'    "svc{i:04d}.amazonaws.con",\n' for i in range(3000))  # well past a pipe's buffer
+    (project / "org" / "main.tf").write_text(ORGANIZATION.replace('    "sso.amazonaws.com",\n', many))
+    time.sleep(0.1)
+    assert _check(project, "org").returncode == 1
+    assert _answered_from_record(project, "org")[0]
+
+    # As a shell runs `orgtrust-lint check org | head -c 100`: the reader exits after 100 bytes. The
+    # replayed run ends as a run that lints does (--no-cache: never replayed), and says nothing.
+    ends = []
+    errors = tmp_path / "errors"  # outside the project: not one of the run's inputs
+    for extra in ("", " --no-cache"):
+        script = f'"{COMMAND}" check org{extra} 2> "{errors}" | head -c 100 > /dev/null; echo "${{PIPESTATUS[0]}}"'
+        env = {**os.environ, "PYTHONPROFILEIMPORTTIME": "1"}
+        piped = subprocess.run(["bash", "-c", script], cwd=project, capture_output=True, text=True, env=env)
+        lines = errors.read_text().splitlines()
+        said = [line for line in lines if not line.startswith("import time:")]
+        ends.append((piped.stdout.strip(), said, any("orgtrust_lint.cli" in line for line in lines)))
+    assert ends[0][2] is False and ends[1][2] is True  # the first was replayed, the second linted
+    assert ends[0][:2] == ends[1][:2] and ends[0][1] == []
