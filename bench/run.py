@@ -304,7 +304,8 @@ def _before_and_after(revision: str | None, runs: int, checkov: float | None, re
                 for version, extra in versions.items():
                     env = {**os.environ, **extra, "ORGTRUST_LINT_CACHE_DIR": str(caches[version]), "NO_COLOR": "1"}
                     command = [sys.executable, "-c", _FROM_PYTHONPATH, "check", str(corpus)]
-                    for database in caches[version].glob("*/parse.sqlite3"):
+                    # wherever the version keeps its fact database (earlier ones: at the top of the cache)
+                    for database in caches[version].rglob("parse.sqlite3*"):
                         database.unlink()
                     for records in caches[version].glob("*/replay"):
                         shutil.rmtree(records)

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from orgtrust_lint.parse.hcl_blocks import _blocks, relevant_pieces
+from orgtrust_lint.parse.hcl_blocks import relevant_pieces, top_level_blocks
 from orgtrust_lint.parse.hcl_parser import parse_hcl, parse_hcl_pieces
 from orgtrust_lint.parse.terraform import BlockFilter
 
@@ -37,7 +37,7 @@ KEEP = BlockFilter(frozenset()).keeps
 
 
 def test_blocks_are_found_through_strings_heredocs_and_comments() -> None:
-    found = [(kind, labels) for _, _, kind, labels in _blocks(TRICKY)]
+    found = [(kind, labels) for _, _, kind, labels in top_level_blocks(TRICKY)]
     assert found == [
         ("resource", ("aws_s3_bucket", "logs")),
         ("resource", ("aws_organizations_organization", "org")),

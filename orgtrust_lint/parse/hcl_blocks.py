@@ -23,7 +23,7 @@ _HEREDOC = re.compile(r"<<-?([A-Za-z_][A-Za-z0-9_-]*)[ \t]*\r?\n")
 _ATTRIBUTE = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*[ \t]*=(?!=)")
 
 
-class _CannotScan(Exception):
+class CannotScan(Exception):
     """The text is not what this scanner follows safely: parse the whole file."""
 
 
@@ -47,7 +47,7 @@ def _skip_string(text: str, at: int) -> int:
         if char == '"':
             return index + 1
         if char == "\n":
-            raise _CannotScan("a string that does not end on its line")
+            raise CannotScan("a string that does not end on its line")
         if char in "$%" and text.startswith("{", index + 1) and not text.startswith(char * 2, index):
             index = _skip_expression(text, index + 2, "}")
             continue
@@ -55,7 +55,7 @@ def _skip_string(text: str, at: int) -> int:
             index += 3  # $${ and %%{ are literal text
             continue
         index += 1
-    raise _CannotScan("a string that does not end")
+    raise CannotScan("a string that does not end")
 
 
 def _skip_heredoc(text: str, at: int, match: re.Match[str]) -> int:
@@ -71,7 +71,7 @@ def _skip_heredoc(text: str, at: int, match: re.Match[str]) -> int:
         if end < 0:
             break
         index = end + 1
-    raise _CannotScan("a heredoc that does not end")
+    raise CannotScan("a heredoc that does not end")
 
 
 # The characters that can change what the scanner is in: everything between them is skipped at once.
@@ -110,12 +110,12 @@ def _skip_expression(text: str, at: int, closer: str) -> int:
             if not stack:
                 if char == closer:
                     return index + 1
-                raise _CannotScan("a closing bracket that opens nothing")
+                raise CannotScan("a closing bracket that opens nothing")
             if stack.pop() != char:
-                raise _CannotScan("brackets that do not match")
+                raise CannotScan("brackets that do not match")
             depth -= 1
         index += 1
-    raise _CannotScan("a block that does not end")
+    raise CannotScan("a block that does not end")
 
 
 def _after_comment(text: str, index: int) -> int | None:
@@ -126,13 +126,13 @@ def _after_comment(text: str, index: int) -> int | None:
     if text.startswith("/*", index):
         end = text.find("*/", index + 2)
         if end < 0:
-            raise _CannotScan("a comment that does not end")
+            raise CannotScan("a comment that does not end")
         return end + 2
     return None
 
 
-def _blocks(text: str) -> list[tuple[int, int, str, tuple[str, ...]]]:
-    """(start, end, type, labels) of every top-level block; _CannotScan when the text is anything
+def top_level_blocks(text: str) -> list[tuple[int, int, str, tuple[str, ...]]]:
+    """(start, end, type, labels) of every top-level block; CannotScan when the text is anything
     but blocks, attributes and comments at the top level."""
     blocks: list[tuple[int, int, str, tuple[str, ...]]] = []
     index = 0
@@ -157,7 +157,7 @@ def _blocks(text: str) -> list[tuple[int, int, str, tuple[str, ...]]]:
         if attribute is not None:  # a top-level attribute (tfvars-like): to the end of its expression
             index = _skip_attribute(text, attribute.end())
             continue
-        raise _CannotScan(f"unexpected {char!r} at the top level")
+        raise CannotScan(f"unexpected {char!r} at the top level")
     return blocks
 
 
@@ -191,8 +191,8 @@ def relevant_pieces(text: str, keep: Callable[[str, tuple[str, ...]], bool]) -> 
     """The (start, end) offsets of the top-level blocks ``keep`` accepts, or None when that would
     leave nothing out or the text cannot be scanned safely (then the whole file is parsed)."""
     try:
-        blocks = _blocks(text)
-    except _CannotScan:
+        blocks = top_level_blocks(text)
+    except CannotScan:
         return None
     kept = [(start, end) for start, end, kind, labels in blocks if keep(kind, labels)]
     if len(kept) == len(blocks):

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from orgtrust_lint.facts import Facts, Location, ParseError, SkippedFile
@@ -254,6 +254,7 @@ _LOCAL_SOURCE = re.compile(r'\bsource\s*[=:]\s*"(\.\.?/[^"$]*)"')
 PRINCIPAL_ARGUMENT = re.compile(r'\b(?:\w*principals|\w*service_principal|aws_service_name)"?\s*[=:]')
 _CONTEXT_BLOCK = re.compile(r"(?m)^\s*(?:variable|locals)\b|^\s*\"(?:variable|locals)\"\s*:")
 _REFERENCE = re.compile(r"\b(?:var|local)\.")
+_VARIABLE_REFERENCE = re.compile(r"\bvar\.([A-Za-z_][A-Za-z0-9_-]*)")
 
 
 @dataclass(frozen=True)
@@ -264,14 +265,39 @@ class BlockFilter:
     to them. Providers, terraform settings and every other resource are not read."""
 
     resource_types: frozenset[str]
+    # The variables the module's other kept blocks refer to (var.NAME): no other can carry a value to
+    # a fact, since Terraform names a variable only that way. None: every variable (not narrowed).
+    variables: frozenset[str] | None = None
 
     def keeps(self, kind: str, labels: tuple[str, ...]) -> bool:
-        if kind in ("module", "variable", "locals", "output"):
+        if kind == "variable":
+            return self.variables is None or (bool(labels) and labels[0] in self.variables)
+        if kind in ("module", "locals", "output"):
             return True
         if kind not in ("resource", "data") or not labels:
             return False
         resource_type = labels[0]
         return resource_type.startswith(_READ_TYPE_PREFIXES) or resource_type in self.resource_types
+
+    def for_module(self, files: Iterable[tuple[str, str]]) -> BlockFilter:
+        """This filter narrowed to one module's files (path, text): the variable blocks kept are those
+        the other kept blocks refer to. A variable file in a big module is mostly other resources'
+        inputs (on the benchmark corpus, 1.4 KB of its 116 KB of variable blocks are read)."""
+        from orgtrust_lint.parse.hcl_blocks import CannotScan, top_level_blocks
+
+        names: set[str] = set()
+        for path, text in files:
+            if path.endswith(".json"):  # read whole (never sliced): any reference in it counts
+                names.update(_VARIABLE_REFERENCE.findall(text))
+                continue
+            try:
+                blocks = top_level_blocks(text)
+            except CannotScan:
+                return self  # parsed whole, below: every reference counts, keep every variable
+            for start, end, kind, labels in blocks:  # none in a .tfvars file: it assigns, it never refers
+                if kind != "variable" and self.keeps(kind, labels):
+                    names.update(_VARIABLE_REFERENCE.findall(text, start, end))
+        return replace(self, variables=frozenset(names))
 
 
 # Resource and data types every check family reads: organizations, IAM policies, attachments and
@@ -399,7 +425,10 @@ def plan_terraform(
             # Terraform would refuse it too.
             chosen.update(p for p, data in contents.items() if not isinstance(data, bytes) or not _is_utf8(data))
             contents = {p: data for p, data in contents.items() if p in chosen}
-        blocks = prefilter.blocks if prefilter is not None else None
+        blocks = None
+        if prefilter is not None:
+            texts = [(p, d.decode("utf-8", "replace")) for p, d in contents.items() if isinstance(d, bytes)]
+            blocks = prefilter.blocks.for_module(texts)
         modules.append(
             TerraformModule(directory, sorted(directory_paths), contents, blocks, read_manifest(directory, read))
         )
