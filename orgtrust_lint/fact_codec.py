@@ -16,6 +16,7 @@ import enum
 import hashlib
 import json
 import math
+import operator
 import types
 import typing
 from collections.abc import Callable
@@ -161,25 +162,34 @@ class _Codec:
         origin = typing.get_origin(annotation)
         arguments = typing.get_args(annotation)
         if annotation in (str, int, bool, float) or annotation is type(None):
-            return lambda value: value
+            return _as_is
         if isinstance(annotation, type) and issubclass(annotation, enum.Enum):
             return lambda value: value.value
         if dataclasses.is_dataclass(annotation):
             hints = typing.get_type_hints(annotation, vars(facts_module))
             names = [f.name for f in dataclasses.fields(annotation)]
             encoders = [self.encoder(hints[name]) for name in names]
-            return lambda value: [e(getattr(value, n)) for e, n in zip(encoders, names, strict=True)]
+            # Every field at once (one C call), and plain values as they are: a cold run encodes
+            # every fact it writes to the cache.
+            fetch = operator.attrgetter(*names) if len(names) > 1 else lambda value: (getattr(value, names[0]),)
+            if all(e is _as_is for e in encoders):
+                return lambda value: list(fetch(value))
+            return lambda value: [v if e is _as_is else e(v) for e, v in zip(encoders, fetch(value), strict=True)]
         if origin in (typing.Union, types.UnionType):
-            options = [(option, self.encoder(option)) for option in arguments]
+            options = [(typing.get_origin(option) or option, self.encoder(option)) for option in arguments]
+            by_type: dict[type, Encoder] = {}
 
             def encode_union(value: Any) -> Any:
-                for option, encode in options:
-                    target = typing.get_origin(option) or option
-                    if (value is None and option is type(None)) or (
-                        isinstance(target, type) and isinstance(value, target)
-                    ):
-                        return encode(value)
-                raise TypeError(f"{value!r} is not a {annotation!r}")
+                kind = type(value)
+                encode = by_type.get(kind)
+                if encode is None:
+                    encode = next(
+                        (e for target, e in options if isinstance(target, type) and isinstance(value, target)), None
+                    )
+                    if encode is None:
+                        raise TypeError(f"{value!r} is not a {annotation!r}")
+                    by_type[kind] = encode  # the first option a value of this type matches, as before
+                return encode(value)
 
             return encode_union
         if origin is tuple and not (len(arguments) == 2 and arguments[1] is Ellipsis):
@@ -187,6 +197,8 @@ class _Codec:
             return lambda value: [e(v) for e, v in zip(items, value, strict=True)]
         if origin in (list, tuple):
             element = self.encoder(arguments[0])
+            if element is _as_is:
+                return list
             return lambda value: [element(item) for item in value]
         if origin is frozenset:
             element = self.encoder(arguments[0])
@@ -195,6 +207,10 @@ class _Codec:
             values = self.encoder(arguments[1])
             return lambda value: {k: values(v) for k, v in value.items()}
         raise TypeError(f"the cache cannot hold {annotation!r}")
+
+
+def _as_is(value: Any) -> Any:
+    return value
 
 
 _codec: _Codec | None = None

@@ -322,10 +322,11 @@ class Prefilter:
 
     def is_primary(self, path: str, text: str) -> bool:
         # A call of a local module passes values into another directory: that is where they are checked.
+        # The substring tests first: the two searches cost far more, and most files fail both tests.
         return not _is_tfvars(path) and (
             any(token in text for token in self.tokens)
-            or bool(_LOCAL_SOURCE.search(text))
-            or bool(PRINCIPAL_ARGUMENT.search(text))
+            or (('"./' in text or '"../' in text) and bool(_LOCAL_SOURCE.search(text)))
+            or (("principal" in text or "aws_service_name" in text) and bool(PRINCIPAL_ARGUMENT.search(text)))
         )
 
     @staticmethod
