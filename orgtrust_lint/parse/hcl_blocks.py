@@ -13,6 +13,7 @@ other than a block or an attribute at the top level) is parsed whole: never a si
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable
 
@@ -131,9 +132,11 @@ def _after_comment(text: str, index: int) -> int | None:
     return None
 
 
-def top_level_blocks(text: str) -> list[tuple[int, int, str, tuple[str, ...]]]:
+@functools.lru_cache(maxsize=8192)
+def top_level_blocks(text: str) -> tuple[tuple[int, int, str, tuple[str, ...]], ...]:
     """(start, end, type, labels) of every top-level block; CannotScan when the text is anything
-    but blocks, attributes and comments at the top level."""
+    but blocks, attributes and comments at the top level. Remembered per text: planning scans a
+    module's files to narrow its variables, then parsing (in workers forked after) scans them again."""
     blocks: list[tuple[int, int, str, tuple[str, ...]]] = []
     index = 0
     length = len(text)
@@ -158,7 +161,7 @@ def top_level_blocks(text: str) -> list[tuple[int, int, str, tuple[str, ...]]]:
             index = _skip_attribute(text, attribute.end())
             continue
         raise CannotScan(f"unexpected {char!r} at the top level")
-    return blocks
+    return tuple(blocks)
 
 
 def _skip_attribute(text: str, at: int) -> int:
