@@ -469,10 +469,12 @@ def extract(
     # templates (cfn-lint's import alone is about 0.6 s, bench/RESULTS.md: better paid once than in every worker).
     # Workers start with the Terragrunt files planning parsed (a unit's file is read whole both times).
     batch = partial(_extract_configuration_batch, memo=dict(planner.parsed_documents()))
-    if parallel.uses_workers(len(misses), jobs):
+    if parallel.uses_workers(len(misses), jobs) and not template_misses:
+        # Once here, inherited by every worker. Not when this process has templates to decode: it is
+        # then the slower side (cfn-lint's import), and the workers build the parser meanwhile.
         from orgtrust_lint.parse.hcl_parser import load_parser
 
-        load_parser()  # once here, inherited by every worker
+        load_parser()
     terraform_work = parallel.start(batch, misses, jobs, size=_configuration_size)
     template_jobs = 1 if terraform_work.parallel else jobs
     template_work = parallel.start(_extract_template_batch, template_misses, template_jobs)
