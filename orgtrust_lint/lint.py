@@ -466,7 +466,7 @@ def extract(
     template_misses = [(p, t) for p, t in template_items if p not in template_facts]
 
     # Terraform configurations go to the workers first; while they parse, this process decodes the
-    # templates (cfn-lint's import alone is about 0.6 s, bench/RESULTS.md: better paid once than in every worker).
+    # templates (cfn-lint's import alone is about 0.5 s, bench/RESULTS.md: better paid once than in every worker).
     # Workers start with the Terragrunt files planning parsed (a unit's file is read whole both times).
     batch = partial(_extract_configuration_batch, memo=dict(planner.parsed_documents()))
     if parallel.uses_workers(len(misses), jobs) and not template_misses:
