@@ -435,7 +435,10 @@ _hooked = False
 
 def _audit(event: str, args: tuple[Any, ...]) -> None:
     if _active is not None and (event == "open" or event == "os.scandir" or event == "os.listdir"):
-        _active.observe(event, args)
+        try:
+            _active.observe(event, args)
+        except Exception:  # an audit hook that raises fails the open itself: never, keep no record instead
+            _active.complete = False
 
 
 def _install_hook() -> None:

@@ -258,3 +258,12 @@ def test_a_replayed_report_piped_into_a_reader_that_stops_early_ends_quietly(tmp
         ends.append((piped.stdout.strip(), said, any("orgtrust_lint.cli" in line for line in lines)))
     assert ends[0][2] is False and ends[1][2] is True  # the first was replayed, the second linted
     assert ends[0][:2] == ends[1][:2] and ends[0][1] == []
+
+
+def test_an_event_the_recording_cannot_read_costs_the_record_never_the_run(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An audit hook that raises makes the operation that raised the event fail: a malformed event
+    must leave the file's open alone and only keep the run from being recorded."""
+    recording = replay.Recording(["check", "."])
+    monkeypatch.setattr(replay, "_active", recording)
+    replay._audit("open", ("only a path",))  # not (path, mode, flags)
+    assert recording.complete is False
