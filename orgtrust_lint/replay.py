@@ -349,7 +349,10 @@ class Recording:
             return
         out, err = ("".join(tee.copy) for tee in self._tees)
         encoded = _encode(_Record(code, out, err, inputs))
-        found = _entry(self.argv)
+        try:
+            found = _entry(self.argv)
+        except OSError:  # the working directory is gone
+            return
         if found is None or len(encoded) > _MAX_RECORD_BYTES:
             return
         store, name = found
@@ -448,6 +451,18 @@ def _install_hook() -> None:
         _hooked = True
 
 
+def probed(path: str) -> None:
+    """``path`` was looked for or at without being opened (a stat, an existence test): record it,
+    present or absent, since the outcome of the run may depend on it. Audit events cover only what
+    is opened or listed."""
+    recording = _active
+    if recording is not None:
+        try:
+            recording._note(path, _FILE)
+        except Exception:
+            recording.complete = False
+
+
 def active() -> Recording | None:
     """The run being recorded in this process, if any (worker processes inherit it when forked)."""
     return _active
@@ -464,7 +479,13 @@ def run(argv: list[str], main: Callable[[Recording | None], NoReturn]) -> NoRetu
     except BrokenPipeError:  # as in cli.main: output piped into `head` and closed early
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         sys.exit(0)
+    except Exception:  # no working directory, say: never answered, and the run itself says what is wrong
+        code = None
     if code is not None:
         sys.exit(code)
-    main(Recording(argv))
+    try:
+        recording: Recording | None = Recording(argv)
+    except Exception:
+        recording = None
+    main(recording)
     raise AssertionError("main returns by exiting")  # pragma: no cover

@@ -135,10 +135,11 @@ def _parent_problem(path: str) -> str | None:
 
 
 def _make_directory(path: str) -> None:
+    """Best effort: what cannot be made is reported by the inspection that follows (one note)."""
     try:
         os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
         os.mkdir(path, 0o700)
-    except FileExistsError:
+    except OSError:
         pass
 
 

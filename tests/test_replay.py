@@ -267,3 +267,61 @@ def test_an_event_the_recording_cannot_read_costs_the_record_never_the_run(monke
     monkeypatch.setattr(replay, "_active", recording)
     replay._audit("open", ("only a path",))  # not (path, mode, flags)
     assert recording.complete is False
+
+
+@pytest.mark.parametrize(
+    "where",
+    ["org/node_modules/b/c.txt", "org/policies/extra/c.txt"],
+    ids=["in a directory discovery skips", "in a directory that does not exist yet"],
+)
+def test_a_file_looked_for_and_absent_is_an_input_too(tmp_path: Path, where: str) -> None:
+    """file() of a path that is not there: the run reports it as unknown (OT002). Nothing is opened,
+    so no audit event says so; the file appearing later must still be seen."""
+    project = _project(tmp_path)
+    (project / "org" / "node_modules").mkdir()
+    (project / "org" / "main.tf").write_text(
+        'resource "aws_organizations_organization" "o" {\n'
+        f'  aws_service_access_principals = [trimspace(file("${{path.module}}/{where.removeprefix("org/")}"))]\n'
+        "}\n"
+    )
+    time.sleep(0.1)
+    assert _check(project, ".").returncode == 0
+    assert _answered_from_record(project, ".")[0]
+
+    target = project / where
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text("notaservice.amazonaws.con\n")
+    replayed, after = _answered_from_record(project, ".")
+    truth = _check(project, ".", "--no-cache")
+    assert not replayed and (after.returncode, after.stdout) == (truth.returncode, truth.stdout)
+    assert after.returncode == 1 and "notaservice.amazonaws.con" in after.stdout
+
+
+def test_a_terraform_init_manifest_appearing_is_seen(tmp_path: Path) -> None:
+    """.terraform/ is never walked, but where `terraform init` put a module decides what is read."""
+    project = _project(tmp_path)
+    (project / "org" / "main.tf").write_text('module "org" {\n  source = "example/org/aws"\n}\n')
+    (project / "org" / ".terraform").mkdir()
+    time.sleep(0.1)
+    _check(project, ".")
+    assert _answered_from_record(project, ".")[0]
+
+    fetched = project / "org" / ".terraform" / "modules" / "org"
+    fetched.mkdir(parents=True)
+    (fetched / "main.tf").write_text(TYPO)
+    (fetched.parent / "modules.json").write_text(
+        '{"Modules": [{"Key": "", "Source": "", "Dir": "."}, '
+        '{"Key": "org", "Source": "registry.terraform.io/example/org/aws", "Dir": ".terraform/modules/org"}]}'
+    )
+    replayed, after = _answered_from_record(project, ".")
+    truth = _check(project, ".", "--no-cache")
+    assert not replayed and (after.returncode, after.stdout) == (truth.returncode, truth.stdout)
+
+
+def test_an_unusable_cache_location_is_a_note_not_a_crash(tmp_path: Path) -> None:
+    project = _project(tmp_path)
+    env = {**os.environ, "ORGTRUST_LINT_CACHE_DIR": "/proc/no-such-place/cache"}
+    run = subprocess.run([COMMAND, "check", "org"], cwd=project, capture_output=True, text=True, env=env)
+    truth = _check(project, "org", "--no-cache")
+    assert (run.returncode, run.stdout) == (truth.returncode, truth.stdout)
+    assert "Traceback" not in run.stderr and "not using the cache directory" in run.stderr

@@ -25,6 +25,9 @@ def content_state(data: bytes) -> str:
 
 def note(path: str, state: str) -> None:
     """``path`` (a real path) was read or looked at, and found in ``state``."""
+    from orgtrust_lint import replay
+
+    replay.probed(path)  # absent or a directory, it is an input of the run all the same
     if _current is not None:
         _current.setdefault(path, state)
 
