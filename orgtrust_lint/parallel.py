@@ -88,11 +88,12 @@ class Pending(Generic[Result]):
         if self.parallel:
             from orgtrust_lint import replay
 
+            context = _context()
             recording = replay.active()
-            if recording is not None and not sys.platform.startswith("linux"):
-                recording.complete = False  # spawned workers do not inherit the hook: reads unseen
+            if recording is not None and context.get_start_method() != "fork":
+                recording.complete = False  # only a forked worker inherits the hook: reads unseen
             self._batches = _batches([size(i) for i in items], jobs * BATCHES_PER_WORKER)
-            self._pool = _context().Pool(processes=min(jobs, len(self._batches)))
+            self._pool = context.Pool(processes=min(jobs, len(self._batches)))
             work = [[items[i] for i in batch] for batch in self._batches]
             self._finished = self._pool.imap_unordered(partial(_numbered, function), enumerate(work), chunksize=1)
 

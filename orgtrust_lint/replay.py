@@ -44,7 +44,7 @@ if TYPE_CHECKING:
     from typing import Any, NoReturn, TextIO
 
 FORMAT = b"orgtrust-lint replay 1\n"
-_DIRECTORY = "replay"
+_RECORDS = "replay"  # the cache subdirectory records live in
 _MAX_RECORD_BYTES = 64 * 1024 * 1024
 _MAX_RECORDS = 256  # one per distinct command line and working directory; the oldest go first
 # An input whose times are this close to the run's start may share them with an earlier version.
@@ -57,8 +57,18 @@ _DURING_RUN_NS = 50_000_000
 # only files (which are recorded). Anything else (--fix, --output, --base, --plan, stdin,
 # --no-cache, --write-baseline, an abbreviation argparse would accept) runs normally.
 _VALUE_OPTIONS = frozenset(
-    {"--format", "--select", "--ignore", "--fail-on", "--config", "--jobs", "-j", "--baseline", "--repo-root"}
-    | {"--color"}
+    (
+        "--format",
+        "--select",
+        "--ignore",
+        "--fail-on",
+        "--config",
+        "--jobs",
+        "-j",
+        "--baseline",
+        "--repo-root",
+        "--color",
+    )
 )
 _FLAG_OPTIONS = frozenset({"--exit-zero", "--require-reason", "--no-prefilter"})
 # The environment a check's output depends on (colour, documentation links, the cache itself).
@@ -97,10 +107,6 @@ def eligible(argv: list[str]) -> bool:
     return not wants_value
 
 
-def _sha256() -> Any:
-    return trusted_cache.builtin_sha256()
-
-
 def _key(argv: list[str]) -> str:
     environment = sorted(
         (name, value)
@@ -119,7 +125,7 @@ def _key(argv: list[str]) -> str:
         "--",
         *argv,
     ]
-    digest = _sha256()()
+    digest = trusted_cache.builtin_sha256()()
     for part in parts:
         encoded = part.encode("utf-8", "surrogateescape")
         digest.update(len(encoded).to_bytes(8, "big") + encoded)
@@ -132,7 +138,7 @@ def _status(info: os.stat_result) -> Status:
 
 def _content_digest(path: str, kind: str) -> str:
     """The digest a racy input is recorded and checked with: its bytes, or its sorted listing."""
-    digest = _sha256()()
+    digest = trusted_cache.builtin_sha256()()
     if kind == _DIRECTORY_KIND:
         for name in sorted(os.listdir(path)):
             digest.update(os.fsencode(name) + b"\0")
@@ -226,7 +232,7 @@ def _same_content(path: bytes, kind: str, digest: str) -> bool:
 
 def _entry(argv: list[str]) -> tuple[trusted_cache.CacheStore, str] | None:
     store = trusted_cache.store()
-    return (store, f"{_DIRECTORY}/{_key(argv)}") if store is not None else None
+    return (store, f"{_RECORDS}/{_key(argv)}") if store is not None else None
 
 
 def answer(argv: list[str]) -> int | None:
@@ -417,7 +423,7 @@ def _installation() -> set[str]:
 
 
 def _forget_oldest(store: trusted_cache.CacheStore) -> None:
-    directory = os.path.join(store.directory, _DIRECTORY)
+    directory = os.path.join(store.directory, _RECORDS)
     try:
         with os.scandir(directory) as entries:
             records = [(entry.stat(follow_symlinks=False).st_mtime_ns, entry.path) for entry in entries]

@@ -342,18 +342,14 @@ def _is_utf8(data: bytes) -> bool:
     return True
 
 
-def _select(contents: dict[str, bytes | ParseFailure | Skipped], prefilter: Prefilter) -> list[str]:
-    """The files of one module directory worth parsing."""
-    texts = {
-        path: data.decode("utf-8", errors="replace") if isinstance(data, bytes) else ""
-        for path, data in contents.items()
-    }
-    primary = [p for p in contents if prefilter.is_primary(p, texts[p])]
+def _select(texts: dict[str, str], prefilter: Prefilter) -> list[str]:
+    """The files of one module directory worth parsing, from their texts ("" for one not read)."""
+    primary = [p for p in texts if prefilter.is_primary(p, texts[p])]
     if not primary:
         return []
     wanted = set(primary)
     if any(_REFERENCE.search(texts[p]) for p in primary):
-        wanted.update(p for p in contents if prefilter.is_context(p, texts[p]))
+        wanted.update(p for p in texts if prefilter.is_context(p, texts[p]))
     return sorted(wanted)
 
 
@@ -423,16 +419,16 @@ def plan_terraform(
                 contents[path] = Skipped(str(exc), exc.incomplete)
             except OSError as exc:
                 contents[path] = ParseFailure(f"cannot read file: {exc.strerror}")
+        blocks = None
         if prefilter is not None:
-            chosen = set(_select(contents, prefilter))
+            # Decoded once: the prefilter chooses the files, then the blocks of those it keeps.
+            texts = {p: d.decode("utf-8", "replace") if isinstance(d, bytes) else "" for p, d in contents.items()}
+            chosen = set(_select(texts, prefilter))
             # A file that cannot be read or decoded is reported, whatever the prefilter says:
             # Terraform would refuse it too.
             chosen.update(p for p, data in contents.items() if not isinstance(data, bytes) or not _is_utf8(data))
             contents = {p: data for p, data in contents.items() if p in chosen}
-        blocks = None
-        if prefilter is not None:
-            texts = [(p, d.decode("utf-8", "replace")) for p, d in contents.items() if isinstance(d, bytes)]
-            blocks = prefilter.blocks.for_module(texts)
+            blocks = prefilter.blocks.for_module((p, texts[p]) for p, d in contents.items() if isinstance(d, bytes))
         modules.append(
             TerraformModule(directory, sorted(directory_paths), contents, blocks, read_manifest(directory, read))
         )
