@@ -390,9 +390,39 @@ def extract(
         read_types = {*(s.resource for s in specs if s.format == "terraform"), *resource_types}
         terraform_prefilter = Prefilter(read_types)
         template_types = (*(s.resource for s in specs if s.format == "cloudformation"), *sorted(resource_types))
+    cache = ParseCache(catalog.version) if use_cache else None
+
+    # Templates first: their decoding (cfn-lint's import alone is about 0.5 s, bench/RESULTS.md) then
+    # runs in a worker of its own while this process plans the Terraform configurations below.
+    skipped_templates: set[str] = set()
+    template_items: list[tuple[str, str]] = []
+    skipped: list[SkippedFile] = list(discovered.skipped)
+    for path in discovered.templates:
+        try:
+            text = _read_text(path, read)
+        except SkipFile as exc:
+            skipped.append(SkippedFile(path, str(exc), exc.incomplete))
+            continue
+        if not looks_like_template(text):
+            continue
+        if terraform_prefilter is not None and not template_is_relevant(text, template_types) and syntax_ok(text):
+            skipped_templates.add(path)
+        else:
+            template_items.append((path, text))
+    template_facts: dict[str, Facts] = {}
+    template_keys: dict[str, str] = {}
+    if cache is not None:
+        template_keys.update((p, cache.key("template", p, [t.encode()])) for p, t in template_items)
+        template_hits = cache.get_many(template_keys.values())
+        template_facts.update((p, template_hits[k]) for p, k in template_keys.items() if k in template_hits)
+    if digests is not None:
+        digests.update((p, content_digest(t.encode("utf-8"))) for p, t in template_items)
+    template_misses = [(p, t) for p, t in template_items if p not in template_facts]
+    # One worker: the Terraform workers started below take the other CPUs.
+    template_work = parallel.start(_extract_template_batch, template_misses, jobs, processes=1)
+
     modules = plan_terraform(discovered.terraform, read, prefilter=terraform_prefilter)
     # Terragrunt units are evaluated once here, to learn what they apply and which files they read.
-    cache = ParseCache(catalog.version) if use_cache else None
     planner = UnitPlanner(read, roots=[_common_directory(paths), os.getcwd()], cache=cache, jobs=jobs)
     units = planner.plan_all([p for p in discovered.terragrunt if is_unit(p)])
     included = [p for p in discovered.terragrunt if not is_unit(p)]  # a file units include, given on its own
@@ -409,22 +439,6 @@ def extract(
     modules = sorted([*modules, *related], key=lambda m: m.directory)
     units = [*units, *related_units]
 
-    skipped_templates: set[str] = set()
-    template_items: list[tuple[str, str]] = []
-    skipped: list[SkippedFile] = list(discovered.skipped)
-    for path in discovered.templates:
-        try:
-            text = _read_text(path, read)
-        except SkipFile as exc:
-            skipped.append(SkippedFile(path, str(exc), exc.incomplete))
-            continue
-        if not looks_like_template(text):
-            continue
-        if terraform_prefilter is not None and not template_is_relevant(text, template_types) and syntax_ok(text):
-            skipped_templates.add(path)
-        else:
-            template_items.append((path, text))
-
     configurations = plan_configurations(modules, units)
 
     module_directories = {m.directory for m in modules}
@@ -438,46 +452,33 @@ def extract(
     # Each configuration (a root module and the local modules it calls) is the unit of work and of the
     # cache: what a called module holds depends on what its caller passes.
     found: dict[str, Facts] = {c.root: Facts(files=c.paths()) for c in configurations if not relevant(c)}
-    template_facts: dict[str, Facts] = {}
-    keys: dict[tuple[str, str], str] = {}
+    keys: dict[str, str] = {}
     if cache is not None:
         # Whole configurations are cached, not files: a warm run then neither rebuilds syntax trees
         # nor resolves values, and a configuration's few files are cheap to parse again when one changes.
         keys.update(
-            (("configuration", c.root), cache.key("configuration", c.root, _configuration_content(c)))
+            (c.root, cache.key("configuration", c.root, _configuration_content(c)))
             for c in configurations
             if relevant(c)
         )
-        keys.update((("template", p), cache.key("template", p, [t.encode()])) for p, t in template_items)
         hits = cache.get_many(keys.values())
         found.update(
-            (c.root, hits[keys["configuration", c.root]])
-            for c in configurations
-            if relevant(c)
-            and keys["configuration", c.root] in hits
-            and reads.unchanged(hits[keys["configuration", c.root]].files_read)
+            (root, hits[key]) for root, key in keys.items() if key in hits and reads.unchanged(hits[key].files_read)
         )
-        template_facts.update((p, hits[keys["template", p]]) for p, _ in template_items if keys["template", p] in hits)
     if digests is not None:
         digests.update((p, content_digest(d)) for m in modules for p, d in m.to_parse.items() if isinstance(d, bytes))
         digests.update((p, content_digest(d)) for u in units for p, d in u.files.items() if isinstance(d, bytes))
-        digests.update((p, content_digest(t.encode("utf-8"))) for p, t in template_items)
     misses = [c for c in configurations if c.root not in found]
-    template_misses = [(p, t) for p, t in template_items if p not in template_facts]
 
-    # Terraform configurations go to the workers first; while they parse, this process decodes the
-    # templates (cfn-lint's import alone is about 0.5 s, bench/RESULTS.md: better paid once than in every worker).
     # Workers start with the Terragrunt files planning parsed (a unit's file is read whole both times).
     batch = partial(_extract_configuration_batch, memo=dict(planner.parsed_documents()))
-    if parallel.uses_workers(len(misses), jobs) and not template_misses:
-        # Once here, inherited by every worker. Not when this process has templates to decode: it is
-        # then the slower side (cfn-lint's import), and the workers build the parser meanwhile.
+    if parallel.uses_workers(len(misses), jobs) and (template_work.parallel or not template_misses):
+        # Once here, inherited by every worker. Not when this process still has templates to decode: it
+        # is then the slower side (cfn-lint's import), and the workers build the parser meanwhile.
         from orgtrust_lint.parse.hcl_parser import load_parser
 
         load_parser()
     terraform_work = parallel.start(batch, misses, jobs, size=_configuration_size)
-    template_jobs = 1 if terraform_work.parallel else jobs
-    template_work = parallel.start(_extract_template_batch, template_misses, template_jobs)
     # On a terminal, a long (cold) run counts the files it has parsed; off, count is None and costs nothing.
     count = terminal.counter(sum(map(_files_to_parse, misses)) + len(template_misses), "parsed {done} of {total} files")
 
@@ -490,20 +491,30 @@ def extract(
             count(sum(map(_files_to_parse, items)))
 
     watch = count is not None  # else the work runs as one piece, as it always did
-    new_template_facts = dict(
-        zip((p for p, _ in template_misses), template_work.result(templates_done if watch else None), strict=True)
-    )
-    new_facts = dict(
-        zip((c.root for c in misses), terraform_work.result(configurations_done if watch else None), strict=True)
-    )
+
+    def template_results() -> dict[str, Facts]:
+        results = template_work.result(templates_done if watch else None)
+        return dict(zip((p for p, _ in template_misses), results, strict=True))
+
+    def configuration_results() -> dict[str, Facts]:
+        results = terraform_work.result(configurations_done if watch else None)
+        return dict(zip((c.root for c in misses), results, strict=True))
+
+    # Work left to this process first, then what workers did meanwhile.
+    if terraform_work.parallel:
+        new_template_facts = template_results()
+        new_facts = configuration_results()
+    else:
+        new_facts = configuration_results()
+        new_template_facts = template_results()
     terminal.clear()
     found.update(new_facts)
     template_facts.update(new_template_facts)
     if cache is not None:
         for root, extracted in new_facts.items():
-            cache.put_key(keys["configuration", root], extracted)
+            cache.put_key(keys[root], extracted)
         for path, extracted in new_template_facts.items():
-            cache.put_key(keys["template", path], extracted)
+            cache.put_key(template_keys[path], extracted)
         cache.close()
 
     facts = Facts(skipped=skipped)

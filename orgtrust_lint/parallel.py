@@ -78,6 +78,7 @@ class Pending(Generic[Result]):
         items: list[Any],
         jobs: int,
         size: Callable[[Any], int],
+        processes: int,
     ) -> None:
         self._function = function
         self._items = items
@@ -93,7 +94,13 @@ class Pending(Generic[Result]):
             if recording is not None and context.get_start_method() != "fork":
                 recording.complete = False  # only a forked worker inherits the hook: reads unseen
             self._batches = _batches([size(i) for i in items], jobs * BATCHES_PER_WORKER)
-            self._pool = context.Pool(processes=min(jobs, len(self._batches)))
+            if context.get_start_method() == "fork":
+                import gc
+
+                # What workers inherit is never garbage of theirs: kept out of their collections, and
+                # its memory pages stay shared (a collection would write to every object it scans).
+                gc.freeze()
+            self._pool = context.Pool(processes=min(processes, len(self._batches)))
             work = [[items[i] for i in batch] for batch in self._batches]
             self._finished = self._pool.imap_unordered(partial(_numbered, function), enumerate(work), chunksize=1)
 
@@ -139,8 +146,12 @@ def start(
     items: list[Item],
     jobs: int,
     size: Callable[[Item], int] = lambda _: 1,
+    processes: int | None = None,
 ) -> Pending[Result]:
     """Start ``function`` on batches of ``items`` in up to ``jobs`` worker processes (or, for
     small work, later in this process). ``function`` must be a module-level function. More
-    workers than CPUs would only add memory and contention, so ``jobs`` is capped there."""
-    return Pending(function, items, min(jobs, default_jobs()), size)
+    workers than CPUs would only add memory and contention, so ``jobs`` is capped there.
+    ``processes`` caps the workers further (work started beside other work: the processes of both
+    then share the CPUs); whether workers are used at all still follows ``jobs``."""
+    jobs = min(jobs, default_jobs())
+    return Pending(function, items, jobs, size, min(jobs, processes or jobs))

@@ -295,6 +295,9 @@ def test_jobs_beyond_the_cpus_are_capped_with_a_note(
             started.append(processes)
             return real_context().Pool(processes=processes)
 
+        def get_start_method(self) -> str:
+            return str(real_context().get_start_method())
+
     monkeypatch.setattr(parallel, "_context", CountingContext)
     code, out, err = _run(capsys, "check", "fixtures", "--format", "json", "--jobs", "100000", "--no-cache")
     cpus = parallel.default_jobs()

@@ -44,8 +44,8 @@ def parallel_runs(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> list[int]:
     started: list[int] = []
     original = parallel.Pending.__init__
 
-    def counting_init(self, function, items, jobs, size):
-        original(self, function, items, jobs, size)
+    def counting_init(self, function, items, *rest):
+        original(self, function, items, *rest)
         if self.parallel:
             started.append(len(items))
 
