@@ -67,6 +67,10 @@ class ParseCache:
         name = path.encode("utf-8", "surrogateescape")
         return hashlib.sha256(length_prefixed([self.salt, kind.encode(), name, *parts])).hexdigest()
 
+    def exists(self) -> bool:
+        """Whether there is a database to read facts from (none: every lookup misses)."""
+        return self.path is not None and not self._unusable and os.path.exists(self.path)
+
     def _regular_or_absent(self) -> bool:
         """SQLite would open a FIFO or follow a link to a device; only a plain file of ours will do."""
         assert self.path is not None

@@ -421,64 +421,83 @@ def extract(
     # One worker: the Terraform workers started below take the other CPUs.
     template_work = parallel.start(_extract_template_batch, template_misses, jobs, processes=1)
 
-    modules = plan_terraform(discovered.terraform, read, prefilter=terraform_prefilter)
-    # Terragrunt units are evaluated once here, to learn what they apply and which files they read.
-    planner = UnitPlanner(read, roots=[_common_directory(paths), os.getcwd()], cache=cache, jobs=jobs)
-    units = planner.plan_all([p for p in discovered.terragrunt if is_unit(p)])
-    included = [p for p in discovered.terragrunt if not is_unit(p)]  # a file units include, given on its own
-    related, related_units = _related_modules(
-        modules,
-        paths,
-        resolver_for(config).excludes,
-        terraform_prefilter,
-        units,
-        planner,
-        included,
-        callers=stdin is None,
-    )
-    modules = sorted([*modules, *related], key=lambda m: m.directory)
-    units = [*units, *related_units]
-
-    configurations = plan_configurations(modules, units)
-
-    module_directories = {m.directory for m in modules}
-
-    def relevant(configuration: Configuration) -> bool:
-        unit = configuration.unit
-        return any(m.to_parse for m in configuration.modules) or (
-            unit is not None and _unit_relevant(unit, module_directories)
-        )
-
-    # Each configuration (a root module and the local modules it calls) is the unit of work and of the
-    # cache: what a called module holds depends on what its caller passes.
-    found: dict[str, Facts] = {c.root: Facts(files=c.paths()) for c in configurations if not relevant(c)}
-    keys: dict[str, str] = {}
-    if cache is not None:
-        # Whole configurations are cached, not files: a warm run then neither rebuilds syntax trees
-        # nor resolves values, and a configuration's few files are cheap to parse again when one changes.
-        keys.update(
-            (c.root, cache.key("configuration", c.root, _configuration_content(c)))
-            for c in configurations
-            if relevant(c)
-        )
-        hits = cache.get_many(keys.values())
-        found.update(
-            (root, hits[key]) for root, key in keys.items() if key in hits and reads.unchanged(hits[key].files_read)
-        )
-    if digests is not None:
-        digests.update((p, content_digest(d)) for m in modules for p, d in m.to_parse.items() if isinstance(d, bytes))
-        digests.update((p, content_digest(d)) for u in units for p, d in u.files.items() if isinstance(d, bytes))
-    misses = [c for c in configurations if c.root not in found]
-
-    # Workers start with the Terragrunt files planning parsed (a unit's file is read whole both times).
-    batch = partial(_extract_configuration_batch, memo=dict(planner.parsed_documents()))
-    if parallel.uses_workers(len(misses), jobs) and (template_work.parallel or not template_misses):
-        # Once here, inherited by every worker. Not when this process still has templates to decode: it
-        # is then the slower side (cfn-lint's import), and the workers build the parser meanwhile.
+    # A run with no facts to reuse parses every relevant configuration: its workers start now and build
+    # the HCL parser while this process plans (it would otherwise build it first, alone).
+    early: parallel.Workers | None = None
+    directories = len({os.path.dirname(p) for p in discovered.terraform})  # about one configuration each
+    if (cache is None or not cache.exists()) and parallel.uses_workers(directories, jobs):
         from orgtrust_lint.parse.hcl_parser import load_parser
 
-        load_parser()
-    terraform_work = parallel.start(batch, misses, jobs, size=_configuration_size)
+        early = parallel.start_workers(jobs, prepare=load_parser)
+    try:
+        modules = plan_terraform(discovered.terraform, read, prefilter=terraform_prefilter)
+        # Terragrunt units are evaluated once here, to learn what they apply and which files they read.
+        planner = UnitPlanner(read, roots=[_common_directory(paths), os.getcwd()], cache=cache, jobs=jobs)
+        units = planner.plan_all([p for p in discovered.terragrunt if is_unit(p)])
+        included = [p for p in discovered.terragrunt if not is_unit(p)]  # a file units include, given on its own
+        related, related_units = _related_modules(
+            modules,
+            paths,
+            resolver_for(config).excludes,
+            terraform_prefilter,
+            units,
+            planner,
+            included,
+            callers=stdin is None,
+        )
+        modules = sorted([*modules, *related], key=lambda m: m.directory)
+        units = [*units, *related_units]
+
+        configurations = plan_configurations(modules, units)
+
+        module_directories = {m.directory for m in modules}
+
+        def relevant(configuration: Configuration) -> bool:
+            unit = configuration.unit
+            return any(m.to_parse for m in configuration.modules) or (
+                unit is not None and _unit_relevant(unit, module_directories)
+            )
+
+        # Each configuration (a root module and the local modules it calls) is the unit of work and of the
+        # cache: what a called module holds depends on what its caller passes.
+        found: dict[str, Facts] = {c.root: Facts(files=c.paths()) for c in configurations if not relevant(c)}
+        keys: dict[str, str] = {}
+        if cache is not None:
+            # Whole configurations are cached, not files: a warm run then neither rebuilds syntax trees
+            # nor resolves values, and a configuration's few files are cheap to parse again when one changes.
+            keys.update(
+                (c.root, cache.key("configuration", c.root, _configuration_content(c)))
+                for c in configurations
+                if relevant(c)
+            )
+            hits = cache.get_many(keys.values())
+            found.update(
+                (root, hits[key]) for root, key in keys.items() if key in hits and reads.unchanged(hits[key].files_read)
+            )
+        if digests is not None:
+            digests.update(
+                (p, content_digest(d)) for m in modules for p, d in m.to_parse.items() if isinstance(d, bytes)
+            )
+            digests.update((p, content_digest(d)) for u in units for p, d in u.files.items() if isinstance(d, bytes))
+        misses = [c for c in configurations if c.root not in found]
+
+        # Workers start with the Terragrunt files planning parsed (a unit's file is read whole both times).
+        batch = partial(_extract_configuration_batch, memo=dict(planner.parsed_documents()))
+        if (
+            early is None
+            and parallel.uses_workers(len(misses), jobs)
+            and (template_work.parallel or not template_misses)
+        ):
+            # Once here, inherited by every worker. Not when this process still has templates to decode: it
+            # is then the slower side (cfn-lint's import), and the workers build the parser meanwhile.
+            from orgtrust_lint.parse.hcl_parser import load_parser
+
+            load_parser()
+        terraform_work = parallel.start(batch, misses, jobs, size=_configuration_size, workers=early)
+    except BaseException:
+        if early is not None:
+            early.close()
+        raise
     # On a terminal, a long (cold) run counts the files it has parsed; off, count is None and costs nothing.
     count = terminal.counter(sum(map(_files_to_parse, misses)) + len(template_misses), "parsed {done} of {total} files")
 

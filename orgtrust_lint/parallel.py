@@ -69,6 +69,31 @@ def _numbered(
     return number, output, recording.taken() if recording is not None else {}
 
 
+class Workers:
+    """Worker processes, possibly started before their work is known: they get ready for it
+    (``prepare`` runs in each as it starts) while this process goes on. ``close`` ends them."""
+
+    def __init__(self, processes: int, prepare: Callable[[], None] | None = None) -> None:
+        from orgtrust_lint import replay
+
+        context = _context()
+        recording = replay.active()
+        if recording is not None and context.get_start_method() != "fork":
+            recording.complete = False  # only a forked worker inherits the hook: reads unseen
+        if context.get_start_method() == "fork":
+            import gc
+
+            # What workers inherit is never garbage of theirs: kept out of their collections, and
+            # its memory pages stay shared (a collection would write to every object it scans).
+            gc.freeze()
+        self.processes = processes
+        self.pool: Any = context.Pool(processes=processes, initializer=prepare)
+
+    def close(self) -> None:
+        self.pool.terminate()
+        self.pool.join()
+
+
 class Pending(Generic[Result]):
     """Work started by ``start``; ``result()`` waits for it and returns results in item order."""
 
@@ -79,30 +104,22 @@ class Pending(Generic[Result]):
         jobs: int,
         size: Callable[[Any], int],
         processes: int,
+        workers: Workers | None = None,
     ) -> None:
         self._function = function
         self._items = items
-        self._pool: Any = None
+        self._workers: Workers | None = None
         self._batches: list[list[int]] = []
         self._finished: Any = None
         self.parallel = uses_workers(len(items), jobs)
-        if self.parallel:
-            from orgtrust_lint import replay
-
-            context = _context()
-            recording = replay.active()
-            if recording is not None and context.get_start_method() != "fork":
-                recording.complete = False  # only a forked worker inherits the hook: reads unseen
-            self._batches = _batches([size(i) for i in items], jobs * BATCHES_PER_WORKER)
-            if context.get_start_method() == "fork":
-                import gc
-
-                # What workers inherit is never garbage of theirs: kept out of their collections, and
-                # its memory pages stay shared (a collection would write to every object it scans).
-                gc.freeze()
-            self._pool = context.Pool(processes=min(processes, len(self._batches)))
-            work = [[items[i] for i in batch] for batch in self._batches]
-            self._finished = self._pool.imap_unordered(partial(_numbered, function), enumerate(work), chunksize=1)
+        if not self.parallel:
+            if workers is not None:
+                workers.close()  # started for work that turned out too small to share
+            return
+        self._batches = _batches([size(i) for i in items], jobs * BATCHES_PER_WORKER)
+        self._workers = workers or Workers(min(processes, len(self._batches)))
+        work = [[items[i] for i in batch] for batch in self._batches]
+        self._finished = self._workers.pool.imap_unordered(partial(_numbered, function), enumerate(work), chunksize=1)
 
     def result(self, done: Callable[[list[Any]], None] | None = None) -> list[Result]:
         """The results in item order; ``done`` (for a progress line) is called with the items of each
@@ -131,8 +148,8 @@ class Pending(Generic[Result]):
                 if done is not None:
                     done([self._items[index] for index in batch])
         finally:
-            self._pool.terminate()
-            self._pool.join()
+            assert self._workers is not None
+            self._workers.close()
         return results
 
 
@@ -147,11 +164,20 @@ def start(
     jobs: int,
     size: Callable[[Item], int] = lambda _: 1,
     processes: int | None = None,
+    workers: Workers | None = None,
 ) -> Pending[Result]:
     """Start ``function`` on batches of ``items`` in up to ``jobs`` worker processes (or, for
     small work, later in this process). ``function`` must be a module-level function. More
     workers than CPUs would only add memory and contention, so ``jobs`` is capped there.
     ``processes`` caps the workers further (work started beside other work: the processes of both
-    then share the CPUs); whether workers are used at all still follows ``jobs``."""
+    then share the CPUs); whether workers are used at all still follows ``jobs``. ``workers``:
+    processes started ahead for this work (closed here when it is too small to share)."""
     jobs = min(jobs, default_jobs())
-    return Pending(function, items, jobs, size, min(jobs, processes or jobs))
+    return Pending(function, items, jobs, size, min(jobs, processes or jobs), workers)
+
+
+def start_workers(jobs: int, prepare: Callable[[], None] | None = None) -> Workers | None:
+    """Up to ``jobs`` worker processes (capped at the CPUs) started now, each running ``prepare``,
+    for work ``start`` is given later; None when ``jobs`` allows no workers."""
+    jobs = min(jobs, default_jobs())
+    return Workers(jobs, prepare) if jobs > 1 else None

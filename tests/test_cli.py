@@ -291,9 +291,9 @@ def test_jobs_beyond_the_cpus_are_capped_with_a_note(
     real_context = parallel._context
 
     class CountingContext:
-        def Pool(self, processes: int):  # the multiprocessing name
+        def Pool(self, processes: int, **options):  # the multiprocessing name
             started.append(processes)
-            return real_context().Pool(processes=processes)
+            return real_context().Pool(processes=processes, **options)
 
         def get_start_method(self) -> str:
             return str(real_context().get_start_method())

@@ -107,3 +107,32 @@ def test_the_benchmark_corpus_gives_the_same_findings(tmp_path: Path, parallel_r
     assert _findings([str(corpus)], config, prefilter=True, use_cache=True, jobs=2) == fast  # warm
     assert _findings([str(corpus)], config, prefilter=False, use_cache=False, jobs=1) == fast
     assert parallel_runs
+
+
+def test_workers_started_ahead_end_with_a_run_that_fails(
+    tmp_path: Path, parallel_runs: list[int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A cold run starts its parsing workers before it plans; when planning fails, check() raises and
+    leaves no worker process behind (a library caller's process would otherwise keep them)."""
+    import multiprocessing
+
+    from orgtrust_lint import lint
+
+    for index in range(20):
+        module = tmp_path / "corpus" / f"m{index}"
+        module.mkdir(parents=True)
+        (module / "main.tf").write_text('resource "aws_organizations_organization" "o" {}\n')
+
+    def failing_plan(*args, **kwargs):
+        assert multiprocessing.active_children(), "the workers were started before planning"
+        raise RuntimeError("planning failed")
+
+    started = []  # held here, so that only check() itself can have ended them
+    start_workers = parallel.start_workers
+    monkeypatch.setattr(
+        parallel, "start_workers", lambda *a, **k: started.append(start_workers(*a, **k)) or started[-1]
+    )
+    monkeypatch.setattr(lint, "plan_terraform", failing_plan)
+    with pytest.raises(RuntimeError, match="planning failed"):
+        check([str(tmp_path / "corpus")], Config(), jobs=2)
+    assert started and multiprocessing.active_children() == []
