@@ -318,6 +318,29 @@ def _extract_template_batch(items: list[tuple[str, str]]) -> list[Facts]:
     return [extract_template(path, text) for path, text in items]
 
 
+def _read_templates(
+    paths: list[str], read: Callable[[str], bytes], relevant_types: tuple[str, ...] | None, skipped: list[SkippedFile]
+) -> tuple[list[tuple[str, str]], set[str]]:
+    """The templates among ``paths`` to decode (path, text), and those the prefilter leaves out (no
+    resource of ``relevant_types``, valid syntax; None: none is left out). A file that cannot be read is
+    added to ``skipped``; a YAML or JSON file that is no template is in neither."""
+    items: list[tuple[str, str]] = []
+    left_out: set[str] = set()
+    for path in paths:
+        try:
+            text = _read_text(path, read)
+        except SkipFile as exc:
+            skipped.append(SkippedFile(path, str(exc), exc.incomplete))
+            continue
+        if not looks_like_template(text):
+            continue
+        if relevant_types is not None and not template_is_relevant(text, relevant_types) and syntax_ok(text):
+            left_out.add(path)
+        else:
+            items.append((path, text))
+    return items, left_out
+
+
 def _module_content(module: TerraformModule) -> list[bytes]:
     """What a module's facts depend on: the names of its files and the content of those parsed
     (the cache length-prefixes each part, so names and contents can never run into each other)."""
@@ -394,21 +417,10 @@ def extract(
 
     # Templates first: their decoding (cfn-lint's import alone is about 0.5 s, bench/RESULTS.md) then
     # runs in a worker of its own while this process plans the Terraform configurations below.
-    skipped_templates: set[str] = set()
-    template_items: list[tuple[str, str]] = []
     skipped: list[SkippedFile] = list(discovered.skipped)
-    for path in discovered.templates:
-        try:
-            text = _read_text(path, read)
-        except SkipFile as exc:
-            skipped.append(SkippedFile(path, str(exc), exc.incomplete))
-            continue
-        if not looks_like_template(text):
-            continue
-        if terraform_prefilter is not None and not template_is_relevant(text, template_types) and syntax_ok(text):
-            skipped_templates.add(path)
-        else:
-            template_items.append((path, text))
+    template_items, skipped_templates = _read_templates(
+        discovered.templates, read, template_types if terraform_prefilter is not None else None, skipped
+    )
     template_facts: dict[str, Facts] = {}
     template_keys: dict[str, str] = {}
     if cache is not None:
@@ -495,21 +507,31 @@ def extract(
             load_parser()
         terraform_work = parallel.start(batch, misses, jobs, size=_configuration_size, workers=early)
     except BaseException:
+        template_work.close()
         if early is not None:
             early.close()
         raise
     # On a terminal, a long (cold) run counts the files it has parsed; off, count is None and costs nothing.
     count = terminal.counter(sum(map(_files_to_parse, misses)) + len(template_misses), "parsed {done} of {total} files")
 
-    def templates_done(items: list[tuple[str, str]]) -> None:
+    def templates_done(items: list[tuple[str, str]], results: list[Facts]) -> None:
         if count is not None:
             count(len(items))
+        if cache is not None:
+            for (path, _), extracted in zip(items, results, strict=True):
+                cache.put_key(template_keys[path], extracted)
 
-    def configurations_done(items: list[Configuration]) -> None:
+    def configurations_done(items: list[Configuration], results: list[Facts]) -> None:
         if count is not None:
             count(sum(map(_files_to_parse, items)))
+        if cache is not None:
+            for configuration, extracted in zip(items, results, strict=True):
+                cache.put_key(keys[configuration.root], extracted)
 
-    watch = count is not None  # else the work runs as one piece, as it always did
+    # Each part's results are counted and encoded for the cache as it finishes: for work in workers,
+    # while the rest is still being done. Work done here runs as one piece when nothing is to be done
+    # with its parts (no progress line, no cache).
+    watch = count is not None or cache is not None
 
     def template_results() -> dict[str, Facts]:
         results = template_work.result(templates_done if watch else None)
@@ -530,10 +552,6 @@ def extract(
     found.update(new_facts)
     template_facts.update(new_template_facts)
     if cache is not None:
-        for root, extracted in new_facts.items():
-            cache.put_key(keys[root], extracted)
-        for path, extracted in new_template_facts.items():
-            cache.put_key(template_keys[path], extracted)
         cache.close()
 
     facts = Facts(skipped=skipped)

@@ -121,9 +121,15 @@ class Pending(Generic[Result]):
         work = [[items[i] for i in batch] for batch in self._batches]
         self._finished = self._workers.pool.imap_unordered(partial(_numbered, function), enumerate(work), chunksize=1)
 
-    def result(self, done: Callable[[list[Any]], None] | None = None) -> list[Result]:
-        """The results in item order; ``done`` (for a progress line) is called with the items of each
-        part of the work as it finishes."""
+    def close(self) -> None:
+        """End the work unfinished (its result is not wanted: the run failed meanwhile)."""
+        if self._workers is not None:
+            self._workers.close()
+
+    def result(self, done: Callable[[list[Any], list[Result]], None] | None = None) -> list[Result]:
+        """The results in item order. ``done`` is called with the items of each part of the work and
+        their results as that part finishes (a progress line; what can be done with a part's results
+        while the workers go on)."""
         if not self.parallel:
             if done is None:
                 return self._function(self._items)
@@ -131,8 +137,9 @@ class Pending(Generic[Result]):
             step = max(1, len(self._items) // PROGRESS_STEPS)
             for start in range(0, len(self._items), step):
                 part = self._items[start : start + step]
-                outputs.extend(self._function(part))
-                done(part)
+                part_outputs = self._function(part)
+                outputs.extend(part_outputs)
+                done(part, part_outputs)
             return outputs
         results: list[Any] = [None] * len(self._items)
         try:
@@ -146,7 +153,7 @@ class Pending(Generic[Result]):
                 for index, value in zip(batch, output, strict=True):
                     results[index] = value
                 if done is not None:
-                    done([self._items[index] for index in batch])
+                    done([self._items[index] for index in batch], output)
         finally:
             assert self._workers is not None
             self._workers.close()

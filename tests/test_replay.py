@@ -325,3 +325,25 @@ def test_an_unusable_cache_location_is_a_note_not_a_crash(tmp_path: Path) -> Non
     truth = _check(project, "org", "--no-cache")
     assert (run.returncode, run.stdout) == (truth.returncode, truth.stdout)
     assert "Traceback" not in run.stderr and "not using the cache directory" in run.stderr
+
+
+def test_directories_are_resolved_as_realpath_resolves_them(tmp_path: Path) -> None:
+    """The directories above what a run read are looked up through links as the OS would: absolute
+    links, relative ones, a link to a link, a link back up the tree and a path that does not exist."""
+    from orgtrust_lint.replay import _real_directories
+
+    (tmp_path / "a" / "b" / "c").mkdir(parents=True)
+    (tmp_path / "x" / "y").mkdir(parents=True)
+    (tmp_path / "x" / "lb").symlink_to(tmp_path / "a" / "b")
+    (tmp_path / "x" / "y" / "rel").symlink_to("../../a")
+    (tmp_path / "ll").symlink_to(tmp_path / "x" / "lb")
+    (tmp_path / "a" / "b" / "c" / "up").symlink_to(tmp_path)
+    directories = {str(p) for p in tmp_path.rglob("*")} | {
+        str(tmp_path / "x" / "lb" / "c"),
+        str(tmp_path / "x" / "y" / "rel" / "b" / "c"),
+        str(tmp_path / "ll" / "c" / "up" / "x"),
+        str(tmp_path / "missing" / "deeper"),
+        "/",
+    }
+    assert _real_directories(directories) == {os.path.realpath(d) for d in directories}
+    assert str(tmp_path / "a" / "b" / "c") in _real_directories({str(tmp_path / "ll" / "c")})

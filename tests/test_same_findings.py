@@ -112,8 +112,8 @@ def test_the_benchmark_corpus_gives_the_same_findings(tmp_path: Path, parallel_r
 def test_workers_started_ahead_end_with_a_run_that_fails(
     tmp_path: Path, parallel_runs: list[int], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A cold run starts its parsing workers before it plans; when planning fails, check() raises and
-    leaves no worker process behind (a library caller's process would otherwise keep them)."""
+    """A cold run starts its parsing workers (Terraform's, the templates') before it plans; when planning
+    fails, check() raises and leaves no worker process behind (a library caller's would keep them)."""
     import multiprocessing
 
     from orgtrust_lint import lint
@@ -122,17 +122,23 @@ def test_workers_started_ahead_end_with_a_run_that_fails(
         module = tmp_path / "corpus" / f"m{index}"
         module.mkdir(parents=True)
         (module / "main.tf").write_text('resource "aws_organizations_organization" "o" {}\n')
+        (module / "template.yaml").write_text(  # templates are decoded in a worker started before planning too
+            "AWSTemplateFormatVersion: '2010-09-09'\nResources:\n  Org:\n    Type: AWS::Organizations::Organization\n"
+        )
 
     def failing_plan(*args, **kwargs):
         assert multiprocessing.active_children(), "the workers were started before planning"
         raise RuntimeError("planning failed")
 
-    started = []  # held here, so that only check() itself can have ended them
-    start_workers = parallel.start_workers
-    monkeypatch.setattr(
-        parallel, "start_workers", lambda *a, **k: started.append(start_workers(*a, **k)) or started[-1]
-    )
+    started: list[parallel.Workers] = []  # held here, so that only check() itself can have ended them
+    workers_init = parallel.Workers.__init__
+
+    def kept_init(self, *args, **kwargs):
+        workers_init(self, *args, **kwargs)
+        started.append(self)
+
+    monkeypatch.setattr(parallel.Workers, "__init__", kept_init)
     monkeypatch.setattr(lint, "plan_terraform", failing_plan)
     with pytest.raises(RuntimeError, match="planning failed"):
         check([str(tmp_path / "corpus")], Config(), jobs=2)
-    assert started and multiprocessing.active_children() == []
+    assert len(started) == 2 and multiprocessing.active_children() == []  # Terraform's and the templates'
