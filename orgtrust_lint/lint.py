@@ -433,14 +433,13 @@ def extract(
     # One worker: the Terraform workers started below take the other CPUs.
     template_work = parallel.start(_extract_template_batch, template_misses, jobs, processes=1)
 
-    # A run with no facts to reuse parses every relevant configuration: its workers start now and build
-    # the HCL parser while this process plans (it would otherwise build it first, alone).
-    early: parallel.Workers | None = None
     directories = len({os.path.dirname(p) for p in discovered.terraform})  # about one configuration each
-    if (cache is None or not cache.exists()) and parallel.uses_workers(directories, jobs):
+    if template_work.parallel and (cache is None or not cache.exists()) and parallel.uses_workers(directories, jobs):
+        # A run with no facts to reuse parses every relevant configuration, in workers: this process builds
+        # the HCL parser for them now, while the template worker decodes (they inherit it when forked).
         from orgtrust_lint.parse.hcl_parser import load_parser
 
-        early = parallel.start_workers(jobs, prepare=load_parser)
+        load_parser()
     try:
         modules = plan_terraform(discovered.terraform, read, prefilter=terraform_prefilter)
         # Terragrunt units are evaluated once here, to learn what they apply and which files they read.
@@ -495,21 +494,15 @@ def extract(
 
         # Workers start with the Terragrunt files planning parsed (a unit's file is read whole both times).
         batch = partial(_extract_configuration_batch, memo=dict(planner.parsed_documents()))
-        if (
-            early is None
-            and parallel.uses_workers(len(misses), jobs)
-            and (template_work.parallel or not template_misses)
-        ):
-            # Once here, inherited by every worker. Not when this process still has templates to decode: it
-            # is then the slower side (cfn-lint's import), and the workers build the parser meanwhile.
+        if parallel.uses_workers(len(misses), jobs) and (template_work.parallel or not template_misses):
+            # Once here (if not above), inherited by every worker. Not when this process still has templates
+            # to decode: it is then the slower side (cfn-lint's import), and the workers build it meanwhile.
             from orgtrust_lint.parse.hcl_parser import load_parser
 
             load_parser()
-        terraform_work = parallel.start(batch, misses, jobs, size=_configuration_size, workers=early)
+        terraform_work = parallel.start(batch, misses, jobs, size=_configuration_size)
     except BaseException:
-        template_work.close()
-        if early is not None:
-            early.close()
+        template_work.close()  # started before planning: not left running when planning fails
         raise
     # On a terminal, a long (cold) run counts the files it has parsed; off, count is None and costs nothing.
     count = terminal.counter(sum(map(_files_to_parse, misses)) + len(template_misses), "parsed {done} of {total} files")

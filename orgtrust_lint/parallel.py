@@ -70,10 +70,9 @@ def _numbered(
 
 
 class Workers:
-    """Worker processes, possibly started before their work is known: they get ready for it
-    (``prepare`` runs in each as it starts) while this process goes on. ``close`` ends them."""
+    """A pool of worker processes; ``close`` ends them."""
 
-    def __init__(self, processes: int, prepare: Callable[[], None] | None = None) -> None:
+    def __init__(self, processes: int) -> None:
         from orgtrust_lint import replay
 
         context = _context()
@@ -87,7 +86,7 @@ class Workers:
             # its memory pages stay shared (a collection would write to every object it scans).
             gc.freeze()
         self.processes = processes
-        self.pool: Any = context.Pool(processes=processes, initializer=prepare)
+        self.pool: Any = context.Pool(processes=processes)
 
     def close(self) -> None:
         self.pool.terminate()
@@ -104,7 +103,6 @@ class Pending(Generic[Result]):
         jobs: int,
         size: Callable[[Any], int],
         processes: int,
-        workers: Workers | None = None,
     ) -> None:
         self._function = function
         self._items = items
@@ -113,11 +111,9 @@ class Pending(Generic[Result]):
         self._finished: Any = None
         self.parallel = uses_workers(len(items), jobs)
         if not self.parallel:
-            if workers is not None:
-                workers.close()  # started for work that turned out too small to share
             return
         self._batches = _batches([size(i) for i in items], jobs * BATCHES_PER_WORKER)
-        self._workers = workers or Workers(min(processes, len(self._batches)))
+        self._workers = Workers(min(processes, len(self._batches)))
         work = [[items[i] for i in batch] for batch in self._batches]
         self._finished = self._workers.pool.imap_unordered(partial(_numbered, function), enumerate(work), chunksize=1)
 
@@ -171,20 +167,11 @@ def start(
     jobs: int,
     size: Callable[[Item], int] = lambda _: 1,
     processes: int | None = None,
-    workers: Workers | None = None,
 ) -> Pending[Result]:
     """Start ``function`` on batches of ``items`` in up to ``jobs`` worker processes (or, for
     small work, later in this process). ``function`` must be a module-level function. More
     workers than CPUs would only add memory and contention, so ``jobs`` is capped there.
     ``processes`` caps the workers further (work started beside other work: the processes of both
-    then share the CPUs); whether workers are used at all still follows ``jobs``. ``workers``:
-    processes started ahead for this work (closed here when it is too small to share)."""
+    then share the CPUs); whether workers are used at all still follows ``jobs``."""
     jobs = min(jobs, default_jobs())
-    return Pending(function, items, jobs, size, min(jobs, processes or jobs), workers)
-
-
-def start_workers(jobs: int, prepare: Callable[[], None] | None = None) -> Workers | None:
-    """Up to ``jobs`` worker processes (capped at the CPUs) started now, each running ``prepare``,
-    for work ``start`` is given later; None when ``jobs`` allows no workers."""
-    jobs = min(jobs, default_jobs())
-    return Workers(jobs, prepare) if jobs > 1 else None
+    return Pending(function, items, jobs, size, min(jobs, processes or jobs))

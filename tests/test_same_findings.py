@@ -109,11 +109,11 @@ def test_the_benchmark_corpus_gives_the_same_findings(tmp_path: Path, parallel_r
     assert parallel_runs
 
 
-def test_workers_started_ahead_end_with_a_run_that_fails(
+def test_the_template_worker_ends_with_a_run_that_fails(
     tmp_path: Path, parallel_runs: list[int], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A cold run starts its parsing workers (Terraform's, the templates') before it plans; when planning
-    fails, check() raises and leaves no worker process behind (a library caller's would keep them)."""
+    """A run starts decoding its templates in a worker before it plans its Terraform; when planning
+    fails, check() raises and leaves no worker process behind (a library caller's would keep it)."""
     import multiprocessing
 
     from orgtrust_lint import lint
@@ -122,12 +122,12 @@ def test_workers_started_ahead_end_with_a_run_that_fails(
         module = tmp_path / "corpus" / f"m{index}"
         module.mkdir(parents=True)
         (module / "main.tf").write_text('resource "aws_organizations_organization" "o" {}\n')
-        (module / "template.yaml").write_text(  # templates are decoded in a worker started before planning too
+        (module / "template.yaml").write_text(
             "AWSTemplateFormatVersion: '2010-09-09'\nResources:\n  Org:\n    Type: AWS::Organizations::Organization\n"
         )
 
     def failing_plan(*args, **kwargs):
-        assert multiprocessing.active_children(), "the workers were started before planning"
+        assert multiprocessing.active_children(), "the template worker was started before planning"
         raise RuntimeError("planning failed")
 
     started: list[parallel.Workers] = []  # held here, so that only check() itself can have ended them
@@ -141,4 +141,4 @@ def test_workers_started_ahead_end_with_a_run_that_fails(
     monkeypatch.setattr(lint, "plan_terraform", failing_plan)
     with pytest.raises(RuntimeError, match="planning failed"):
         check([str(tmp_path / "corpus")], Config(), jobs=2)
-    assert len(started) == 2 and multiprocessing.active_children() == []  # Terraform's and the templates'
+    assert len(started) == 1 and multiprocessing.active_children() == []
