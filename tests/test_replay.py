@@ -347,3 +347,19 @@ def test_directories_are_resolved_as_realpath_resolves_them(tmp_path: Path) -> N
     }
     assert _real_directories(directories) == {os.path.realpath(d) for d in directories}
     assert str(tmp_path / "a" / "b" / "c") in _real_directories({str(tmp_path / "ll" / "c")})
+
+
+def test_a_run_on_a_tree_just_written_is_not_recorded(tmp_path: Path) -> None:
+    """A tree written in the two seconds before a run (a fresh checkout in CI) would have each of its
+    files read again for a digest: beyond a few such inputs the run is not recorded (the next runs
+    still answer right), while a few files just edited still are (the test above)."""
+    project = _project(tmp_path)
+    for index in range(replay._MAX_RECENT_INPUTS + 1):
+        module = project / f"module{index}"
+        module.mkdir()
+        (module / "main.tf").write_text(TYPO)
+    time.sleep(0.1)
+    first = _check(project, "--format", "json", ".")
+    replayed, again = _answered_from_record(project, "--format", "json", ".")
+    assert first.returncode == again.returncode == 1 and first.stdout == again.stdout
+    assert not replayed
