@@ -397,8 +397,9 @@ def extract(
 ) -> tuple[Facts, set[str] | None]:
     """Facts of every file under ``paths`` the configuration does not exclude (or of ``stdin``).
     Files are read and prefiltered here; what must be parsed comes from the cache or is parsed in up
-    to ``jobs`` processes. ``digests``, when given, receives the content digest of every file parsed
-    (or served from the cache). ``resource_types``: the types rules of one's own read beyond the
+    to ``jobs`` worker processes for the Terraform, with one more decoding the templates meanwhile.
+    ``digests``, when given, receives the content digest of every file parsed (or served from the
+    cache). ``resource_types``: the types rules of one's own read beyond the
     shipped checks' (None: every type, so nothing is prefiltered)."""
     read: Callable[[str], bytes]  # a file's bytes by its path (stdin's own for the name it stands for)
     if stdin is None:
@@ -430,17 +431,20 @@ def extract(
     if digests is not None:
         digests.update((p, content_digest(t.encode("utf-8"))) for p, t in template_items)
     template_misses = [(p, t) for p, t in template_items if p not in template_facts]
-    # One worker: the Terraform workers started below take the other CPUs.
-    template_work = parallel.start(_extract_template_batch, template_misses, jobs, processes=1)
-
     directories = len({os.path.dirname(p) for p in discovered.terraform})  # about one configuration each
-    if template_work.parallel and (cache is None or not cache.exists()) and parallel.uses_workers(directories, jobs):
-        # A run with no facts to reuse parses every relevant configuration, in workers: this process builds
-        # the HCL parser for them now, while the template worker decodes (they inherit it when forked).
-        from orgtrust_lint.parse.hcl_parser import load_parser
+    terraform_in_workers = parallel.uses_workers(directories, jobs)
+    # One worker when the Terraform goes to workers too (they then share the CPUs with it), else all.
+    template_work = parallel.start(
+        _extract_template_batch, template_misses, jobs, processes=1 if terraform_in_workers else None
+    )
+    terraform_work: parallel.Pending[Facts] | None = None
+    try:  # whatever happens, no worker is left running (a library caller's process would keep them)
+        if template_work.parallel and terraform_in_workers and (cache is None or not cache.exists()):
+            # A run with no facts to reuse parses every relevant configuration, in workers: this process
+            # builds the HCL parser for them now, while the template worker decodes (inherited when forked).
+            from orgtrust_lint.parse.hcl_parser import load_parser
 
-        load_parser()
-    try:
+            load_parser()
         modules = plan_terraform(discovered.terraform, read, prefilter=terraform_prefilter)
         # Terragrunt units are evaluated once here, to learn what they apply and which files they read.
         planner = UnitPlanner(read, roots=[_common_directory(paths), os.getcwd()], cache=cache, jobs=jobs)
@@ -501,47 +505,50 @@ def extract(
 
             load_parser()
         terraform_work = parallel.start(batch, misses, jobs, size=_configuration_size)
-    except BaseException:
-        template_work.close()  # started before planning: not left running when planning fails
-        raise
-    # On a terminal, a long (cold) run counts the files it has parsed; off, count is None and costs nothing.
-    count = terminal.counter(sum(map(_files_to_parse, misses)) + len(template_misses), "parsed {done} of {total} files")
+        # On a terminal, a long (cold) run counts the files it has parsed; off, count is None and costs nothing.
+        count = terminal.counter(
+            sum(map(_files_to_parse, misses)) + len(template_misses), "parsed {done} of {total} files"
+        )
 
-    def templates_done(items: list[tuple[str, str]], results: list[Facts]) -> None:
-        if count is not None:
-            count(len(items))
-        if cache is not None:
-            for (path, _), extracted in zip(items, results, strict=True):
-                cache.put_key(template_keys[path], extracted)
+        def templates_done(items: list[tuple[str, str]], results: list[Facts]) -> None:
+            if count is not None:
+                count(len(items))
+            if cache is not None:
+                for (path, _), extracted in zip(items, results, strict=True):
+                    cache.put_key(template_keys[path], extracted)
 
-    def configurations_done(items: list[Configuration], results: list[Facts]) -> None:
-        if count is not None:
-            count(sum(map(_files_to_parse, items)))
-        if cache is not None:
-            for configuration, extracted in zip(items, results, strict=True):
-                cache.put_key(keys[configuration.root], extracted)
+        def configurations_done(items: list[Configuration], results: list[Facts]) -> None:
+            if count is not None:
+                count(sum(map(_files_to_parse, items)))
+            if cache is not None:
+                for configuration, extracted in zip(items, results, strict=True):
+                    cache.put_key(keys[configuration.root], extracted)
 
-    # Each part's results are counted and encoded for the cache as it finishes: for work in workers,
-    # while the rest is still being done. Work done here runs as one piece when nothing is to be done
-    # with its parts (no progress line, no cache).
-    watch = count is not None or cache is not None
+        # Each part's results are counted and encoded for the cache as it finishes: for work in workers,
+        # while the rest is still being done. Work done here runs as one piece when nothing is to be done
+        # with its parts (no progress line, no cache).
+        watch = count is not None or cache is not None
 
-    def template_results() -> dict[str, Facts]:
-        results = template_work.result(templates_done if watch else None)
-        return dict(zip((p for p, _ in template_misses), results, strict=True))
+        def template_results() -> dict[str, Facts]:
+            results = template_work.result(templates_done if watch else None)
+            return dict(zip((p for p, _ in template_misses), results, strict=True))
 
-    def configuration_results() -> dict[str, Facts]:
-        results = terraform_work.result(configurations_done if watch else None)
-        return dict(zip((c.root for c in misses), results, strict=True))
+        def configuration_results() -> dict[str, Facts]:
+            results = terraform_work.result(configurations_done if watch else None)
+            return dict(zip((c.root for c in misses), results, strict=True))
 
-    # Work left to this process first, then what workers did meanwhile.
-    if terraform_work.parallel:
-        new_template_facts = template_results()
-        new_facts = configuration_results()
-    else:
-        new_facts = configuration_results()
-        new_template_facts = template_results()
-    terminal.clear()
+        # Work left to this process first, then what workers did meanwhile.
+        if terraform_work.parallel:
+            new_template_facts = template_results()
+            new_facts = configuration_results()
+        else:
+            new_facts = configuration_results()
+            new_template_facts = template_results()
+        terminal.clear()
+    finally:
+        template_work.close()
+        if terraform_work is not None:
+            terraform_work.close()
     found.update(new_facts)
     template_facts.update(new_template_facts)
     if cache is not None:

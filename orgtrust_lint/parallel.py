@@ -85,12 +85,18 @@ class Workers:
             # What workers inherit is never garbage of theirs: kept out of their collections, and
             # its memory pages stay shared (a collection would write to every object it scans).
             gc.freeze()
-        self.processes = processes
         self.pool: Any = context.Pool(processes=processes)
+        if context.get_start_method() == "fork":
+            import gc
+
+            gc.unfreeze()  # forked already: here, what dies later is collected again
+        self._closed = False
 
     def close(self) -> None:
-        self.pool.terminate()
-        self.pool.join()
+        if not self._closed:
+            self._closed = True
+            self.pool.terminate()
+            self.pool.join()
 
 
 class Pending(Generic[Result]):

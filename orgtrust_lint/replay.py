@@ -399,10 +399,14 @@ class Recording:
             inputs.append((kind, path, _status(info), "?" if latest >= recent else "-"))
         if sum(1 for *_, digest in inputs if digest == "?") > _MAX_RECENT_INPUTS:
             return None
-        return [
-            (kind, path, status, _content_digest(path, kind) if digest == "?" else digest)
-            for kind, path, status, digest in inputs
-        ]
+        recorded = []
+        for kind, path, status, digest in inputs:
+            if digest == "?":
+                digest = _content_digest(path, kind)
+                if _status(os.stat(path)) != status:
+                    return None  # changed between its status and its digest: which one it holds is not known
+            recorded.append((kind, path, status, digest))
+        return recorded
 
 
 def _real_directories(directories: set[str]) -> set[str]:

@@ -126,6 +126,8 @@ def test_the_template_worker_ends_with_a_run_that_fails(
             "AWSTemplateFormatVersion: '2010-09-09'\nResources:\n  Org:\n    Type: AWS::Organizations::Organization\n"
         )
 
+    monkeypatch.setattr(parallel, "default_jobs", lambda: 2)  # workers even on a machine of one CPU
+
     def failing_plan(*args, **kwargs):
         assert multiprocessing.active_children(), "the template worker was started before planning"
         raise RuntimeError("planning failed")
@@ -141,4 +143,82 @@ def test_the_template_worker_ends_with_a_run_that_fails(
     monkeypatch.setattr(lint, "plan_terraform", failing_plan)
     with pytest.raises(RuntimeError, match="planning failed"):
         check([str(tmp_path / "corpus")], Config(), jobs=2)
+    assert len(started) == 1 and multiprocessing.active_children() == []
+
+
+TEMPLATE_WITH_A_TYPO = """AWSTemplateFormatVersion: '2010-09-09'
+Resources:
+  GuardDutyRole:
+    Type: AWS::IAM::ServiceLinkedRole
+    Properties:
+      AWSServiceName: guarduty.amazonaws.com
+"""
+
+
+def _templates_and_two_modules(root: Path) -> None:
+    """Enough templates for a worker of their own, too few Terraform modules for workers: the
+    templates are decoded in a worker while this process parses the Terraform."""
+    for index in range(20):
+        (root / "templates").mkdir(parents=True, exist_ok=True)
+        (root / "templates" / f"t{index:02d}.yaml").write_text(TEMPLATE_WITH_A_TYPO)
+    for name in ("org", "other"):
+        (root / name).mkdir()
+        (root / name / "main.tf").write_text(
+            'resource "aws_organizations_organization" "o" {\n'
+            '  aws_service_access_principals = ["guardduty.amazonaws.co"]\n'
+            "}\n"
+        )
+
+
+def test_templates_in_a_worker_beside_terraform_parsed_here_give_the_same_findings(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import multiprocessing
+
+    monkeypatch.setenv("ORGTRUST_LINT_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setattr(parallel, "default_jobs", lambda: 2)
+    _templates_and_two_modules(tmp_path / "tree")
+    in_workers: dict[str, list[bool]] = {}  # what each kind of work was given to workers, run by run
+    original = parallel.Pending.__init__
+
+    def counting_init(self, function, items, *rest):
+        original(self, function, items, *rest)
+        name = getattr(function, "func", function).__name__
+        in_workers.setdefault(name, []).append(self.parallel)
+
+    monkeypatch.setattr(parallel.Pending, "__init__", counting_init)
+    alone = _findings([str(tmp_path / "tree")], Config(), jobs=1)
+    cold = _findings([str(tmp_path / "tree")], Config(), use_cache=True, jobs=2)
+    assert in_workers["_extract_template_batch"] == [False, True]  # jobs 1: here; jobs 2: in a worker
+    assert in_workers["_extract_configuration_batch"] == [False, False]  # two modules: always here
+    warm = _findings([str(tmp_path / "tree")], Config(), use_cache=True, jobs=2)
+    assert alone == cold == warm
+    assert Counter(rule for rule, *_ in cold[0])["OT101"] == 22  # every template's typo and each module's
+    assert multiprocessing.active_children() == []
+
+
+def test_workers_end_with_a_run_interrupted_while_parsing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ctrl-C while this process parses the Terraform (the templates in a worker meanwhile) leaves no
+    worker running."""
+    import multiprocessing
+
+    from orgtrust_lint import lint
+
+    monkeypatch.setenv("ORGTRUST_LINT_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setattr(parallel, "default_jobs", lambda: 2)
+    _templates_and_two_modules(tmp_path / "tree")
+    started: list[parallel.Workers] = []  # held here, so that only check() itself can have ended them
+    workers_init = parallel.Workers.__init__
+
+    def kept_init(self, *args, **kwargs):
+        workers_init(self, *args, **kwargs)
+        started.append(self)
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(parallel.Workers, "__init__", kept_init)
+    monkeypatch.setattr(lint, "_extract_configuration_batch", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        check([str(tmp_path / "tree")], Config(), jobs=2)
     assert len(started) == 1 and multiprocessing.active_children() == []
