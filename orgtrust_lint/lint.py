@@ -527,14 +527,14 @@ def extract(
         # Each part's results are counted and encoded for the cache as it finishes: for work in workers,
         # while the rest is still being done. Work done here runs as one piece when nothing is to be done
         # with its parts (no progress line, no cache).
-        watch = count is not None or cache is not None
+        by_part = count is not None or cache is not None
 
         def template_results() -> dict[str, Facts]:
-            results = template_work.result(templates_done if watch else None)
+            results = template_work.result(templates_done if by_part else None)
             return dict(zip((p for p, _ in template_misses), results, strict=True))
 
         def configuration_results() -> dict[str, Facts]:
-            results = terraform_work.result(configurations_done if watch else None)
+            results = terraform_work.result(configurations_done if by_part else None)
             return dict(zip((c.root for c in misses), results, strict=True))
 
         # Work left to this process first, then what workers did meanwhile.

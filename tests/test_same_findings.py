@@ -109,8 +109,34 @@ def test_the_benchmark_corpus_gives_the_same_findings(tmp_path: Path, parallel_r
     assert parallel_runs
 
 
+@pytest.fixture
+def kept_workers(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> list[parallel.Workers]:
+    """Every pool of workers a run starts, held here so that only the run itself can have ended them;
+    workers are used even on a machine of one CPU."""
+    monkeypatch.setenv("ORGTRUST_LINT_CACHE_DIR", str(tmp_path / "cache"))  # never the user's
+    monkeypatch.setattr(parallel, "default_jobs", lambda: 2)
+    started: list[parallel.Workers] = []
+    workers_init = parallel.Workers.__init__
+
+    def kept_init(self, *args, **kwargs):
+        workers_init(self, *args, **kwargs)
+        started.append(self)
+
+    monkeypatch.setattr(parallel.Workers, "__init__", kept_init)
+    return started
+
+
+TEMPLATE_WITH_A_TYPO = """AWSTemplateFormatVersion: '2010-09-09'
+Resources:
+  GuardDutyRole:
+    Type: AWS::IAM::ServiceLinkedRole
+    Properties:
+      AWSServiceName: guarduty.amazonaws.com
+"""
+
+
 def test_the_template_worker_ends_with_a_run_that_fails(
-    tmp_path: Path, parallel_runs: list[int], monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, kept_workers: list[parallel.Workers], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A run starts decoding its templates in a worker before it plans its Terraform; when planning
     fails, check() raises and leaves no worker process behind (a library caller's would keep it)."""
@@ -122,37 +148,16 @@ def test_the_template_worker_ends_with_a_run_that_fails(
         module = tmp_path / "corpus" / f"m{index}"
         module.mkdir(parents=True)
         (module / "main.tf").write_text('resource "aws_organizations_organization" "o" {}\n')
-        (module / "template.yaml").write_text(
-            "AWSTemplateFormatVersion: '2010-09-09'\nResources:\n  Org:\n    Type: AWS::Organizations::Organization\n"
-        )
-
-    monkeypatch.setattr(parallel, "default_jobs", lambda: 2)  # workers even on a machine of one CPU
+        (module / "template.yaml").write_text(TEMPLATE_WITH_A_TYPO)
 
     def failing_plan(*args, **kwargs):
         assert multiprocessing.active_children(), "the template worker was started before planning"
         raise RuntimeError("planning failed")
 
-    started: list[parallel.Workers] = []  # held here, so that only check() itself can have ended them
-    workers_init = parallel.Workers.__init__
-
-    def kept_init(self, *args, **kwargs):
-        workers_init(self, *args, **kwargs)
-        started.append(self)
-
-    monkeypatch.setattr(parallel.Workers, "__init__", kept_init)
     monkeypatch.setattr(lint, "plan_terraform", failing_plan)
     with pytest.raises(RuntimeError, match="planning failed"):
         check([str(tmp_path / "corpus")], Config(), jobs=2)
-    assert len(started) == 1 and multiprocessing.active_children() == []
-
-
-TEMPLATE_WITH_A_TYPO = """AWSTemplateFormatVersion: '2010-09-09'
-Resources:
-  GuardDutyRole:
-    Type: AWS::IAM::ServiceLinkedRole
-    Properties:
-      AWSServiceName: guarduty.amazonaws.com
-"""
+    assert len(kept_workers) == 1 and multiprocessing.active_children() == []
 
 
 def _templates_and_two_modules(root: Path) -> None:
@@ -171,12 +176,10 @@ def _templates_and_two_modules(root: Path) -> None:
 
 
 def test_templates_in_a_worker_beside_terraform_parsed_here_give_the_same_findings(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, kept_workers: list[parallel.Workers], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import multiprocessing
 
-    monkeypatch.setenv("ORGTRUST_LINT_CACHE_DIR", str(tmp_path / "cache"))
-    monkeypatch.setattr(parallel, "default_jobs", lambda: 2)
     _templates_and_two_modules(tmp_path / "tree")
     in_workers: dict[str, list[bool]] = {}  # what each kind of work was given to workers, run by run
     original = parallel.Pending.__init__
@@ -194,31 +197,24 @@ def test_templates_in_a_worker_beside_terraform_parsed_here_give_the_same_findin
     warm = _findings([str(tmp_path / "tree")], Config(), use_cache=True, jobs=2)
     assert alone == cold == warm
     assert Counter(rule for rule, *_ in cold[0])["OT101"] == 22  # every template's typo and each module's
-    assert multiprocessing.active_children() == []
+    assert kept_workers and multiprocessing.active_children() == []
 
 
-def test_workers_end_with_a_run_interrupted_while_parsing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_workers_end_with_a_run_interrupted_while_parsing(
+    tmp_path: Path, kept_workers: list[parallel.Workers], monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Ctrl-C while this process parses the Terraform (the templates in a worker meanwhile) leaves no
     worker running."""
     import multiprocessing
 
     from orgtrust_lint import lint
 
-    monkeypatch.setenv("ORGTRUST_LINT_CACHE_DIR", str(tmp_path / "cache"))
-    monkeypatch.setattr(parallel, "default_jobs", lambda: 2)
     _templates_and_two_modules(tmp_path / "tree")
-    started: list[parallel.Workers] = []  # held here, so that only check() itself can have ended them
-    workers_init = parallel.Workers.__init__
-
-    def kept_init(self, *args, **kwargs):
-        workers_init(self, *args, **kwargs)
-        started.append(self)
 
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(parallel.Workers, "__init__", kept_init)
     monkeypatch.setattr(lint, "_extract_configuration_batch", interrupted)
     with pytest.raises(KeyboardInterrupt):
         check([str(tmp_path / "tree")], Config(), jobs=2)
-    assert len(started) == 1 and multiprocessing.active_children() == []
+    assert len(kept_workers) == 1 and multiprocessing.active_children() == []
